@@ -1,0 +1,45 @@
+# Quick start: `make run` serves the whole hotline on SQLite with the demo config;
+# `make test` installs what the tests need and runs the whole suite.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= config/demo.toml
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-deps lint bench prompts clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p var
+	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline migrate
+	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline demo-agents
+	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline serve --plain-logs
+
+# SIPp (sip-tester) and Chromium are real peers of the tests; install them if missing.
+test-deps:
+	@tools/install-test-deps.sh
+
+test: install test-deps
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy telephony routing agent_console nlp dispatch hotline
+
+bench: install
+	$(BIN)/python bench/bench_classify.py
+	$(BIN)/python bench/bench_tickets.py
+
+prompts:
+	tools/make_prompts.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,238 @@
+"""Thin JSON handlers: check access, call the service, serialise."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from agent_console.app import (
+    PUBLIC_PATHS,
+    SESSION_COOKIE,
+    STATIC,
+    ApiError,
+    health_key,
+    options_key,
+    read_json,
+    services_key,
+)
+from hotline.accounts import AccountError, Principal
+from hotline.models import Ticket
+from hotline.tickets import TicketError, parse_ticket_form
+from routing import AgentState, RoutingError
+
+principal_key = web.RequestKey("principal", Principal)
+STATE_NAMES = {"ready": AgentState.READY, "paused": AgentState.PAUSED,
+               "logged_out": AgentState.LOGGED_OUT}
+
+
+def session_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer "):].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+@web.middleware
+async def auth_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every /api and /ws request but login needs a live session."""
+    path = request.path
+    if path in PUBLIC_PATHS or not (path.startswith("/api/") or path == "/ws"):
+        return await handler(request)
+    token = session_token(request)
+    principal = None
+    if token is not None:
+        options = request.app[options_key]
+        principal = await request.app[services_key].accounts.principal(token, options.clock())
+    if principal is None:
+        raise ApiError(401, "not-logged-in", "log in first")
+    request[principal_key] = principal
+    return await handler(request)
+
+
+def current(request: web.Request) -> Principal:
+    principal: Principal = request[principal_key]
+    return principal
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    checks = await request.app[health_key]()
+    status = 200 if all(checks.values()) else 503
+    return web.json_response({"ok": status == 200, "checks": checks}, status=status)
+
+
+async def login(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    agent_id, password = data.get("agent_id"), data.get("password")
+    if not isinstance(agent_id, str) or not isinstance(password, str) or not agent_id:
+        raise ApiError(400, "missing-field", "agent_id and password are required")
+    options = request.app[options_key]
+    try:
+        token, principal = await request.app[services_key].accounts.login(
+            agent_id.strip(), password, options.clock()
+        )
+    except AccountError as error:
+        raise ApiError(401, error.error_id, str(error)) from None
+    response = web.json_response({"token": token, "agent": _principal_json(principal)})
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=options.secure_cookies,
+        max_age=int(options.session_hours * 3600),
+    )
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    token = session_token(request)
+    services = request.app[services_key]
+    principal = current(request)
+    services.switchboard.request_state(principal.agent_id, AgentState.LOGGED_OUT, "logout")
+    if token:
+        await services.accounts.logout(token)
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE)
+    return response
+
+
+def _principal_json(principal: Principal) -> dict[str, Any]:
+    return {"id": principal.agent_id, "name": principal.name, "role": principal.role}
+
+
+def _agent_state_json(request: web.Request, agent_id: str) -> dict[str, Any]:
+    routing = request.app[services_key].switchboard.routing
+    status = routing.add_agent(agent_id, request.app[options_key].clock())
+    return {
+        "agent_id": agent_id,
+        "state": status.state.value,
+        "since": status.since.isoformat(),
+        "reason": status.reason,
+        "call_id": status.call_id,
+        "after_call": status.after_call.value if status.after_call else None,
+    }
+
+
+async def me(request: web.Request) -> web.Response:
+    principal = current(request)
+    live = request.app[services_key].switchboard.live_call_for(principal.agent_id)
+    call = None
+    if live is not None:
+        call = {"call_id": live.call_id, "caller": live.caller, "hotline": live.dialled,
+                "state": live.state}
+    return web.json_response({
+        "agent": _principal_json(principal),
+        "status": _agent_state_json(request, principal.agent_id),
+        "call": call,
+        "hotlines": list(request.app[options_key].hotlines),
+    })
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    if not current(request).is_lead:
+        raise ApiError(403, "lead-only", "only a shift lead can see every agent")
+    services = request.app[services_key]
+    agents = await services.accounts.list_agents()
+    return web.json_response({"agents": [
+        {"id": a.id, "name": a.name, "role": a.role, **_agent_state_json(request, a.id)}
+        for a in agents
+    ]})
+
+
+async def set_state(request: web.Request) -> web.Response:
+    principal = current(request)
+    agent_id = request.match_info["agent_id"]
+    if agent_id != principal.agent_id and not principal.is_lead:
+        raise ApiError(403, "forbidden", "agents may change only their own state")
+    data = await read_json(request)
+    state = STATE_NAMES.get(str(data.get("state", "")))
+    if state is None:
+        raise ApiError(400, "invalid-field", "state must be ready, paused or logged_out", "state")
+    reason = data.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 100:
+        raise ApiError(400, "invalid-field", "reason must be short text", "reason")
+    services = request.app[services_key]
+    if agent_id != principal.agent_id:
+        known = {a.id for a in await services.accounts.list_agents()}
+        if agent_id not in known:
+            raise ApiError(404, "unknown-agent", f"agent {agent_id} does not exist")
+        reason = reason or f"set by lead {principal.agent_id}"
+    try:
+        services.switchboard.request_state(agent_id, state, reason)
+    except RoutingError as error:
+        raise ApiError(409, error.error_id, str(error)) from None
+    return web.json_response(_agent_state_json(request, agent_id))
+
+
+def _ticket_json(ticket: Ticket, delivered: bool | None) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "hotline": ticket.hotline,
+        "call_id": ticket.call_id,
+        "caller_name": ticket.caller_name,
+        "phone": ticket.phone,
+        "address": ticket.address,
+        "description": ticket.description,
+        "department_code": ticket.department_code,
+        "category_code": ticket.category_code,
+        "urgent": ticket.urgent,
+        "status": ticket.status,
+        "created_by": ticket.created_by,
+        "created_at": ticket.created_at.isoformat(),
+        "forwarded": delivered,
+    }
+
+
+async def create_ticket(request: web.Request) -> web.Response:
+    principal = current(request)
+    data = await read_json(request)
+    options = request.app[options_key]
+    services = request.app[services_key]
+    try:
+        draft = parse_ticket_form(data, options.departments, options.hotlines)
+        if draft.call_id is not None:
+            await services.switchboard.synced()  # the call's record must be written first
+        ticket = await services.tickets.save(draft, principal.agent_id, options.clock())
+    except TicketError as error:
+        status = 404 if error.error_id == "unknown-call" else 400
+        raise ApiError(status, error.error_id, str(error), error.field) from None
+    services.case_saved()
+    return web.json_response(_ticket_json(ticket, False), status=201)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    services = request.app[services_key]
+    ticket = await services.tickets.get(request.match_info["number"])
+    if ticket is None:
+        raise ApiError(404, "unknown-ticket", "no ticket with that number")
+    delivery = await services.tickets.delivery(ticket.id)
+    delivered = delivery is not None and delivery.delivered_at is not None
+    return web.json_response(_ticket_json(ticket, delivered))
+
+
+async def classify(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise ApiError(400, "invalid-field", "text must be a string", "text")
+    if len(text) > 4000:
+        raise ApiError(400, "invalid-field", "text is longer than 4000 characters", "text")
+    result = request.app[services_key].classifier.classify(text)
+    body = result.to_json_dict()
+    names = request.app[options_key].departments
+    for department in body["departments"]:
+        department["name"] = names.get(department["code"], department["code"])
+    return web.json_response(body)
+
+
+async def departments(request: web.Request) -> web.Response:
+    names = request.app[options_key].departments
+    return web.json_response({"departments": [{"code": c, "name": n} for c, n in names.items()]})

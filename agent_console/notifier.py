@@ -1,0 +1,75 @@
+"""One notifier publishes console events to the websockets of agents and shift leads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+log = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 256  # messages queued for a slow console before it is disconnected
+
+
+class ConsoleConnection:
+    """A websocket with its own ordered send queue, so one slow browser blocks nobody."""
+
+    def __init__(self, ws: web.WebSocketResponse, agent_id: str, is_lead: bool) -> None:
+        self.ws = ws
+        self.agent_id = agent_id
+        self.is_lead = is_lead
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
+        self._task = asyncio.create_task(self._send_loop(), name=f"ws-{agent_id}")
+
+    def push(self, message: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("console too slow; disconnecting", extra={"agent": self.agent_id})
+            asyncio.create_task(self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER))
+
+    async def _send_loop(self) -> None:
+        while True:
+            message = await self._queue.get()
+            try:
+                await self.ws.send_json(message)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def close(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+class Notifier:
+    """Tracks open consoles (weakly) and fans messages out to them."""
+
+    def __init__(self) -> None:
+        self._connections: weakref.WeakSet[ConsoleConnection] = weakref.WeakSet()
+
+    def add(self, connection: ConsoleConnection) -> None:
+        self._connections.add(connection)
+
+    def remove(self, connection: ConsoleConnection) -> None:
+        self._connections.discard(connection)
+
+    def to_agent(self, agent_id: str, message: dict[str, Any]) -> None:
+        for connection in list(self._connections):
+            if connection.agent_id == agent_id:
+                connection.push(message)
+
+    def to_leads(self, message: dict[str, Any]) -> None:
+        for connection in list(self._connections):
+            if connection.is_lead:
+                connection.push(message)
+
+    async def close_all(self) -> None:
+        for connection in list(self._connections):
+            await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+            await connection.close()

@@ -1,0 +1,21 @@
+"""What the console's handlers call; built by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hotline.accounts import Accounts
+from hotline.switchboard import Switchboard
+from hotline.tickets import TicketService
+from nlp import Classifier
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    accounts: Accounts
+    tickets: TicketService
+    classifier: Classifier
+    switchboard: Switchboard
+    # Tells the forwarding sender a new case is waiting, so it goes out at once.
+    case_saved: Callable[[], None]

@@ -1,0 +1,46 @@
+"""The console websocket: pushes call offered / connected / ended and state changes."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import WSMsgType, web
+
+from agent_console.app import notifier_key, services_key
+from agent_console.http import current
+from agent_console.notifier import ConsoleConnection
+
+log = logging.getLogger(__name__)
+
+
+async def handler(request: web.Request) -> web.WebSocketResponse:
+    principal = current(request)
+    ws = web.WebSocketResponse(heartbeat=20.0)
+    await ws.prepare(request)
+    notifier = request.app[notifier_key]
+    connection = ConsoleConnection(ws, principal.agent_id, principal.is_lead)
+    notifier.add(connection)
+    switchboard = request.app[services_key].switchboard
+    try:
+        status = switchboard.routing.agent(principal.agent_id) if any(
+            a.agent_id == principal.agent_id for a in switchboard.routing.agents()
+        ) else None
+        connection.push({
+            "type": "hello",
+            "agent": {"id": principal.agent_id, "name": principal.name, "role": principal.role},
+            "state": status.state.value if status else "logged_out",
+        })
+        live = switchboard.live_call_for(principal.agent_id)
+        if live is not None:
+            kind = "call.connected" if live.state == "connected" else "call.offered"
+            connection.push({"type": kind, "call_id": live.call_id, "caller": live.caller,
+                             "hotline": live.dialled, "queue": live.queue})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT and message.data == "ping":
+                connection.push({"type": "pong"})
+            elif message.type == WSMsgType.ERROR:
+                log.debug("websocket error", extra={"agent": principal.agent_id})
+    finally:
+        notifier.remove(connection)
+        await connection.close()
+    return ws

@@ -1,0 +1,1 @@
+"""Hotline: configuration, data, services and the composition root of the contact centre."""

@@ -1,0 +1,196 @@
+"""The `hotline` command: serve, migrate, agents, classify, demo-agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from hotline.config import ConfigError, HotlineConfig, load_config
+
+DEMO_AGENTS = (
+    # id, name, role, console password, SIP password
+    ("1001", "演示坐席一", "agent", "demo-1001", "sip-1001"),
+    ("1002", "演示坐席二", "agent", "demo-1002", "sip-1002"),
+    ("1003", "演示坐席三", "agent", "demo-1003", "sip-1003"),
+    ("9001", "演示班长", "lead", "demo-9001", "sip-9001"),
+)
+
+
+def _config(args: argparse.Namespace) -> HotlineConfig:
+    path = args.config or os.environ.get("HOTLINE_CONFIG") or None
+    return load_config(path)
+
+
+def _accounts(config: HotlineConfig):  # type: ignore[no-untyped-def]
+    from hotline.accounts import Accounts
+    from hotline.db import create_engine, session_factory
+
+    engine = create_engine(config.database.url)
+    return engine, Accounts(session_factory(engine), config.sip.realm, config.console.session_hours)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hotline.logs import configure_logging
+    from hotline.wiring import System, serve
+
+    config = _config(args)
+    configure_logging(args.log_level, json_output=not args.plain_logs)
+    if args.migrate:
+        import migrations
+
+        migrations.upgrade(config.database.url)
+
+    def ready(system: System) -> None:
+        host, port = system.gateway.address
+        print(f"Console:  http://{config.console.host}:{config.console.port}/", flush=True)
+        print(f"SIP:      udp {host}:{port}  (hotlines: {', '.join(config.hotlines)})", flush=True)
+
+    try:
+        asyncio.run(serve(config, ready))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import migrations
+
+    config = _config(args)
+    if args.downgrade:
+        migrations.downgrade(config.database.url, args.downgrade)
+    else:
+        migrations.upgrade(config.database.url, args.revision)
+    return 0
+
+
+def _read_secret(prompt: str, given: str | None) -> str:
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(prompt)
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from hotline.accounts import AccountError
+
+    config = _config(args)
+
+    async def run() -> int:
+        engine, accounts = _accounts(config)
+        try:
+            if args.action == "add":
+                password = _read_secret("Console password: ", args.password)
+                sip_password = _read_secret("SIP password: ", args.sip_password)
+                await accounts.add_agent(args.agent_id, args.name, password, sip_password,
+                                         args.role, datetime.now(timezone.utc))
+                print(f"added {args.role} {args.agent_id}")
+            elif args.action == "list":
+                for agent in await accounts.list_agents():
+                    state = "active" if agent.active else "inactive"
+                    print(f"{agent.id}\t{agent.role}\t{state}\t{agent.name}")
+            elif args.action == "passwd":
+                password = args.password
+                sip_password = args.sip_password
+                if password is None and sip_password is None:
+                    password = _read_secret("New console password: ", None)
+                await accounts.set_password(args.agent_id, password, sip_password)
+                print(f"password changed for {args.agent_id}")
+        except AccountError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_demo_agents(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    config = _config(args)
+
+    async def run() -> None:
+        engine, accounts = _accounts(config)
+        try:
+            existing = {agent.id for agent in await accounts.list_agents()}
+            for agent_id, name, role, password, sip_password in DEMO_AGENTS:
+                if agent_id not in existing:
+                    await accounts.add_agent(agent_id, name, password, sip_password, role,
+                                             datetime.now(timezone.utc))
+                print(f"  {role:5} {agent_id}  console password {password}  SIP password {sip_password}")
+        finally:
+            await engine.dispose()
+
+    print("Demo agents:")
+    asyncio.run(run())
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from nlp import Classifier, classify_lines
+
+    classifier = Classifier.load_default()
+    for line in classify_lines((raw.rstrip("\r\n") for raw in sys.stdin), classifier):
+        sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    parser.add_argument("--config", help="TOML config file (default: $HOTLINE_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run SIP gateway, console and forwarding sender")
+    serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
+    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--plain-logs", action="store_true", help="human-readable logs")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="upgrade (or downgrade) the database schema")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to this revision")
+    migrate.set_defaults(func=cmd_migrate)
+
+    agents = sub.add_parser("agents", help="manage agents and shift leads")
+    actions = agents.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an agent (passwords prompted or read from stdin)")
+    add.add_argument("agent_id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["agent", "lead"], default="agent")
+    add.add_argument("--password")
+    add.add_argument("--sip-password")
+    actions.add_parser("list", help="list agents")
+    passwd = actions.add_parser("passwd", help="set a console and/or SIP password")
+    passwd.add_argument("agent_id")
+    passwd.add_argument("--password")
+    passwd.add_argument("--sip-password")
+    agents.set_defaults(func=cmd_agents)
+
+    demo = sub.add_parser("demo-agents", help="create the demo agents if missing")
+    demo.set_defaults(func=cmd_demo_agents)
+
+    classify = sub.add_parser("classify", help="classify complaints: one per stdin line → JSON lines")
+    classify.set_defaults(func=cmd_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Typed configuration: one TOML file, every key overridable by HOTLINE_<SECTION>_<KEY>."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "HOTLINE_"
+
+
+class ConfigError(ValueError):
+    """A config file or environment override that cannot be used."""
+
+
+@dataclass(frozen=True)
+class CentreConfig:
+    name: str = "12319 城管服务热线"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class SipConfig:
+    host: str = "127.0.0.1"
+    port: int = 5060
+    # Source addresses (or CIDR networks) allowed to send calls in: the carrier SBC or PBX.
+    trunk_peers: tuple[str, ...] = ("127.0.0.1",)
+    # Address written into Contact and SDP; empty means `host`.
+    advertised_host: str = ""
+    realm: str = "hotline"
+    rtp_port_min: int = 20000
+    rtp_port_max: int = 29999
+    # How long an agent phone may ring before the call goes back to the queue.
+    agent_ring_seconds: float = 20.0
+    # WAV file (8 kHz mono 16-bit) played to callers while queued; empty means the shipped one.
+    greeting: str = ""
+    # Secret for stateless digest nonces; empty means a random one per start.
+    nonce_secret: str = ""
+
+    def is_trunk_peer(self, address: str) -> bool:
+        """Whether a datagram source address belongs to a configured trunk peer."""
+        try:
+            source = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(source in ipaddress.ip_network(peer, strict=False) for peer in self.trunk_peers)
+
+    @property
+    def media_host(self) -> str:
+        return self.advertised_host or self.host
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    session_hours: float = 12.0
+    # Set true behind TLS so the session cookie is never sent in clear.
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///hotline.db"
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    url: str = "http://127.0.0.1:8080/demo/dispatch-core/cases"
+    # Shared secret: outgoing cases are signed with HMAC-SHA256 of the body.
+    secret: str = "change-me"
+    timeout_seconds: float = 10.0
+    max_backoff_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    wrap_up_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
+    dispatch_sink: bool = False
+
+
+@dataclass(frozen=True)
+class HotlineConfig:
+    centre: CentreConfig = field(default_factory=CentreConfig)
+    sip: SipConfig = field(default_factory=SipConfig)
+    # Dialled number → queue name.
+    hotlines: Mapping[str, str] = field(
+        default_factory=lambda: {"12319": "12319", "96198": "96198"}
+    )
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue named by a hotline, in first-seen order."""
+        return tuple(dict.fromkeys(self.hotlines.values()))
+
+    def replace(self, **sections: Any) -> HotlineConfig:
+        """A copy with whole sections replaced or keys changed, e.g. replace(sip={"port": 0})."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            current = getattr(self, name)
+            if isinstance(value, dict) and dataclasses.is_dataclass(current):
+                changes[name] = dataclasses.replace(current, **value)  # type: ignore[type-var]
+            else:
+                changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(value: Any, annotation: Any, where: str) -> Any:
+    """Turn a TOML value or an environment string into the field's declared type."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if annotation in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            return annotation(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if annotation is str:
+        if not isinstance(value, (str, int)):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return str(value)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(str(item) for item in value)
+    raise ConfigError(f"{where}: unsupported type {annotation!r}")
+
+
+def _build_section(cls: type[Any], values: Mapping[str, Any], section: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}")
+    kwargs = {
+        name: _convert(value, hints[name], f"[{section}] {name}") for name, value in values.items()
+    }
+    return cls(**kwargs)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> HotlineConfig:
+    """Read the TOML file (if any) and apply HOTLINE_<SECTION>_<KEY> overrides."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+
+    section_types = {
+        f.name: f for f in dataclasses.fields(HotlineConfig) if f.name != "hotlines"
+    }
+    unknown = set(raw) - set(section_types) - {"hotlines"}
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}")
+
+    sections: dict[str, dict[str, Any]] = {name: dict(raw.get(name, {})) for name in section_types}
+    hotlines: dict[str, str] | None = (
+        {str(k): str(v) for k, v in raw["hotlines"].items()} if "hotlines" in raw else None
+    )
+
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        rest = key[len(ENV_PREFIX):]
+        if rest.startswith("HOTLINES_"):
+            if hotlines is None:
+                hotlines = dict(HotlineConfig().hotlines)
+            hotlines[rest[len("HOTLINES_"):]] = value
+            continue
+        for name in section_types:
+            prefix = name.upper() + "_"
+            if rest.startswith(prefix):
+                sections[name][rest[len(prefix):].lower()] = value
+                break
+
+    kwargs: dict[str, Any] = {}
+    for name, fld in section_types.items():
+        section_cls = typing.get_type_hints(HotlineConfig)[name]
+        kwargs[name] = _build_section(section_cls, sections[name], name)
+    if hotlines is not None:
+        if not hotlines:
+            raise ConfigError("[hotlines]: at least one dialled number is needed")
+        kwargs["hotlines"] = hotlines
+    return HotlineConfig(**kwargs)

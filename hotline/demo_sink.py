@@ -1,0 +1,35 @@
+"""A stand-in dispatch core for `make run`: accepts signed cases and keeps them in memory."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from aiohttp import web
+
+from dispatch.sender import SIGNATURE_HEADER, sign_body
+
+log = logging.getLogger(__name__)
+
+received_key = web.AppKey("demo_received_cases", dict)
+
+
+def add_demo_dispatch_core(app: web.Application, secret: str) -> None:
+    """Serve POST /demo/dispatch-core/cases as the city's platform would (idempotent)."""
+    app[received_key] = {}
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), sign_body(secret, body)):
+            return web.json_response({"error": "bad signature"}, status=401)
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            return web.json_response({"error": "Idempotency-Key required"}, status=400)
+        cases: dict[str, object] = request.app[received_key]
+        first = key not in cases
+        cases.setdefault(key, json.loads(body))
+        log.info("demo dispatch core received a case", extra={"ticket": key, "first": first})
+        return web.json_response({"accepted": key, "duplicate": not first})
+
+    app.router.add_post("/demo/dispatch-core/cases", receive)

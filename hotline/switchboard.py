@@ -1,0 +1,285 @@
+"""The switchboard: gateway events in, routing decisions out, everything logged to the database.
+
+Routing runs synchronously in the event callback, so an assignment rings the phone at once;
+the database writes follow in order on a single writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console.notifier import Notifier
+from hotline.models import Call, CallEvent
+from hotline.privacy import mask_phone
+from routing import (
+    AgentState,
+    AgentStateChanged,
+    AgentStatus,
+    CallAssigned,
+    CallLeftQueue,
+    CallQueued,
+    RoutingEngine,
+    RoutingEvent,
+)
+from telephony.events import (
+    AgentAnswered,
+    AgentLegFailed,
+    CallArrived,
+    CallEnded,
+    PhoneRegistered,
+    TelephonyEvent,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveCall:
+    """What the console needs to know of a call in progress."""
+
+    call_id: str
+    caller: str
+    dialled: str
+    queue: str
+    arrived_at: datetime
+    agent_id: str | None = None
+    state: str = "queued"
+
+
+class Switchboard:
+    """Connects the gateway, the routing engine, the database and the console notifier."""
+
+    def __init__(
+        self,
+        routing: RoutingEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.routing = routing
+        self._sessions = sessions
+        self._notifier = notifier
+        self._clock = clock
+        self._ring: Callable[[str, str], None] = lambda call_id, agent_id: None
+        self._writes: asyncio.Queue[Callable[[AsyncSession], Awaitable[None]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wrap_up_changed = asyncio.Event()
+        self.calls: dict[str, LiveCall] = {}
+
+    def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
+        self._ring = ring
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and all(not task.done() for task in self._tasks)
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="switchboard-writer"),
+            asyncio.create_task(self._wrap_up_loop(), name="wrap-up-timer"),
+        ]
+
+    async def stop(self) -> None:
+        await self.synced()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks = []
+
+    async def synced(self) -> None:
+        """Wait until every call record written so far is in the database."""
+        await self._writes.join()
+
+    # --- from the gateway ---------------------------------------------------------------
+
+    def on_telephony_event(self, event: TelephonyEvent) -> None:
+        """Called by the gateway for each call-control event (synchronously)."""
+        try:
+            self._handle(event)
+        except Exception:
+            # The gateway must keep serving other calls whatever one event does here.
+            log.exception("error handling a telephony event", extra={"event": type(event).__name__})
+
+    def _handle(self, event: TelephonyEvent) -> None:
+        now = event.at
+        if isinstance(event, CallArrived):
+            self.calls[event.call_id] = LiveCall(
+                event.call_id, event.caller, event.dialled, event.queue, now
+            )
+            self._write(self._insert_call(event))
+            self._apply(self.routing.enqueue(event.call_id, event.queue, now))
+        elif isinstance(event, AgentAnswered):
+            live = self.calls.get(event.call_id)
+            if live is not None:
+                live.state = "connected"
+            self._apply(self.routing.answered(event.call_id, now))
+            self._write(self._update_call(event.call_id, now, "connected", state="connected",
+                                          connected_at=now, agent_id=event.agent_id))
+            self._notifier.to_agent(event.agent_id, self._call_message("call.connected", event.call_id))
+        elif isinstance(event, AgentLegFailed):
+            live = self.calls.get(event.call_id)
+            if live is not None:
+                live.state, live.agent_id = "queued", None
+            self._write(self._log_event(event.call_id, now, "agent-missed",
+                                        event.agent_id, {"reason": event.reason}))
+            self._notifier.to_agent(event.agent_id, {
+                "type": "call.missed", "call_id": event.call_id, "reason": event.reason,
+            })
+            if self.routing.agent_for_call(event.call_id) == event.agent_id:
+                self._apply(self.routing.offer_failed(event.call_id, now, f"missed: {event.reason}"))
+        elif isinstance(event, CallEnded):
+            live = self.calls.pop(event.call_id, None)
+            agent_id = self.routing.agent_for_call(event.call_id)
+            self._apply(self.routing.ended(event.call_id, now))
+            self._write(self._update_call(
+                event.call_id, now, "ended", state="ended", ended_at=now, end_reason=event.reason,
+                rtp_from_caller=event.rtp_from_caller, rtp_to_caller=event.rtp_to_caller,
+            ))
+            if agent_id is not None and live is not None:
+                message = self._call_message("call.ended", event.call_id, live)
+                message["reason"] = event.reason
+                self._notifier.to_agent(agent_id, message)
+        elif isinstance(event, PhoneRegistered):
+            self._notifier.to_agent(event.agent_id, {
+                "type": "phone.registered", "expires": event.expires,
+            })
+        self._apply(self.routing.assign(self._clock()))
+
+    # --- from the console ---------------------------------------------------------------
+
+    def request_state(
+        self, agent_id: str, state: AgentState, reason: str = ""
+    ) -> AgentStatus:
+        """An agent (or a lead for them) asks to be ready, paused or logged out."""
+        now = self._clock()
+        self._apply(self.routing.request_state(agent_id, state, now, reason))
+        self._apply(self.routing.assign(now))
+        return self.routing.agent(agent_id)
+
+    def live_call_for(self, agent_id: str) -> LiveCall | None:
+        for live in self.calls.values():
+            if live.agent_id == agent_id:
+                return live
+        return None
+
+    # --- applying routing decisions -----------------------------------------------------
+
+    def _apply(self, events: list[RoutingEvent]) -> None:
+        for event in events:
+            if isinstance(event, CallAssigned):
+                live = self.calls.get(event.call_id)
+                if live is not None:
+                    live.agent_id, live.state = event.agent_id, "offered"
+                    self._notifier.to_agent(
+                        event.agent_id, self._call_message("call.offered", event.call_id, live)
+                    )
+                self._write(self._update_call(event.call_id, event.at, "offered",
+                                              state="offered", agent_id=event.agent_id))
+                self._ring(event.call_id, event.agent_id)
+            elif isinstance(event, AgentStateChanged):
+                self._wrap_up_changed.set()
+                message = {
+                    "type": "agent.state", "agent_id": event.agent_id,
+                    "state": event.state.value, "reason": event.reason,
+                }
+                self._notifier.to_agent(event.agent_id, message)
+                self._notifier.to_leads(message)
+            elif isinstance(event, CallQueued):
+                self._notifier.to_leads({
+                    "type": "queue.call", "call_id": event.call_id, "queue": event.queue,
+                    "position": event.position,
+                })
+            elif isinstance(event, CallLeftQueue):
+                self._write(self._log_event(event.call_id, event.at, "abandoned",
+                                            event.agent_id, {"queue": event.queue}))
+
+    def _call_message(
+        self, kind: str, call_id: str, live: LiveCall | None = None
+    ) -> dict[str, Any]:
+        live = live or self.calls.get(call_id)
+        message: dict[str, Any] = {"type": kind, "call_id": call_id}
+        if live is not None:
+            # The agent's own console gets the full number: they may need to call back.
+            message.update(caller=live.caller, hotline=live.dialled, queue=live.queue)
+        return message
+
+    # --- persistence --------------------------------------------------------------------
+
+    def _write(self, job: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        self._writes.put_nowait(job)
+
+    async def _write_loop(self) -> None:
+        while True:
+            job = await self._writes.get()
+            try:
+                for attempt in range(3):
+                    try:
+                        async with self._sessions.begin() as db:
+                            await job(db)
+                        break
+                    except Exception:
+                        if attempt == 2:
+                            raise
+                        await asyncio.sleep(0.2 * (attempt + 1))
+            except Exception:
+                log.exception("could not record a call event")
+            finally:
+                self._writes.task_done()
+
+    def _insert_call(self, event: CallArrived) -> Callable[[AsyncSession], Awaitable[None]]:
+        async def job(db: AsyncSession) -> None:
+            db.add(Call(
+                id=event.call_id, sip_call_id=event.sip_call_id, dialled=event.dialled,
+                queue=event.queue, caller=event.caller, state="queued", codec=event.codec,
+                arrived_at=event.at, rtp_from_caller=0, rtp_to_caller=0,
+            ))
+            await db.flush()
+            db.add(CallEvent(call_id=event.call_id, kind="arrived", at=event.at,
+                             detail={"caller": mask_phone(event.caller), "dialled": event.dialled}))
+        return job
+
+    def _update_call(
+        self, call_id: str, at: datetime, kind: str, **values: Any
+    ) -> Callable[[AsyncSession], Awaitable[None]]:
+        async def job(db: AsyncSession) -> None:
+            call = await db.get(Call, call_id)
+            if call is None:
+                return
+            for name, value in values.items():
+                setattr(call, name, value)
+            detail = {k: v for k, v in values.items() if k in ("end_reason",)}
+            db.add(CallEvent(call_id=call_id, kind=kind, at=at,
+                             agent_id=values.get("agent_id", call.agent_id), detail=detail))
+        return job
+
+    def _log_event(
+        self, call_id: str, at: datetime, kind: str, agent_id: str | None, detail: dict[str, Any]
+    ) -> Callable[[AsyncSession], Awaitable[None]]:
+        async def job(db: AsyncSession) -> None:
+            if await db.get(Call, call_id) is not None:
+                db.add(CallEvent(call_id=call_id, kind=kind, at=at, agent_id=agent_id, detail=detail))
+        return job
+
+    async def _wrap_up_loop(self) -> None:
+        while True:
+            self._wrap_up_changed.clear()
+            due = self.routing.next_wrap_up_end()
+            timeout = None if due is None else max(0.0, (due - self._clock()).total_seconds())
+            try:
+                await asyncio.wait_for(self._wrap_up_changed.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
+            now = self._clock()
+            self._apply(self.routing.expire_wrap_ups(now))
+            self._apply(self.routing.assign(now))

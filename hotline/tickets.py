@@ -1,0 +1,189 @@
+"""Tickets (工单): validating the agent's form, numbering, saving with the forwarding outbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.models import Call, OutboxMessage, Ticket, TicketCounter
+
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9\- ]{2,30}$")
+LIMITS = {"caller_name": 100, "phone": 32, "address": 300, "description": 4000}
+NUMBER_RETRIES = 5
+
+
+class TicketError(ValueError):
+    """A ticket request that cannot be honoured; `field` names the form field if there is one."""
+
+    def __init__(self, error_id: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    hotline: str
+    call_id: str | None
+    caller_name: str
+    phone: str
+    address: str
+    description: str
+    department_code: str
+    category_code: str | None
+    urgent: bool
+
+
+def _text(data: Mapping[str, Any], name: str, required: bool) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise TicketError("invalid-field", f"{name} must be text", name)
+    value = value.strip()
+    if required and not value:
+        raise TicketError("missing-field", f"{name} is required", name)
+    if len(value) > LIMITS.get(name, 100):
+        raise TicketError("invalid-field", f"{name} is longer than {LIMITS[name]} characters", name)
+    return value
+
+
+def parse_ticket_form(
+    data: Mapping[str, Any], departments: Collection[str], hotlines: Collection[str]
+) -> TicketDraft:
+    """Check what the agent typed; raise TicketError naming the first bad field."""
+    if not isinstance(data, Mapping):
+        raise TicketError("invalid-body", "the ticket must be a JSON object")
+    hotline = _text(data, "hotline", required=True)
+    if hotline not in hotlines:
+        raise TicketError("invalid-field", f"hotline must be one of {', '.join(hotlines)}", "hotline")
+    phone = _text(data, "phone", required=True)
+    if not PHONE_PATTERN.match(phone):
+        raise TicketError("invalid-field", "phone must be a telephone number (digits)", "phone")
+    department = _text(data, "department_code", required=True)
+    if department not in departments:
+        raise TicketError("invalid-field", f"unknown department {department}", "department_code")
+    category = _text(data, "category_code", required=False) or None
+    if category is not None and not re.fullmatch(r"[0-9]{4,8}", category):
+        raise TicketError("invalid-field", "category_code must be a directory code", "category_code")
+    urgent = data.get("urgent", False)
+    if not isinstance(urgent, bool):
+        raise TicketError("invalid-field", "urgent must be true or false", "urgent")
+    call_id = data.get("call_id")
+    if call_id is not None and (not isinstance(call_id, str) or len(call_id) > 36):
+        raise TicketError("invalid-field", "call_id must be a call identifier", "call_id")
+    return TicketDraft(
+        hotline=hotline,
+        call_id=call_id or None,
+        caller_name=_text(data, "caller_name", required=False),
+        phone=phone,
+        address=_text(data, "address", required=True),
+        description=_text(data, "description", required=True),
+        department_code=department,
+        category_code=category,
+        urgent=urgent,
+    )
+
+
+def ticket_number(hotline: str, day: str, sequence: int) -> str:
+    """Readable and unique: hotline, local date, sequence of the day (12319-20261123-0007)."""
+    return f"{hotline}-{day}-{sequence:04d}"
+
+
+def case_payload(ticket: Ticket) -> dict[str, Any]:
+    """What the dispatch core receives for a case."""
+    return {
+        "number": ticket.number,
+        "hotline": ticket.hotline,
+        "source": "hotline",
+        "accepted_at": ticket.created_at.isoformat(),
+        "caller_name": ticket.caller_name,
+        "phone": ticket.phone,
+        "address": ticket.address,
+        "description": ticket.description,
+        "department_code": ticket.department_code,
+        "category_code": ticket.category_code,
+        "urgent": ticket.urgent,
+        "agent_id": ticket.created_by,
+        "call_id": ticket.call_id,
+    }
+
+
+class TicketService:
+    """Saves tickets; each save writes the outbox row in the same transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], timezone: str) -> None:
+        self._sessions = sessions
+        self._zone = ZoneInfo(timezone)
+
+    async def _next_sequence(self, db: AsyncSession, hotline: str, day: str) -> int:
+        bumped = await db.execute(
+            update(TicketCounter)
+            .where(TicketCounter.hotline == hotline, TicketCounter.day == day)
+            .values(last=TicketCounter.last + 1)
+            .returning(TicketCounter.last)
+        )
+        sequence = bumped.scalar_one_or_none()
+        if sequence is not None:
+            return sequence
+        # First ticket of the day; a concurrent first insert makes this fail and the save retry.
+        await db.execute(insert(TicketCounter).values(hotline=hotline, day=day, last=1))
+        return 1
+
+    async def save(self, draft: TicketDraft, agent_id: str, now: datetime) -> Ticket:
+        """Number and store the ticket and its forwarding job atomically."""
+        day = now.astimezone(self._zone).strftime("%Y%m%d")
+        for attempt in range(NUMBER_RETRIES):
+            try:
+                async with self._sessions.begin() as db:
+                    if draft.call_id is not None and await db.get(Call, draft.call_id) is None:
+                        raise TicketError("unknown-call", "call_id names no call", "call_id")
+                    sequence = await self._next_sequence(db, draft.hotline, day)
+                    ticket = Ticket(
+                        number=ticket_number(draft.hotline, day, sequence),
+                        hotline=draft.hotline,
+                        call_id=draft.call_id,
+                        caller_name=draft.caller_name,
+                        phone=draft.phone,
+                        address=draft.address,
+                        description=draft.description,
+                        department_code=draft.department_code,
+                        category_code=draft.category_code,
+                        urgent=draft.urgent,
+                        status="accepted",
+                        created_by=agent_id,
+                        created_at=now,
+                    )
+                    db.add(ticket)
+                    await db.flush()
+                    db.add(
+                        OutboxMessage(
+                            ticket_id=ticket.id,
+                            idempotency_key=ticket.number,
+                            payload=case_payload(ticket),
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                return ticket
+            except IntegrityError:
+                if attempt == NUMBER_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def get(self, number: str) -> Ticket | None:
+        async with self._sessions() as db:
+            return await db.scalar(select(Ticket).where(Ticket.number == number))
+
+    async def delivery(self, ticket_id: int) -> OutboxMessage | None:
+        async with self._sessions() as db:
+            return await db.scalar(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id))

@@ -1,0 +1,158 @@
+"""The composition root: builds every part from the config and ties their lifetimes to the app."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agent_console.app import ConsoleOptions, create_app
+from agent_console.notifier import Notifier
+from agent_console.services import ConsoleServices
+from dispatch import OutboxSender
+from hotline.accounts import Accounts
+from hotline.config import HotlineConfig
+from hotline.db import create_engine, session_factory
+from hotline.demo_sink import add_demo_dispatch_core
+from hotline.switchboard import Switchboard
+from hotline.tickets import TicketService
+from nlp import Classifier
+from routing import RoutingEngine
+from telephony.gateway import SipGateway
+from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_departments() -> dict[str, str]:
+    """Department code → name, from the classifier's shipped list."""
+    text_ = resources.files("nlp").joinpath("data/departments.csv").read_text(encoding="utf-8")
+    return {row["code"]: row["name"] for row in csv.DictReader(text_.splitlines())}
+
+
+@dataclass
+class System:
+    """Every part of a running hotline, reachable for the CLI and tests."""
+
+    config: HotlineConfig
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    accounts: Accounts
+    tickets: TicketService
+    classifier: Classifier
+    notifier: Notifier
+    switchboard: Switchboard
+    media: MediaEngine
+    gateway: SipGateway
+    sender: OutboxSender
+    app: web.Application = field(init=False)
+
+
+def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now) -> System:
+    """Construct everything (no sockets opened, no database touched)."""
+    engine = create_engine(config.database.url)
+    sessions = session_factory(engine)
+    accounts = Accounts(sessions, config.sip.realm, config.console.session_hours)
+    tickets = TicketService(sessions, config.centre.timezone)
+    classifier = Classifier.load_default()
+    notifier = Notifier()
+    routing = RoutingEngine(config.queues, timedelta(seconds=config.routing.wrap_up_seconds))
+    switchboard = Switchboard(routing, sessions, notifier, clock)
+    greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
+    media = MediaEngine(
+        config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
+    )
+    gateway = SipGateway(
+        host=config.sip.host,
+        port=config.sip.port,
+        advertised_host=config.sip.media_host,
+        realm=config.sip.realm,
+        nonce_secret=(config.sip.nonce_secret or secrets.token_hex(16)).encode(),
+        is_trunk_peer=config.sip.is_trunk_peer,
+        hotlines=config.hotlines,
+        credentials=accounts.sip_ha1,
+        media=media,
+        on_event=switchboard.on_telephony_event,
+        clock=clock,
+        agent_ring_seconds=config.sip.agent_ring_seconds,
+    )
+    switchboard.connect_gateway(gateway.ring_agent)
+    sender = OutboxSender(
+        sessions,
+        config.dispatch.url,
+        config.dispatch.secret,
+        config.dispatch.timeout_seconds,
+        config.dispatch.max_backoff_seconds,
+        clock,
+    )
+    system = System(config, engine, sessions, accounts, tickets, classifier, notifier,
+                    switchboard, media, gateway, sender)
+
+    async def health() -> dict[str, bool]:
+        database = True
+        try:
+            async with engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+        except Exception:
+            database = False
+        return {"sip": gateway.running, "database": database, "sender": sender.running}
+
+    app = create_app(
+        options=ConsoleOptions(
+            hotlines=tuple(config.hotlines),
+            departments=load_departments(),
+            secure_cookies=config.console.secure_cookies,
+            session_hours=config.console.session_hours,
+            clock=clock,
+        ),
+        notifier=notifier,
+        health=health,
+        services=ConsoleServices(accounts, tickets, classifier, switchboard, sender.wake),
+    )
+    if config.demo.dispatch_sink:
+        add_demo_dispatch_core(app, config.dispatch.secret)
+
+    async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        await switchboard.start()
+        await gateway.start()
+        await sender.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+            await sender.stop()
+            await switchboard.stop()
+            await engine.dispose()
+
+    app.cleanup_ctx.append(lifetime)
+    system.app = app
+    return system
+
+
+async def serve(config: HotlineConfig, ready: Callable[[System], None] | None = None) -> None:
+    """Run gateway, console and sender in this process until cancelled (Ctrl-C, SIGTERM)."""
+    system = build_system(config)
+    runner = web.AppRunner(system.app, handle_signals=True, shutdown_timeout=10)
+    await runner.setup()
+    site = web.TCPSite(runner, config.console.host, config.console.port)
+    await site.start()
+    if ready is not None:
+        ready(system)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

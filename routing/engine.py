@@ -1,0 +1,251 @@
+"""The routing engine: a queue per hotline, longest-idle ready agent, wrap-up timers.
+
+Pure and synchronous: every method takes `now` and returns the events it caused.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from routing.events import (
+    AgentState,
+    AgentStateChanged,
+    CallAssigned,
+    CallLeftQueue,
+    CallQueued,
+    RoutingEvent,
+)
+
+# States an agent may ask for (or a shift lead may set) through the console.
+REQUESTABLE = frozenset({AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT})
+# While an agent is busy with a call, a request is remembered and applied when the call ends.
+BUSY = frozenset({AgentState.OFFERED, AgentState.TALKING})
+
+
+class RoutingError(ValueError):
+    """A request the engine refuses; `error_id` is stable for API clients."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+@dataclass(order=True, frozen=True)
+class QueuedCall:
+    enqueued_at: datetime
+    call_id: str = field(compare=True)
+    queue: str = field(compare=False)
+
+
+@dataclass
+class AgentStatus:
+    agent_id: str
+    state: AgentState
+    since: datetime
+    # When the agent last became free; the longest-idle agent is the one with the oldest value.
+    idle_since: datetime
+    queues: frozenset[str] | None = None  # None: every queue
+    call_id: str | None = None
+    wrap_up_until: datetime | None = None
+    after_call: AgentState | None = None  # requested while busy, applied when the call ends
+    reason: str = ""
+
+    def serves(self, queue: str) -> bool:
+        return self.queues is None or queue in self.queues
+
+
+@dataclass
+class _Offer:
+    call: QueuedCall
+    agent_id: str
+    answered: bool = False
+
+
+class RoutingEngine:
+    """Queues, agents and the rules that pair them."""
+
+    def __init__(self, queues: Iterable[str], wrap_up: timedelta) -> None:
+        self._queues: dict[str, list[QueuedCall]] = {name: [] for name in queues}
+        self._wrap_up = wrap_up
+        self._agents: dict[str, AgentStatus] = {}
+        self._offers: dict[str, _Offer] = {}  # call id → offer (ringing or talking)
+
+    # --- agents -------------------------------------------------------------------------
+
+    def agent(self, agent_id: str) -> AgentStatus:
+        status = self._agents.get(agent_id)
+        if status is None:
+            raise RoutingError("unknown-agent", f"agent {agent_id} is not known to routing")
+        return status
+
+    def agents(self) -> list[AgentStatus]:
+        return list(self._agents.values())
+
+    def add_agent(
+        self, agent_id: str, now: datetime, queues: Iterable[str] | None = None
+    ) -> AgentStatus:
+        """Make an agent known (logged out) if it is not already."""
+        if agent_id not in self._agents:
+            self._agents[agent_id] = AgentStatus(
+                agent_id=agent_id,
+                state=AgentState.LOGGED_OUT,
+                since=now,
+                idle_since=now,
+                queues=None if queues is None else frozenset(queues),
+            )
+        return self._agents[agent_id]
+
+    def request_state(
+        self, agent_id: str, state: AgentState, now: datetime, reason: str = ""
+    ) -> list[RoutingEvent]:
+        """An agent (or a lead for them) asks to be ready, paused or logged out."""
+        if state not in REQUESTABLE:
+            raise RoutingError("invalid-state", f"{state} cannot be requested")
+        status = self.add_agent(agent_id, now)
+        if status.state in BUSY:
+            status.after_call = state
+            status.reason = reason
+            return []
+        if state is AgentState.READY and status.state is not AgentState.READY:
+            status.idle_since = now
+        status.wrap_up_until = None
+        return self._change(status, state, now, reason)
+
+    def _change(
+        self, status: AgentStatus, state: AgentState, now: datetime, reason: str = ""
+    ) -> list[RoutingEvent]:
+        if status.state is state:
+            return []
+        previous = status.state
+        status.state = state
+        status.since = now
+        status.reason = reason
+        return [AgentStateChanged(now, status.agent_id, state, previous, reason)]
+
+    # --- calls --------------------------------------------------------------------------
+
+    def enqueue(self, call_id: str, queue: str, now: datetime) -> list[RoutingEvent]:
+        if queue not in self._queues:
+            raise RoutingError("unknown-queue", f"queue {queue} is not configured")
+        call = QueuedCall(now, call_id, queue)
+        waiting = self._queues[queue]
+        bisect.insort(waiting, call)
+        return [CallQueued(now, call_id, queue, waiting.index(call) + 1)]
+
+    def waiting(self, queue: str) -> list[QueuedCall]:
+        return list(self._queues[queue])
+
+    def position(self, call_id: str) -> int | None:
+        for waiting in self._queues.values():
+            for index, call in enumerate(waiting):
+                if call.call_id == call_id:
+                    return index + 1
+        return None
+
+    def assign(self, now: datetime) -> list[RoutingEvent]:
+        """Offer waiting calls, oldest first across queues, each to the longest-idle agent."""
+        events: list[RoutingEvent] = []
+        while True:
+            heads = sorted(
+                (waiting[0] for waiting in self._queues.values() if waiting),
+            )
+            made = False
+            for call in heads:
+                agent = self._longest_idle(call.queue)
+                if agent is None:
+                    continue
+                self._queues[call.queue].pop(0)
+                self._offers[call.call_id] = _Offer(call, agent.agent_id)
+                agent.call_id = call.call_id
+                events += self._change(agent, AgentState.OFFERED, now)
+                waited = (now - call.enqueued_at).total_seconds()
+                events.append(CallAssigned(now, call.call_id, call.queue, agent.agent_id, waited))
+                made = True
+                break
+            if not made:
+                return events
+
+    def _longest_idle(self, queue: str) -> AgentStatus | None:
+        ready = [
+            a for a in self._agents.values() if a.state is AgentState.READY and a.serves(queue)
+        ]
+        return min(ready, key=lambda a: (a.idle_since, a.agent_id), default=None)
+
+    def answered(self, call_id: str, now: datetime) -> list[RoutingEvent]:
+        offer = self._offer(call_id)
+        offer.answered = True
+        return self._change(self.agent(offer.agent_id), AgentState.TALKING, now)
+
+    def offer_failed(self, call_id: str, now: datetime, reason: str) -> list[RoutingEvent]:
+        """The agent's phone did not answer: the call keeps its place, the agent is paused."""
+        offer = self._offers.pop(call_id)
+        agent = self.agent(offer.agent_id)
+        agent.call_id = None
+        bisect.insort(self._queues[offer.call.queue], offer.call)
+        position = self._queues[offer.call.queue].index(offer.call) + 1
+        after = agent.after_call
+        agent.after_call = None
+        state = AgentState.LOGGED_OUT if after is AgentState.LOGGED_OUT else AgentState.PAUSED
+        events = self._change(agent, state, now, reason)
+        events.append(CallQueued(now, call_id, offer.call.queue, position))
+        return events
+
+    def ended(self, call_id: str, now: datetime) -> list[RoutingEvent]:
+        """The call is over: a waiting call leaves its queue, an agent starts wrap-up."""
+        for waiting in self._queues.values():
+            for index, call in enumerate(waiting):
+                if call.call_id == call_id:
+                    del waiting[index]
+                    return [CallLeftQueue(now, call_id, call.queue, None)]
+        offer = self._offers.pop(call_id, None)
+        if offer is None:
+            return []
+        agent = self.agent(offer.agent_id)
+        agent.call_id = None
+        events: list[RoutingEvent] = []
+        if not offer.answered:
+            events.append(CallLeftQueue(now, call_id, offer.call.queue, agent.agent_id))
+        after = agent.after_call
+        agent.after_call = None
+        if after is not None and after is not AgentState.READY:
+            return events + self._change(agent, after, now, agent.reason)
+        if offer.answered and self._wrap_up > timedelta(0):
+            agent.wrap_up_until = now + self._wrap_up
+            return events + self._change(agent, AgentState.WRAP_UP, now)
+        agent.idle_since = now
+        return events + self._change(agent, AgentState.READY, now)
+
+    def expire_wrap_ups(self, now: datetime) -> list[RoutingEvent]:
+        """Agents whose wrap-up time has passed become ready."""
+        events: list[RoutingEvent] = []
+        for agent in self._agents.values():
+            if (
+                agent.state is AgentState.WRAP_UP
+                and agent.wrap_up_until is not None
+                and agent.wrap_up_until <= now
+            ):
+                agent.wrap_up_until = None
+                agent.idle_since = now
+                events += self._change(agent, AgentState.READY, now)
+        return events
+
+    def next_wrap_up_end(self) -> datetime | None:
+        ends = [
+            a.wrap_up_until
+            for a in self._agents.values()
+            if a.state is AgentState.WRAP_UP and a.wrap_up_until is not None
+        ]
+        return min(ends, default=None)
+
+    def agent_for_call(self, call_id: str) -> str | None:
+        offer = self._offers.get(call_id)
+        return None if offer is None else offer.agent_id
+
+    def _offer(self, call_id: str) -> _Offer:
+        offer = self._offers.get(call_id)
+        if offer is None:
+            raise RoutingError("unknown-call", f"call {call_id} is not offered to anyone")
+        return offer

@@ -1,0 +1,56 @@
+"""Call-control events the gateway emits (separate from SIP messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CallArrived:
+    """A caller was answered, greeted and is waiting for an agent."""
+
+    at: datetime
+    call_id: str
+    sip_call_id: str
+    caller: str
+    dialled: str
+    queue: str
+    codec: str
+
+
+@dataclass(frozen=True)
+class AgentAnswered:
+    at: datetime
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentLegFailed:
+    """The agent's phone could not be reached or did not answer in time."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    at: datetime
+    call_id: str
+    reason: str  # caller-hangup | agent-hangup | timeout | shutdown | error
+    rtp_from_caller: int
+    rtp_to_caller: int
+
+
+@dataclass(frozen=True)
+class PhoneRegistered:
+    at: datetime
+    agent_id: str
+    contact: str
+    expires: int  # seconds; 0 means the phone unregistered
+
+
+TelephonyEvent = CallArrived | AgentAnswered | AgentLegFailed | CallEnded | PhoneRegistered

@@ -1,0 +1,670 @@
+"""The SIP gateway: a back-to-back user agent between the trunk and the agents' phones.
+
+A caller's INVITE is answered at once and hears the greeting while queued; when routing picks
+an agent, `ring_agent` calls the agent's registered phone and, once it answers, the two RTP
+legs are bridged. A BYE on either side ends both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hotline.privacy import mask_phone
+from telephony import sdp
+from telephony.events import (
+    AgentAnswered,
+    AgentLegFailed,
+    CallArrived,
+    CallEnded,
+    TelephonyEvent,
+)
+from telephony.media import MediaEngine, RtpLeg
+from telephony.registrar import Registrar
+from telephony.registration import RegistrationHandler
+from telephony.sip import (
+    Headers,
+    NameAddr,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    SipUri,
+    new_branch,
+    new_tag,
+    response_for,
+)
+from telephony.transactions import ClientTransactions, ServerTransactions, server_key
+from telephony.transport import SipTransport
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+KNOWN_METHODS = {
+    "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "SUBSCRIBE", "NOTIFY",
+    "MESSAGE", "INFO", "PRACK", "UPDATE", "REFER", "PUBLISH",
+}
+USER_AGENT = "hotline-gateway/0.1"
+CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
+
+EventSink = Callable[[TelephonyEvent], None]
+CredentialLookup = Callable[[str], Awaitable[str | None]]
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Dialog:
+    """Our view of one SIP dialog: what we put in From/To and where requests go."""
+
+    sip_call_id: str
+    local: NameAddr  # carries our tag
+    remote: NameAddr  # carries their tag once known
+    remote_target: str
+    destination: tuple[str, int]
+    local_cseq: int = 0
+
+
+@dataclass
+class Leg:
+    role: str  # caller | agent
+    call: HotlineCall
+    dialog: Dialog
+    media: RtpLeg
+    local_sdp: bytes = b""
+    answered: bool = False
+    ended: bool = False
+    invite: SipRequest | None = None
+    ack: bytes | None = None
+    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    def cancel_timers(self) -> None:
+        for handle in self.handles:
+            handle.cancel()
+        self.handles.clear()
+
+
+@dataclass
+class HotlineCall:
+    id: str
+    caller: str
+    dialled: str
+    queue: str
+    codec: int
+    caller_leg: Leg | None = None
+    agent_leg: Leg | None = None
+    agent_id: str | None = None
+    ended: bool = False
+
+
+def _ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _target_address(uri_text: str, fallback: tuple[str, int]) -> tuple[str, int]:
+    """Where to send a request for a Contact URI; the source address if it names a host."""
+    try:
+        uri = SipUri.parse(uri_text)
+    except SipParseError:
+        return fallback
+    if not _ip_literal(uri.host):
+        return fallback
+    return (uri.host.strip("[]"), uri.port or 5060)
+
+
+def _user_of(name_addr: NameAddr) -> str:
+    return name_addr.uri.user or ""
+
+
+class SipGateway:
+    """Answers trunk calls, registers agent phones, bridges callers to agents."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        advertised_host: str,
+        realm: str,
+        nonce_secret: bytes,
+        is_trunk_peer: Callable[[str], bool],
+        hotlines: Mapping[str, str],
+        credentials: CredentialLookup,
+        media: MediaEngine,
+        on_event: EventSink,
+        clock: Clock,
+        agent_ring_seconds: float,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._advertised = advertised_host or host
+        self._is_trunk_peer = is_trunk_peer
+        self._hotlines = dict(hotlines)
+        self._media = media
+        self._emit = on_event
+        self._clock = clock
+        self._ring_seconds = agent_ring_seconds
+        self._transport = SipTransport(self._on_request, self._on_response)
+        self._servers = ServerTransactions(self._transport.send)
+        self._clients = ClientTransactions(self._transport.send)
+        self.registrar = Registrar()
+        self._registrations = RegistrationHandler(
+            registrar=self.registrar,
+            realm=realm,
+            nonce_secret=nonce_secret,
+            credentials=credentials,
+            on_event=on_event,
+            clock=clock,
+        )
+        self._calls: dict[str, HotlineCall] = {}
+        self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
+        self._accepting = True
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._transport.running
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._transport.address
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    async def start(self) -> None:
+        await self._transport.listen(self._host, self._port)
+        self._port = self._transport.address[1]
+        log.info("sip gateway listening", extra={"host": self._host, "port": self._port})
+
+    async def stop(self) -> None:
+        self._accepting = False
+        for call in list(self._calls.values()):
+            self._end_call(call, "shutdown", None)
+        self._clients.clear()
+        self._servers.clear()
+        await self._media.close()
+        self._transport.close()
+
+    # --- incoming requests --------------------------------------------------------------
+
+    def _on_request(self, request: SipRequest, source: tuple[str, int]) -> None:
+        if request.method == "ACK":
+            self._on_ack(request)
+            return
+        key = server_key(request)
+        existing = self._servers.get(key)
+        if existing is not None:
+            self._servers.retransmit(existing)
+            return
+        transaction = self._servers.begin(key, source)
+
+        def reply(response: SipResponse) -> None:
+            response.headers.add("Server", USER_AGENT)
+            self._servers.respond(transaction, bytes(response), self._reply_address(request, source))
+
+        if getattr(request, "version", "SIP/2.0") != "SIP/2.0":
+            reply(response_for(request, 505))
+            return
+        if request.method not in KNOWN_METHODS:
+            reply(response_for(request, 501, extra=[("Allow", ALLOW)]))
+            return
+        max_forwards = request.headers.get("Max-Forwards")
+        if max_forwards is not None and max_forwards.strip() == "0" and request.method != "OPTIONS":
+            reply(response_for(request, 483))
+            return
+        required = request.headers.get_all("Require")
+        if required and request.method != "CANCEL":
+            reply(response_for(request, 420, extra=[("Unsupported", ", ".join(required))]))
+            return
+        handler = {
+            "INVITE": self._on_invite,
+            "BYE": self._on_bye,
+            "CANCEL": self._on_cancel,
+            "OPTIONS": self._on_options,
+            "REGISTER": self._registrations.handle,
+        }.get(request.method)
+        if handler is None:
+            reply(response_for(request, 405, extra=[("Allow", ALLOW)]))
+            return
+        handler(request, source, reply)
+
+    def _reply_address(self, request: SipRequest, source: tuple[str, int]) -> tuple[str, int]:
+        """RFC 3261 §18.2.2 with RFC 3581: the source address, its port if rport was asked."""
+        via = request.vias[0]
+        if "rport" in via.params:
+            return source
+        return (source[0], via.port or 5060)
+
+    def _on_options(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        reply(
+            response_for(
+                request,
+                200,
+                extra=[("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "")],
+            )
+        )
+
+    def _on_invite(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        if request.to.tag:
+            self._on_reinvite(request, reply)
+            return
+        if not self._accepting:
+            reply(response_for(request, 503, extra=[("Retry-After", "30")]))
+            return
+        if not self._is_trunk_peer(source[0]):
+            log.warning("invite from a non-peer refused", extra={"source": source[0]})
+            reply(response_for(request, 403))
+            return
+        try:
+            dialled = request.request_uri.user or ""
+        except SipParseError:
+            reply(response_for(request, 416))
+            return
+        dialled = dialled.split(";", 1)[0]
+        queue = self._hotlines.get(dialled) or self._hotlines.get(_user_of(request.to))
+        if queue is None:
+            reply(response_for(request, 404))
+            return
+        try:
+            offer = sdp.SessionDescription.parse(request.body)
+        except ValueError:
+            reply(response_for(request, 488, extra=[("Warning", '399 hotline "SDP offer needed"')]))
+            return
+        codec = sdp.choose_codec(offer)
+        if codec is None:
+            reply(response_for(request, 488, extra=[("Warning", '305 hotline "PCMU or PCMA only"')]))
+            return
+        reply(response_for(request, 100))
+        dialled = dialled if dialled in self._hotlines else _user_of(request.to)
+        asyncio.get_running_loop().create_task(
+            self._answer_caller(request, source, reply, offer, codec, dialled, queue)
+        )
+
+    async def _answer_caller(
+        self,
+        request: SipRequest,
+        source: tuple[str, int],
+        reply: Reply,
+        offer: sdp.SessionDescription,
+        codec: int,
+        dialled: str,
+        queue: str,
+    ) -> None:
+        try:
+            media = await self._media.open_leg(codec)
+        except RuntimeError:
+            log.error("no RTP port left for a caller")
+            reply(response_for(request, 503, extra=[("Retry-After", "5")]))
+            return
+        media.set_remote((offer.connection_address, offer.audio_port))
+        caller = _user_of(request.from_) or "anonymous"
+        identity = request.headers.get("P-Asserted-Identity")
+        if identity:
+            try:
+                caller = _user_of(NameAddr.parse(identity)) or caller
+            except SipParseError:
+                pass
+        call = HotlineCall(str(uuid.uuid4()), caller, dialled, queue, codec)
+        local = NameAddr.parse(str(request.to))
+        local.params["tag"] = new_tag()
+        contact = request.headers.get("Contact")
+        remote_target = NameAddr.parse(contact).uri.__str__() if contact else str(request.from_.uri)
+        dialog = Dialog(
+            sip_call_id=request.call_id,
+            local=local,
+            remote=request.from_,
+            remote_target=remote_target,
+            destination=_target_address(remote_target, source),
+        )
+        leg = Leg("caller", call, dialog, media)
+        answer = sdp.build_answer(
+            offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
+        )
+        leg.local_sdp = bytes(answer)
+        call.caller_leg = leg
+        self._calls[call.id] = call
+        self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        response = response_for(
+            request,
+            200,
+            to_tag=local.tag,
+            extra=[("Contact", self._contact()), ("Allow", ALLOW)],
+            body=leg.local_sdp,
+            content_type="application/sdp",
+        )
+        reply(response)
+        self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
+        leg.answered = True
+        self._media.play_prompt(media)
+        log.info(
+            "call answered and queued",
+            extra={"call": call.id, "caller": mask_phone(caller), "dialled": dialled},
+        )
+        self._emit(
+            CallArrived(
+                self._clock(), call.id, request.call_id, caller, dialled, queue, CODEC_NAMES[codec]
+            )
+        )
+
+    def _retransmit_2xx(self, leg: Leg, data: bytes, destination: tuple[str, int]) -> None:
+        """Timer G until the ACK comes; Timer H gives up and hangs up."""
+        loop = asyncio.get_running_loop()
+
+        def again(interval: float) -> None:
+            if leg.ended:
+                return
+            self._transport.send(data, destination)
+            leg.handles.append(loop.call_later(min(interval * 2, 4.0), again, min(interval * 2, 4.0)))
+
+        def give_up() -> None:
+            log.warning("no ACK for 200 OK; ending call", extra={"call": leg.call.id})
+            self._end_call(leg.call, "timeout", None)
+
+        leg.handles.append(loop.call_later(0.5, again, 0.5))
+        leg.handles.append(loop.call_later(32.0, give_up))
+
+    def _on_reinvite(self, request: SipRequest, reply: Reply) -> None:
+        leg = self._dialogs.get((request.call_id, request.to.tag or ""))
+        if leg is None or leg.ended:
+            reply(response_for(request, 481))
+            return
+        # Session refresh or hold: keep our media as it is; never a second leg.
+        try:
+            offer = sdp.SessionDescription.parse(request.body)
+            leg.media.set_remote((offer.connection_address, offer.audio_port))
+        except ValueError:
+            pass
+        reply(
+            response_for(
+                request, 200, extra=[("Contact", self._contact())],
+                body=leg.local_sdp, content_type="application/sdp",
+            )
+        )
+
+    def _on_ack(self, request: SipRequest) -> None:
+        leg = self._dialogs.get((request.call_id, request.to.tag or ""))
+        if leg is not None and leg.role == "caller":
+            leg.cancel_timers()
+        # An ACK for a non-2xx response or for nothing we know is absorbed silently.
+
+    def _on_bye(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        leg = self._dialogs.get((request.call_id, request.to.tag or ""))
+        if leg is None:
+            reply(response_for(request, 481))
+            return
+        reply(response_for(request, 200))
+        if leg.role == "caller":
+            self._end_call(leg.call, "caller-hangup", leg)
+        else:
+            self._end_call(leg.call, "agent-hangup", leg)
+
+    def _on_cancel(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        invite = self._servers.get((request.call_id, server_key(request)[1], "INVITE"))
+        if invite is None:
+            reply(response_for(request, 481))
+            return
+        # Callers are answered at once, so the INVITE is normally final already: nothing to stop.
+        reply(response_for(request, 200))
+
+    # --- calling the agent ----------------------------------------------------------------
+
+    def ring_agent(self, call_id: str, agent_id: str) -> None:
+        """Call the agent's phone for a queued call; AgentAnswered or AgentLegFailed follows."""
+        call = self._calls.get(call_id)
+        loop = asyncio.get_running_loop()
+        if call is None or call.ended:
+            return
+        bindings = self.registrar.bindings(agent_id, loop.time())
+        if not bindings:
+            loop.call_soon(
+                self._emit, AgentLegFailed(self._clock(), call_id, agent_id, "not-registered")
+            )
+            return
+        call.agent_id = agent_id
+        loop.create_task(self._invite_agent(call, agent_id, bindings[0].contact, bindings[0].source))
+
+    async def _invite_agent(
+        self, call: HotlineCall, agent_id: str, contact: str, source: tuple[str, int]
+    ) -> None:
+        try:
+            media = await self._media.open_leg(call.codec)
+        except RuntimeError:
+            self._emit(AgentLegFailed(self._clock(), call.id, agent_id, "no-media-port"))
+            return
+        if call.ended:
+            self._media.close_leg(media)
+            return
+        # The phone's display shows who is calling: the citizen's number, not the gateway.
+        local = NameAddr(
+            call.caller,
+            SipUri("sip", call.caller, self._advertised, self._port, {}),
+            {"tag": new_tag()},
+        )
+        remote = NameAddr(None, SipUri("sip", agent_id, self._advertised, self._port, {}), {})
+        dialog = Dialog(
+            sip_call_id=f"{uuid.uuid4().hex}@{self._advertised}",
+            local=local,
+            remote=remote,
+            remote_target=contact,
+            destination=_target_address(contact, source),
+        )
+        leg = Leg("agent", call, dialog, media)
+        offer = sdp.build_offer(self._advertised, media.port, [call.codec], secrets.randbelow(2**31))
+        leg.local_sdp = bytes(offer)
+        call.agent_leg = leg
+        self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        request = self._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
+        request.headers.add("Subject", f"{call.dialled} hotline call")
+        leg.invite = request
+        self._clients.start(
+            request.vias[0].branch or "",
+            "INVITE",
+            bytes(request),
+            dialog.destination,
+            lambda response: self._on_agent_response(leg, request, response),
+            lambda: self._agent_failed(leg, "unreachable"),
+        )
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(self._ring_seconds, self._ring_timeout, leg, request))
+
+    def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
+        if leg.answered or leg.ended:
+            return
+        self._cancel_invite(leg, invite)
+        self._agent_failed(leg, "no-answer")
+
+    def _cancel_invite(self, leg: Leg, invite: SipRequest) -> None:
+        cancel = SipRequest(
+            method="CANCEL",
+            uri=invite.uri,
+            headers=Headers(
+                [
+                    ("Via", invite.headers.get("Via") or ""),
+                    ("Max-Forwards", "70"),
+                    ("From", invite.headers.get("From") or ""),
+                    ("To", invite.headers.get("To") or ""),
+                    ("Call-ID", invite.call_id),
+                    ("CSeq", f"{invite.cseq.number} CANCEL"),
+                    ("User-Agent", USER_AGENT),
+                ]
+            ),
+        )
+        self._clients.start(
+            invite.vias[0].branch or "", "CANCEL", bytes(cancel), leg.dialog.destination,
+            lambda response: None, lambda: None,
+        )
+
+    def _on_agent_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
+        if response.status < 200:
+            return
+        if response.status >= 300:
+            self._ack_failure(leg, invite, response)
+            if not leg.ended:
+                self._agent_failed(leg, f"rejected-{response.status}")
+            return
+        if leg.ack is not None:
+            self._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
+            return
+        if response.to.tag:
+            leg.dialog.remote = response.to
+        contact = response.headers.get("Contact")
+        if contact:
+            try:
+                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
+                leg.dialog.destination = _target_address(
+                    leg.dialog.remote_target, leg.dialog.destination
+                )
+            except SipParseError:
+                pass
+        ack = self._request(leg, "ACK", cseq=invite.cseq.number)
+        leg.ack = bytes(ack)
+        self._transport.send(leg.ack, leg.dialog.destination)
+        if leg.ended or leg.call.ended:
+            # The caller hung up while the phone was being answered.
+            self._hang_up_leg(leg)
+            return
+        try:
+            answer = sdp.SessionDescription.parse(response.body)
+            leg.media.set_remote((answer.connection_address, answer.audio_port))
+        except ValueError:
+            log.warning("agent phone answered without usable SDP", extra={"call": leg.call.id})
+        leg.answered = True
+        leg.cancel_timers()
+        caller_leg = leg.call.caller_leg
+        if caller_leg is not None:
+            self._media.bridge(caller_leg.media, leg.media)
+        agent_id = leg.call.agent_id or ""
+        log.info("agent answered; legs bridged", extra={"call": leg.call.id, "agent": agent_id})
+        self._emit(AgentAnswered(self._clock(), leg.call.id, agent_id))
+
+    def _ack_failure(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
+        """The ACK of a non-2xx final response belongs to the INVITE transaction (same branch)."""
+        ack = SipRequest(
+            method="ACK",
+            uri=invite.uri,
+            headers=Headers(
+                [
+                    ("Via", invite.headers.get("Via") or ""),
+                    ("Max-Forwards", "70"),
+                    ("From", invite.headers.get("From") or ""),
+                    ("To", response.headers.get("To") or ""),
+                    ("Call-ID", invite.call_id),
+                    ("CSeq", f"{invite.cseq.number} ACK"),
+                ]
+            ),
+        )
+        self._transport.send(bytes(ack), leg.dialog.destination)
+
+    def _agent_failed(self, leg: Leg, reason: str) -> None:
+        if leg.ended:
+            return
+        call = leg.call
+        self._close_leg(leg)
+        if call.agent_leg is leg:
+            call.agent_leg = None
+        agent_id = call.agent_id or ""
+        call.agent_id = None
+        if call.ended:
+            return
+        log.info("agent leg failed", extra={"call": call.id, "agent": agent_id, "reason": reason})
+        self._emit(AgentLegFailed(self._clock(), call.id, agent_id, reason))
+
+    # --- ending -------------------------------------------------------------------------
+
+    def hang_up(self, call_id: str, reason: str = "hung-up-by-gateway") -> None:
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._end_call(call, reason, None)
+
+    def _end_call(self, call: HotlineCall, reason: str, initiator: Leg | None) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        caller_leg = call.caller_leg
+        received = caller_leg.media.received if caller_leg else 0
+        sent = caller_leg.media.sent if caller_leg else 0
+        for leg in (call.caller_leg, call.agent_leg):
+            if leg is None or leg.ended:
+                continue
+            if leg is initiator:
+                self._close_leg(leg)
+            elif leg.answered:
+                self._hang_up_leg(leg)
+            else:
+                self._cancel_ringing(leg)
+        self._calls.pop(call.id, None)
+        log.info("call ended", extra={"call": call.id, "reason": reason})
+        self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+
+    def _cancel_ringing(self, leg: Leg) -> None:
+        if leg.role == "agent" and leg.invite is not None:
+            self._cancel_invite(leg, leg.invite)
+        self._close_leg(leg)
+
+    def _hang_up_leg(self, leg: Leg) -> None:
+        bye = self._request(leg, "BYE")
+        self._clients.start(
+            bye.vias[0].branch or "", "BYE", bytes(bye), leg.dialog.destination,
+            lambda response: None, lambda: None,
+        )
+        self._close_leg(leg)
+
+    def _close_leg(self, leg: Leg) -> None:
+        leg.ended = True
+        leg.cancel_timers()
+        self._media.close_leg(leg.media)
+        key = (leg.dialog.sip_call_id, leg.dialog.local.tag or "")
+        # Keep the dialog findable for a while so a retransmitted BYE still gets its 200.
+        asyncio.get_running_loop().call_later(32.0, self._dialogs.pop, key, None)
+
+    # --- building requests ----------------------------------------------------------------
+
+    def _contact(self) -> str:
+        return f"<sip:hotline@{self._advertised}:{self._port}>"
+
+    def _request(
+        self,
+        leg: Leg,
+        method: str,
+        *,
+        cseq: int | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> SipRequest:
+        dialog = leg.dialog
+        if cseq is None:
+            dialog.local_cseq += 1
+            cseq = dialog.local_cseq
+        headers = Headers(
+            [
+                ("Via", f"SIP/2.0/UDP {self._advertised}:{self._port};branch={new_branch()};rport"),
+                ("Max-Forwards", "70"),
+                ("From", str(dialog.local)),
+                ("To", str(dialog.remote)),
+                ("Call-ID", dialog.sip_call_id),
+                ("CSeq", f"{cseq} {method}"),
+                ("Contact", self._contact()),
+                ("User-Agent", USER_AGENT),
+            ]
+        )
+        if content_type:
+            headers.add("Content-Type", content_type)
+        return SipRequest(method=method, uri=dialog.remote_target, headers=headers, body=body)
+
+    def _on_response(self, response: SipResponse, source: tuple[str, int]) -> None:
+        if not self._clients.response(response):
+            log.debug("stray response dropped", extra={"status": response.status})
+
+
+Reply = Callable[[SipResponse], None]

@@ -1,0 +1,219 @@
+"""The RTP engine on asyncio: one UDP socket per call leg, one shared 20 ms clock for prompts.
+
+No thread per stream: relaying happens in `datagram_received`, prompt playback in a single
+ticker task that serves every leg that is listening to a prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+import logging
+import random
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from telephony import g711
+from telephony.rtp import RtpPacket
+from telephony.sdp import PCMA, PCMU
+
+log = logging.getLogger(__name__)
+
+FRAME_SAMPLES = 160  # 20 ms at 8 kHz
+FRAME_SECONDS = 0.02
+DEFAULT_GREETING = Path(__file__).resolve().parent / "prompts" / "greeting.wav"
+# Pause between repeats of the prompt while the caller waits.
+PROMPT_GAP_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Audio pre-encoded for each codec, padded to whole 20 ms frames."""
+
+    pcmu: bytes
+    pcma: bytes
+
+    @classmethod
+    def from_wav(cls, path: Path, gap_seconds: float = PROMPT_GAP_SECONDS) -> Prompt:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getframerate() != 8000 or wav.getnchannels() != 1 or wav.getsampwidth() != 2:
+                raise ValueError(f"{path}: prompts must be 8 kHz mono 16-bit WAV")
+            pcm = wav.readframes(wav.getnframes())
+        silence = b"\x00\x00" * int(8000 * gap_seconds)
+        pcm += silence
+        pcm += b"\x00\x00" * (-(len(pcm) // 2) % FRAME_SAMPLES)
+        return cls(pcmu=g711.linear_to_ulaw(pcm), pcma=g711.linear_to_alaw(pcm))
+
+    def for_codec(self, payload_type: int) -> bytes:
+        return self.pcma if payload_type == PCMA else self.pcmu
+
+
+class RtpLeg(asyncio.DatagramProtocol):
+    """One call leg's media socket: counts, relays to its bridged partner, or plays a prompt."""
+
+    def __init__(self, port: int, payload_type: int) -> None:
+        self.port = port
+        self.payload_type = payload_type
+        self.remote: tuple[str, int] | None = None
+        self.partner: RtpLeg | None = None
+        self.received = 0
+        self.sent = 0
+        self.dropped = 0
+        self.transport: asyncio.DatagramTransport | None = None
+        self._ssrc = random.getrandbits(32)
+        self._sequence = random.getrandbits(16)
+        self._timestamp = random.getrandbits(32)
+        self._offset: int | None = None  # relayed timestamp → our timestamp
+        self._marker = True
+        self._latched = False
+        self.prompt: bytes | None = None
+        self._prompt_position = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def set_remote(self, address: tuple[str, int]) -> None:
+        self.remote = address
+        self._latched = False
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            packet = RtpPacket.parse(data)
+        except ValueError:
+            self.dropped += 1
+            return
+        self.received += 1
+        # Symmetric RTP: answer to where the media really comes from (NAT), once it has come.
+        if not self._latched and self.remote is not None and addr[0] == self.remote[0]:
+            self.remote = addr
+            self._latched = True
+        elif self.remote is None:
+            self.remote = addr
+            self._latched = True
+        partner = self.partner
+        if partner is not None:
+            partner.relay(packet)
+
+    def relay(self, packet: RtpPacket) -> None:
+        """Send a packet from the other leg as part of this leg's own stream."""
+        if self._offset is None:
+            self._offset = (self._timestamp - packet.timestamp) & 0xFFFFFFFF
+            self._marker = True
+        timestamp = (packet.timestamp + self._offset) & 0xFFFFFFFF
+        self._emit(packet.payload_type, packet.payload, timestamp, packet.marker or self._marker)
+        self._timestamp = (timestamp + len(packet.payload)) & 0xFFFFFFFF
+
+    def play_frame(self) -> None:
+        """Send the next 20 ms of the prompt (called by the shared clock)."""
+        prompt = self.prompt
+        if prompt is None or self.remote is None:
+            return
+        frame = prompt[self._prompt_position : self._prompt_position + FRAME_SAMPLES]
+        self._prompt_position = (self._prompt_position + FRAME_SAMPLES) % len(prompt)
+        self._emit(self.payload_type, frame, self._timestamp, self._marker)
+        self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+
+    def _emit(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
+        if self.transport is None or self.remote is None:
+            return
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        packet = RtpPacket(
+            payload_type=payload_type,
+            sequence=self._sequence,
+            timestamp=timestamp,
+            ssrc=self._ssrc,
+            payload=payload,
+            marker=marker,
+        )
+        self._marker = False
+        self.transport.sendto(bytes(packet), self.remote)
+        self.sent += 1
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable while the far end sets up is normal; keep the socket.
+        log.debug("rtp socket error on port %s: %s", self.port, exc)
+
+
+class MediaEngine:
+    """Allocates RTP ports, runs the shared prompt clock, bridges legs."""
+
+    def __init__(self, host: str, port_min: int, port_max: int, prompt: Prompt) -> None:
+        if port_min > port_max:
+            raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        self._host = host
+        # RTP on even ports, RTCP would take the odd one above (RFC 3550 §11).
+        self._free = list(range(port_min + port_min % 2, port_max, 2))
+        random.shuffle(self._free)
+        self._prompt = prompt
+        self._legs: set[RtpLeg] = set()
+        self._playing: set[RtpLeg] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def active_legs(self) -> int:
+        return len(self._legs)
+
+    async def open_leg(self, payload_type: int) -> RtpLeg:
+        """Bind a socket for a new leg on a free even port."""
+        loop = asyncio.get_running_loop()
+        for _ in range(len(self._free)):
+            port = self._free.pop(0)
+            try:
+                _, leg = await loop.create_datagram_endpoint(
+                    lambda: RtpLeg(port, payload_type), local_addr=(self._host, port)
+                )
+            except OSError:
+                self._free.append(port)  # taken by someone else; try it again later
+                continue
+            self._legs.add(leg)
+            return leg
+        raise RuntimeError("no free RTP port")
+
+    def close_leg(self, leg: RtpLeg) -> None:
+        self.stop_prompt(leg)
+        if leg.partner is not None and leg.partner.partner is leg:
+            leg.partner.partner = None
+        leg.partner = None
+        if leg in self._legs:
+            self._legs.discard(leg)
+            if leg.transport is not None:
+                leg.transport.close()
+            self._free.append(leg.port)
+
+    def play_prompt(self, leg: RtpLeg) -> None:
+        leg.prompt = self._prompt.for_codec(leg.payload_type)
+        self._playing.add(leg)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")
+
+    def stop_prompt(self, leg: RtpLeg) -> None:
+        leg.prompt = None
+        self._playing.discard(leg)
+
+    def bridge(self, caller: RtpLeg, agent: RtpLeg) -> None:
+        """Caller and agent hear each other from now on."""
+        self.stop_prompt(caller)
+        self.stop_prompt(agent)
+        caller.partner = agent
+        agent.partner = caller
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while self._playing:
+            for leg in list(self._playing):
+                leg.play_frame()
+            next_at += FRAME_SECONDS
+            delay = next_at - loop.time()
+            if delay < -0.2:
+                # Far behind (machine stalled): resynchronise instead of bursting.
+                next_at = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    async def close(self) -> None:
+        for leg in list(self._legs):
+            self.close_leg(leg)
+        if self._ticker is not None:
+            self._ticker.cancel()

@@ -1,0 +1,173 @@
+"""RFC 3261 §17 over UDP: retransmission and time-out of our requests, and answers to
+retransmitted requests from the cached response."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from telephony.sip import SipRequest, SipResponse
+
+T1 = 0.5  # round-trip estimate
+T2 = 4.0  # longest retransmit interval for non-INVITE requests and 2xx to INVITE
+TIMEOUT = 64 * T1  # Timer B / F / H / J
+
+Send = Callable[[bytes, tuple[str, int]], None]
+ServerKey = tuple[str, str, str]  # Call-ID, top Via branch, method
+
+
+def server_key(request: SipRequest) -> ServerKey:
+    """Identifies a server transaction; ACK is matched to its INVITE's transaction."""
+    vias = request.vias
+    branch = vias[0].branch if vias and vias[0].branch else ""
+    method = "INVITE" if request.method == "ACK" else request.method
+    return (request.call_id, branch, method)
+
+
+@dataclass
+class ServerTransaction:
+    """A request we answer; a retransmission of it gets the last response again."""
+
+    key: ServerKey
+    source: tuple[str, int]
+    last_response: bytes | None = None
+    destination: tuple[str, int] | None = None
+    final: bool = False
+    expiry: asyncio.TimerHandle | None = None
+
+
+class ServerTransactions:
+    """Cached responses, kept for Timer J (64·T1) after the final one."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._table: dict[ServerKey, ServerTransaction] = {}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, key: ServerKey) -> ServerTransaction | None:
+        return self._table.get(key)
+
+    def begin(self, key: ServerKey, source: tuple[str, int]) -> ServerTransaction:
+        transaction = ServerTransaction(key, source)
+        self._table[key] = transaction
+        return transaction
+
+    def respond(
+        self, transaction: ServerTransaction, response: bytes, destination: tuple[str, int]
+    ) -> None:
+        transaction.last_response = response
+        transaction.destination = destination
+        self._send(response, destination)
+        status = int(response[8:11]) if response[8:11].isdigit() else 0
+        if status >= 200 and not transaction.final:
+            transaction.final = True
+            loop = asyncio.get_running_loop()
+            transaction.expiry = loop.call_later(TIMEOUT, self._table.pop, transaction.key, None)
+
+    def retransmit(self, transaction: ServerTransaction) -> None:
+        """Answer a retransmitted request with the response it had (nothing if none yet)."""
+        if transaction.last_response is not None and transaction.destination is not None:
+            self._send(transaction.last_response, transaction.destination)
+
+    def clear(self) -> None:
+        for transaction in self._table.values():
+            if transaction.expiry is not None:
+                transaction.expiry.cancel()
+        self._table.clear()
+
+
+@dataclass
+class ClientTransaction:
+    """A request we sent; retransmitted until a response comes, failed after Timer B/F."""
+
+    branch: str
+    method: str
+    data: bytes
+    destination: tuple[str, int]
+    on_response: Callable[[SipResponse], None]
+    on_timeout: Callable[[], None]
+    provisional: bool = False
+    done: bool = False
+    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class ClientTransactions:
+    """Our outstanding requests, matched to responses by the branch of our Via."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._table: dict[tuple[str, str], ClientTransaction] = {}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def start(
+        self,
+        branch: str,
+        method: str,
+        data: bytes,
+        destination: tuple[str, int],
+        on_response: Callable[[SipResponse], None],
+        on_timeout: Callable[[], None],
+    ) -> ClientTransaction:
+        transaction = ClientTransaction(branch, method, data, destination, on_response, on_timeout)
+        self._table[(branch, method)] = transaction
+        self._send(data, destination)
+        loop = asyncio.get_running_loop()
+        transaction.handles.append(loop.call_later(T1, self._retransmit, transaction, T1))
+        transaction.handles.append(loop.call_later(TIMEOUT, self._time_out, transaction))
+        return transaction
+
+    def _retransmit(self, transaction: ClientTransaction, interval: float) -> None:
+        if transaction.done or transaction.provisional:
+            return
+        self._send(transaction.data, transaction.destination)
+        interval = interval * 2 if transaction.method == "INVITE" else min(interval * 2, T2)
+        loop = asyncio.get_running_loop()
+        transaction.handles.append(loop.call_later(interval, self._retransmit, transaction, interval))
+
+    def _time_out(self, transaction: ClientTransaction) -> None:
+        if transaction.done:
+            return
+        self._finish(transaction)
+        transaction.on_timeout()
+
+    def _finish(self, transaction: ClientTransaction) -> None:
+        transaction.done = True
+        for handle in transaction.handles:
+            handle.cancel()
+        transaction.handles.clear()
+        # Keep the INVITE a while: a retransmitted 2xx must still find its dialog to be ACKed.
+        loop = asyncio.get_running_loop()
+        loop.call_later(TIMEOUT if transaction.method == "INVITE" else 0, self._forget, transaction)
+
+    def _forget(self, transaction: ClientTransaction) -> None:
+        key = (transaction.branch, transaction.method)
+        if self._table.get(key) is transaction:
+            del self._table[key]
+
+    def response(self, response: SipResponse) -> bool:
+        """Deliver a response to its transaction; False for a stray one (to be dropped)."""
+        vias = response.vias
+        if not vias or not vias[0].branch:
+            return False
+        transaction = self._table.get((vias[0].branch, response.cseq.method))
+        if transaction is None:
+            return False
+        if response.status < 200:
+            if transaction.done:
+                return True
+            transaction.provisional = True
+        elif not transaction.done:
+            self._finish(transaction)
+        transaction.on_response(response)
+        return True
+
+    def clear(self) -> None:
+        for transaction in self._table.values():
+            for handle in transaction.handles:
+                handle.cancel()
+        self._table.clear()

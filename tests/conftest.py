@@ -1,0 +1,139 @@
+"""Shared fixtures: a database on SQLite (and PostgreSQL), a whole running hotline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+
+import migrations
+from hotline.config import HotlineConfig
+from hotline.wiring import System, build_system
+from tests.support.dispatch_core import DispatchCoreStub
+
+PG_URL = os.environ.get(
+    "HOTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+# The project's shared reference material sits beside the checkout.
+SHARED = Path(os.environ.get("HOTLINE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def reset_postgres(url: str) -> None:
+    """Leave the test database empty, whatever an earlier run left in it."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def drop() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+def postgres_available(url: str) -> str | None:
+    """None if the PostgreSQL test database answers, else why not."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def probe() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 10))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: SQLite in a temp folder, or the PostgreSQL test database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    else:
+        problem = postgres_available(PG_URL)
+        if problem is not None:
+            if os.environ.get("HOTLINE_TEST_POSTGRES_REQUIRED") or os.environ.get("CI"):
+                pytest.fail(f"PostgreSQL test database unreachable at {PG_URL}: {problem}")
+            pytest.skip(f"PostgreSQL not reachable ({problem}); set HOTLINE_TEST_POSTGRES_URL")
+        reset_postgres(PG_URL)
+        url = PG_URL
+    migrations.upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+@dataclass
+class RunningHotline:
+    system: System
+    console: TestServer
+    dispatch: DispatchCoreStub
+
+    @property
+    def sip_address(self) -> tuple[str, int]:
+        return self.system.gateway.address
+
+    def url(self, path: str) -> str:
+        return str(self.console.make_url(path))
+
+    async def add_agent(self, agent_id: str, role: str = "agent") -> None:
+        await self.system.accounts.add_agent(
+            agent_id, f"Agent {agent_id}", f"pw-{agent_id}-secret", f"sip-{agent_id}-secret",
+            role, datetime.now(timezone.utc),
+        )
+
+    async def login(self, http: ClientSession, agent_id: str) -> str:
+        async with http.post(self.url("/api/login"),
+                             json={"agent_id": agent_id, "password": f"pw-{agent_id}-secret"}) as r:
+            assert r.status == 200, await r.text()
+            return str((await r.json())["token"])
+
+
+def hotline_config(database_url: str, dispatch_url: str, **sections: dict[str, object]) -> HotlineConfig:
+    config = HotlineConfig().replace(
+        sip={"host": "127.0.0.1", "port": 0, "trunk_peers": ("127.0.0.1",), "realm": "test.hotline",
+             "rtp_port_min": 31000, "rtp_port_max": 31999, "agent_ring_seconds": 10.0,
+             "nonce_secret": "test-nonce-secret"},
+        database={"url": database_url},
+        dispatch={"url": dispatch_url, "secret": "test-secret", "max_backoff_seconds": 1.0},
+        routing={"wrap_up_seconds": 0.5},
+    )
+    return config.replace(**sections) if sections else config
+
+
+@pytest.fixture
+async def hotline(database_url: str) -> AsyncIterator[RunningHotline]:
+    """The whole system (gateway, console, sender) on loopback, with a dispatch core stub."""
+    dispatch = DispatchCoreStub()
+    dispatch_server = TestServer(dispatch.app(), host="127.0.0.1")
+    await dispatch_server.start_server()
+    config = hotline_config(database_url, str(dispatch_server.make_url("/cases")))
+    system = build_system(config)
+    console = TestServer(system.app, host="127.0.0.1")
+    await console.start_server()
+    try:
+        yield RunningHotline(system, console, dispatch)
+    finally:
+        await console.close()
+        await dispatch_server.close()

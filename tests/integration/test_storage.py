@@ -1,0 +1,152 @@
+"""Tickets, numbering, the outbox sender and migrations on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import migrations
+from dispatch.sender import OutboxSender, sign_body
+from hotline.accounts import Accounts
+from hotline.db import create_engine, session_factory
+from hotline.models import OutboxMessage, Ticket
+from hotline.tickets import TicketDraft, TicketError, TicketService, parse_ticket_form
+from tests.support.dispatch_core import DispatchCoreStub
+
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)  # 09:30 in Asia/Shanghai
+DEPARTMENTS = {"MUNICIPAL", "SANITATION"}
+HOTLINES = ("12319", "96198")
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    factory = session_factory(engine)
+    await Accounts(factory, "test", 1).add_agent("1001", "A", "password-1", "sip-pass-1", "agent", NOW)
+    yield factory
+    await engine.dispose()
+
+
+def draft(hotline: str = "12319", n: int = 0) -> TicketDraft:
+    return TicketDraft(hotline, None, "李先生", "13900001111", f"解放路{n}号", "路灯不亮",
+                       "MUNICIPAL", None, False)
+
+
+async def test_ticket_numbers_are_readable_and_per_hotline_and_day(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service = TicketService(sessions, "Asia/Shanghai")
+    first = await service.save(draft(), "1001", NOW)
+    second = await service.save(draft(), "1001", NOW)
+    other = await service.save(draft("96198"), "1001", NOW)
+    next_day = await service.save(draft(), "1001", NOW + timedelta(hours=15))  # 00:30 next day
+    assert [first.number, second.number, other.number, next_day.number] == [
+        "12319-20261123-0001", "12319-20261123-0002", "96198-20261123-0001",
+        "12319-20261124-0001",
+    ]
+
+
+async def test_concurrent_saves_never_share_a_number(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service = TicketService(sessions, "Asia/Shanghai")
+    tickets = await asyncio.gather(*(service.save(draft(n=n), "1001", NOW) for n in range(40)))
+    numbers = [t.number for t in tickets]
+    assert len(set(numbers)) == 40
+    assert sorted(numbers) == [f"12319-20261123-{i:04d}" for i in range(1, 41)]
+
+
+async def test_saving_writes_the_outbox_row_in_the_same_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service = TicketService(sessions, "Asia/Shanghai")
+    ticket = await service.save(draft(), "1001", NOW)
+    async with sessions() as db:
+        row = await db.scalar(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id))
+    assert row is not None
+    assert row.idempotency_key == ticket.number
+    assert row.payload["number"] == ticket.number and row.delivered_at is None
+
+
+async def test_a_failed_save_leaves_neither_ticket_nor_outbox(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service = TicketService(sessions, "Asia/Shanghai")
+    bad = TicketDraft("12319", "no-such-call", "", "139", "路", "x", "MUNICIPAL", None, False)
+    with pytest.raises(TicketError):
+        await service.save(bad, "1001", NOW)
+    async with sessions() as db:
+        assert (await db.scalars(select(Ticket))).all() == []
+        assert (await db.scalars(select(OutboxMessage))).all() == []
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"phone": "abc"}, "phone"),
+    ({"phone": ""}, "phone"),
+    ({"address": "   "}, "address"),
+    ({"description": "x" * 4001}, "description"),
+    ({"department_code": "POLICE"}, "department_code"),
+    ({"hotline": "110"}, "hotline"),
+    ({"urgent": "yes"}, "urgent"),
+    ({"category_code": "drop table"}, "category_code"),
+    ({"caller_name": 7}, "caller_name"),
+])
+def test_form_errors_name_the_field(form: dict[str, object], field: str) -> None:
+    good = {"hotline": "12319", "phone": "13900001111", "address": "人民路1号",
+            "description": "井盖没了", "department_code": "MUNICIPAL"}
+    assert parse_ticket_form(good, DEPARTMENTS, HOTLINES).phone == "13900001111"
+    with pytest.raises(TicketError) as error:
+        parse_ticket_form({**good, **form}, DEPARTMENTS, HOTLINES)
+    assert error.value.field == field
+
+
+async def test_sender_retries_with_backoff_until_the_dispatch_core_accepts(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    stub = DispatchCoreStub(failures_before_success=2)
+    server = TestServer(stub.app(), host="127.0.0.1")
+    await server.start_server()
+    service = TicketService(sessions, "Asia/Shanghai")
+    ticket = await service.save(draft(), "1001", datetime.now(timezone.utc))
+    sender = OutboxSender(sessions, str(server.make_url("/cases")), "k", 5.0, 1.0,
+                          lambda: datetime.now(timezone.utc))
+    await sender.start()
+    try:
+        received = await stub.wait_for(3, timeout=30)
+        async with asyncio.timeout(30):
+            while await sender.pending_count():
+                sender.wake()
+                await asyncio.sleep(0.05)
+    finally:
+        await sender.stop()
+        await server.close()
+    assert [r.idempotency_key for r in received] == [ticket.number] * 3
+    assert all(r.signature == sign_body("k", r.body) for r in received)
+    async with sessions() as db:
+        row = await db.scalar(select(OutboxMessage))
+    assert row is not None and row.delivered_at is not None and row.attempts == 3
+
+
+def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def tables() -> set[str]:
+        engine = create_async_engine(database_url)
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        await engine.dispose()
+        return names - {"alembic_version"}
+
+    expected = {"agents", "agent_sessions", "calls", "call_events", "tickets", "ticket_counters",
+                "outbox"}
+    assert asyncio.run(tables()) == expected  # the fixture upgraded to head
+    migrations.downgrade(database_url, "base")
+    assert asyncio.run(tables()) == set()
+    migrations.upgrade(database_url)
+    assert asyncio.run(tables()) == expected

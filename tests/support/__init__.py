@@ -1,0 +1,1 @@
+"""Test helpers: real peers (dispatch core stub, SIPp runner, RTP tap) for the hotline tests."""

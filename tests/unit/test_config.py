@@ -1,0 +1,67 @@
+"""Config: one TOML file, every key overridable by HOTLINE_<SECTION>_<KEY>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline.config import ConfigError, load_config
+
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+
+
+def test_demo_config_has_both_hotlines_and_the_required_keys() -> None:
+    config = load_config(DEMO, environ={})
+    assert dict(config.hotlines) == {"12319": "12319", "96198": "96198"}
+    assert config.sip.port == 5060
+    assert config.sip.trunk_peers == ("127.0.0.1",)
+    assert config.console.port == 8080
+    assert config.database.url.startswith("sqlite+aiosqlite:///")
+    assert config.dispatch.url.startswith("http://")
+    assert config.dispatch.secret
+
+
+def test_environment_overrides_every_section() -> None:
+    config = load_config(DEMO, environ={
+        "HOTLINE_SIP_PORT": "5070",
+        "HOTLINE_SIP_TRUNK_PEERS": "10.1.2.3, 192.0.2.0/24",
+        "HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline",
+        "HOTLINE_CONSOLE_HOST": "0.0.0.0",
+        "HOTLINE_DISPATCH_SECRET": "s3cret",
+        "HOTLINE_HOTLINES_12345001": "12319",
+        "HOTLINE_DEMO_DISPATCH_SINK": "false",
+        "UNRELATED": "x",
+    })
+    assert config.sip.port == 5070
+    assert config.sip.trunk_peers == ("10.1.2.3", "192.0.2.0/24")
+    assert config.database.url == "postgresql+asyncpg://hotline@db/hotline"
+    assert config.console.host == "0.0.0.0"
+    assert config.dispatch.secret == "s3cret"
+    assert config.hotlines["12345001"] == "12319" and config.hotlines["96198"] == "96198"
+    assert config.demo.dispatch_sink is False
+
+
+def test_trunk_peer_check_accepts_addresses_and_networks() -> None:
+    config = load_config(None, environ={"HOTLINE_SIP_TRUNK_PEERS": "10.1.2.3,192.0.2.0/24"})
+    assert config.sip.is_trunk_peer("10.1.2.3")
+    assert config.sip.is_trunk_peer("192.0.2.77")
+    assert not config.sip.is_trunk_peer("10.1.2.4")
+    assert not config.sip.is_trunk_peer("not-an-ip")
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"HOTLINE_SIP_PORT": "five"}, "[sip] port"),
+    ({"HOTLINE_SIP_COLOUR": "red"}, "unknown key"),
+    ({"HOTLINE_DEMO_DISPATCH_SINK": "maybe"}, "true or false"),
+])
+def test_bad_values_are_named_in_the_error(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config(None, environ=environ)
+
+
+def test_unknown_section_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[telephone]\nport = 1\n")
+    with pytest.raises(ConfigError, match="unknown section"):
+        load_config(path, environ={})

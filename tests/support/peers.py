@@ -66,17 +66,19 @@ async def register_phones(
     hotline: RunningHotline, tmp: Path, agent_ids: list[str], answer_port: int
 ) -> None:
     """SIPp registers each agent's phone with digest auth; the contact is the answering SIPp."""
-    csv = tmp / "agents.csv"
-    csv.write_text("SEQUENTIAL\n" + "".join(
-        f"{agent};sip-{agent}-secret;{answer_port}\n" for agent in agent_ids
-    ))
-    run = await start_sipp(
-        "register", "agent_register.xml", cwd=tmp / "register", local_port=free_ports(1),
-        remote=hotline.sip_address, calls=len(agent_ids),
-        extra=["-inf", str(csv), "-l", str(len(agent_ids)), "-r", "20"], timeout_s=30,
-    )
-    code, output = await run.wait(40)
-    assert code == 0, output
+
+    async def register(agent: str) -> None:
+        run = await start_sipp(
+            f"register-{agent}", "agent_register.xml", cwd=tmp / f"register-{agent}",
+            local_port=free_ports(1), remote=hotline.sip_address, calls=1,
+            extra=["-s", agent, "-au", agent, "-ap", f"sip-{agent}-secret",
+                   "-key", "contact_port", str(answer_port)],
+            timeout_s=30,
+        )
+        code, output = await run.wait(40)
+        assert code == 0, output
+
+    await asyncio.gather(*(register(agent) for agent in agent_ids))
     loop_now = asyncio.get_running_loop().time()
     for agent in agent_ids:
         assert hotline.system.gateway.registrar.bindings(agent, loop_now), agent

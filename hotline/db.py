@@ -46,7 +46,9 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine for the configured URL, tuned for its backend."""
     if is_sqlite(url):
         ensure_sqlite_directory(url)
-        engine = create_async_engine(url, pool_pre_ping=False)
+        # One connection: SQLite writes one at a time anyway, and queueing here in order is
+        # fairer and faster than many connections sleeping in the busy handler.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -89,9 +89,11 @@ class Classifier:
         for code, words in categories.items():
             for word in words:
                 self._categories[word].append(code)
-        self._phrases = sorted(
-            {w for w in [*self._keywords, *self._categories] if len(w) > 1}, key=len, reverse=True
-        )
+        # Forward maximum matching: at each position the longest keyword starting there.
+        self._phrases: dict[str, list[str]] = defaultdict(list)
+        for word in sorted({*self._keywords, *self._categories}, key=len, reverse=True):
+            if len(word) > 1:
+                self._phrases[word[0]].append(word)
         self._category_names = category_names
         self._urgent = urgent
         self._tokenizer = jieba.Tokenizer()
@@ -116,12 +118,32 @@ class Classifier:
         keywords = {code: entry["keywords"] for code, entry in rules["departments"].items()}
         return cls(departments, keywords, rules["categories"], names, rules["urgent"], user_words)
 
-    def _matches(self, clause: str) -> list[str]:
-        """Keywords in a clause. A one-character keyword (树, 坑, 堵) counts only as a whole
-        jieba token, so 树立 is not a tree; longer keywords count wherever they occur."""
-        tokens = set(self._tokenizer.lcut(clause))
-        found = [t for t in tokens if len(t) == 1 and (t in self._keywords or t in self._categories)]
-        found += [w for w in self._phrases if w in clause]
+    def _matches(self, clause: str) -> list[tuple[str, int]]:
+        """Keywords in a clause with where they end, leftmost-longest and never overlapping
+        (红绿灯不亮 is a signal, not also a street light). A one-character keyword (树, 坑)
+        counts only as a whole jieba token, so 树立 is not a tree."""
+        taken = [False] * len(clause)
+        found: list[tuple[str, int]] = []
+        index = 0
+        while index < len(clause):
+            word = next(
+                (w for w in self._phrases.get(clause[index], ()) if clause.startswith(w, index)),
+                None,
+            )
+            if word is None:
+                index += 1
+                continue
+            end = index + len(word)
+            taken[index:end] = [True] * len(word)
+            found.append((word, end))
+            index = end
+        position = 0
+        for token in self._tokenizer.lcut(clause):
+            position += len(token)
+            if len(token) == 1 and not taken[position - 1] and (
+                token in self._keywords or token in self._categories
+            ):
+                found.append((token, position))
         return found
 
     def classify(self, text: str) -> Classification:
@@ -133,12 +155,14 @@ class Classifier:
             if not clause.strip():
                 continue
             weight = clause_weight(clause)
-            for word in self._matches(clause):
+            for word, end in self._matches(clause):
                 matched.append(word)
                 for code, value in self._keywords.get(word, ()):
                     scores[code] += value * weight
+                # In a Chinese compound the head comes last (烧烤油烟 is smoke): on a tie the
+                # later word wins.
                 for code in self._categories.get(word, ()):
-                    category_scores[code] += len(word) * weight
+                    category_scores[code] += len(word) * weight + end / (100 * (len(clause) + 1))
             if weight >= 1.0 and urgent_reason is None:
                 urgent_reason = next((r for w, r in self._urgent.items() if w in clause), None)
         total = sum(scores.values())

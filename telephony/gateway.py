@@ -219,10 +219,6 @@ class SipGateway:
         if request.method not in KNOWN_METHODS:
             reply(response_for(request, 501, extra=[("Allow", ALLOW)]))
             return
-        max_forwards = request.headers.get("Max-Forwards")
-        if max_forwards is not None and max_forwards.strip() == "0" and request.method != "OPTIONS":
-            reply(response_for(request, 483))
-            return
         required = request.headers.get_all("Require")
         if required and request.method != "CANCEL":
             reply(response_for(request, 420, extra=[("Unsupported", ", ".join(required))]))

@@ -53,7 +53,7 @@ HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
 services_key = web.AppKey("services", ConsoleServices)
 options_key = web.AppKey("options", ConsoleOptions)
 notifier_key = web.AppKey("notifier", Notifier)
-health_key = web.AppKey("health", HealthCheck)  # type: ignore[arg-type]
+health_key: web.AppKey[HealthCheck] = web.AppKey("health")
 
 
 @web.middleware
@@ -94,7 +94,9 @@ def create_app(
     """Build the console app: JSON API, websocket, static page."""
     from agent_console import http, openapi, ws
 
-    app = web.Application(middlewares=[error_middleware, http.auth_middleware], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, http.auth_middleware], client_max_size=256 * 1024
+    )
     app[options_key] = options
     app[notifier_key] = notifier
     app[health_key] = health

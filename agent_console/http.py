@@ -23,14 +23,17 @@ from hotline.tickets import TicketError, parse_ticket_form
 from routing import AgentState, RoutingError
 
 principal_key = web.RequestKey("principal", Principal)
-STATE_NAMES = {"ready": AgentState.READY, "paused": AgentState.PAUSED,
-               "logged_out": AgentState.LOGGED_OUT}
+STATE_NAMES = {
+    "ready": AgentState.READY,
+    "paused": AgentState.PAUSED,
+    "logged_out": AgentState.LOGGED_OUT,
+}
 
 
 def session_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return header[len("Bearer "):].strip() or None
+        return header[len("Bearer ") :].strip() or None
     return request.cookies.get(SESSION_COOKIE)
 
 
@@ -126,14 +129,20 @@ async def me(request: web.Request) -> web.Response:
     live = request.app[services_key].switchboard.live_call_for(principal.agent_id)
     call = None
     if live is not None:
-        call = {"call_id": live.call_id, "caller": live.caller, "hotline": live.dialled,
-                "state": live.state}
-    return web.json_response({
-        "agent": _principal_json(principal),
-        "status": _agent_state_json(request, principal.agent_id),
-        "call": call,
-        "hotlines": list(request.app[options_key].hotlines),
-    })
+        call = {
+            "call_id": live.call_id,
+            "caller": live.caller,
+            "hotline": live.dialled,
+            "state": live.state,
+        }
+    return web.json_response(
+        {
+            "agent": _principal_json(principal),
+            "status": _agent_state_json(request, principal.agent_id),
+            "call": call,
+            "hotlines": list(request.app[options_key].hotlines),
+        }
+    )
 
 
 async def list_agents(request: web.Request) -> web.Response:
@@ -141,10 +150,14 @@ async def list_agents(request: web.Request) -> web.Response:
         raise ApiError(403, "lead-only", "only a shift lead can see every agent")
     services = request.app[services_key]
     agents = await services.accounts.list_agents()
-    return web.json_response({"agents": [
-        {"id": a.id, "name": a.name, "role": a.role, **_agent_state_json(request, a.id)}
-        for a in agents
-    ]})
+    return web.json_response(
+        {
+            "agents": [
+                {"id": a.id, "name": a.name, "role": a.role, **_agent_state_json(request, a.id)}
+                for a in agents
+            ]
+        }
+    )
 
 
 async def set_state(request: web.Request) -> web.Response:

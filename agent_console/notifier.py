@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from hotline.tasks import BackgroundTasks
+
 log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 256  # messages queued for a slow console before it is disconnected
@@ -23,13 +25,14 @@ class ConsoleConnection:
         self.is_lead = is_lead
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
         self._task = asyncio.create_task(self._send_loop(), name=f"ws-{agent_id}")
+        self._closing = BackgroundTasks()
 
     def push(self, message: dict[str, Any]) -> None:
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("console too slow; disconnecting", extra={"agent": self.agent_id})
-            asyncio.create_task(self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER))
+            self._closing.spawn(self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER))
 
     async def _send_loop(self) -> None:
         while True:

@@ -125,63 +125,109 @@ SPEC: dict[str, Any] = {
             "post": {
                 "summary": "Log in with agent id and password",
                 "security": [],
-                "requestBody": _json_body({
-                    "type": "object",
-                    "required": ["agent_id", "password"],
-                    "properties": {"agent_id": {"type": "string"}, "password": {"type": "string"}},
-                }),
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["agent_id", "password"],
+                        "properties": {
+                            "agent_id": {"type": "string"},
+                            "password": {"type": "string"},
+                        },
+                    }
+                ),
                 "responses": {"200": _ok("Session started"), **ERRORS},
             }
         },
-        "/api/logout": {"post": {"summary": "End the session (and log out of the queue)",
-                                 "responses": {"200": _ok("Logged out")}}},
-        "/api/me": {"get": {"summary": "Who I am, my state and my current call",
-                            "responses": {"200": _ok("Me"), **ERRORS}}},
-        "/api/agents": {"get": {"summary": "All agents with their state (shift leads only)",
-                                "responses": {"200": _ok("Agents"), **ERRORS}}},
+        "/api/logout": {
+            "post": {
+                "summary": "End the session (and log out of the queue)",
+                "responses": {"200": _ok("Logged out")},
+            }
+        },
+        "/api/me": {
+            "get": {
+                "summary": "Who I am, my state and my current call",
+                "responses": {"200": _ok("Me"), **ERRORS},
+            }
+        },
+        "/api/agents": {
+            "get": {
+                "summary": "All agents with their state (shift leads only)",
+                "responses": {"200": _ok("Agents"), **ERRORS},
+            }
+        },
         "/api/agents/{agent_id}/state": {
             "post": {
-                "summary": "Go ready, paused or logged out (an agent for itself, a lead for anyone)",
-                "parameters": [{"name": "agent_id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "requestBody": _json_body({
-                    "type": "object",
-                    "required": ["state"],
-                    "properties": {"state": {"enum": ["ready", "paused", "logged_out"]},
-                                   "reason": {"type": "string", "maxLength": 100}},
-                }),
-                "responses": {"200": _ok("New state", {"$ref": "#/components/schemas/AgentState"}),
-                              **ERRORS},
+                "summary": "Go ready, paused or logged out (self, or anyone for a lead)",
+                "parameters": [
+                    {
+                        "name": "agent_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["state"],
+                        "properties": {
+                            "state": {"enum": ["ready", "paused", "logged_out"]},
+                            "reason": {"type": "string", "maxLength": 100},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _ok("New state", {"$ref": "#/components/schemas/AgentState"}),
+                    **ERRORS,
+                },
             }
         },
         "/api/tickets": {
             "post": {
                 "summary": "Save a ticket; it is numbered and queued for the dispatch core",
                 "requestBody": _json_body({"$ref": "#/components/schemas/TicketForm"}),
-                "responses": {"201": _ok("Saved", {"$ref": "#/components/schemas/Ticket"}), **ERRORS},
+                "responses": {
+                    "201": _ok("Saved", {"$ref": "#/components/schemas/Ticket"}),
+                    **ERRORS,
+                },
             }
         },
         "/api/tickets/{number}": {
             "get": {
                 "summary": "One ticket by its number",
-                "parameters": [{"name": "number", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "responses": {"200": _ok("Ticket", {"$ref": "#/components/schemas/Ticket"}),
-                              "404": _ok("No such ticket", ERROR), **ERRORS},
+                "parameters": [
+                    {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": _ok("Ticket", {"$ref": "#/components/schemas/Ticket"}),
+                    "404": _ok("No such ticket", ERROR),
+                    **ERRORS,
+                },
             }
         },
         "/api/classify": {
             "post": {
                 "summary": "Suggest departments, category and urgency for a complaint text",
-                "requestBody": _json_body({"type": "object", "required": ["text"],
-                                           "properties": {"text": {"type": "string"}}}),
-                "responses": {"200": _ok("Suggestion",
-                                         {"$ref": "#/components/schemas/Classification"}),
-                              **ERRORS},
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {"text": {"type": "string"}},
+                    }
+                ),
+                "responses": {
+                    "200": _ok("Suggestion", {"$ref": "#/components/schemas/Classification"}),
+                    **ERRORS,
+                },
             }
         },
-        "/api/departments": {"get": {"summary": "Department codes and names",
-                                     "responses": {"200": _ok("Departments")}}},
+        "/api/departments": {
+            "get": {
+                "summary": "Department codes and names",
+                "responses": {"200": _ok("Departments")},
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "200 when SIP, database and forwarding sender are up, else 503",
@@ -189,8 +235,12 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _ok("Healthy"), "503": _ok("A part is down")},
             }
         },
-        "/ws": {"get": {"summary": "Websocket of console events",
-                        "responses": {"101": _ok("Switching protocols")}}},
+        "/ws": {
+            "get": {
+                "summary": "Websocket of console events",
+                "responses": {"101": _ok("Switching protocols")},
+            }
+        },
     },
 }
 

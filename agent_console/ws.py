@@ -22,19 +22,30 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     notifier.add(connection)
     switchboard = request.app[services_key].switchboard
     try:
-        status = switchboard.routing.agent(principal.agent_id) if any(
-            a.agent_id == principal.agent_id for a in switchboard.routing.agents()
-        ) else None
-        connection.push({
-            "type": "hello",
-            "agent": {"id": principal.agent_id, "name": principal.name, "role": principal.role},
-            "state": status.state.value if status else "logged_out",
-        })
+        status = (
+            switchboard.routing.agent(principal.agent_id)
+            if any(a.agent_id == principal.agent_id for a in switchboard.routing.agents())
+            else None
+        )
+        connection.push(
+            {
+                "type": "hello",
+                "agent": {"id": principal.agent_id, "name": principal.name, "role": principal.role},
+                "state": status.state.value if status else "logged_out",
+            }
+        )
         live = switchboard.live_call_for(principal.agent_id)
         if live is not None:
             kind = "call.connected" if live.state == "connected" else "call.offered"
-            connection.push({"type": kind, "call_id": live.call_id, "caller": live.caller,
-                             "hotline": live.dialled, "queue": live.queue})
+            connection.push(
+                {
+                    "type": kind,
+                    "call_id": live.call_id,
+                    "caller": live.caller,
+                    "hotline": live.dialled,
+                    "queue": live.queue,
+                }
+            )
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "ping":
                 connection.push({"type": "pong"})

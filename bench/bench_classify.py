@@ -35,9 +35,11 @@ def main() -> None:
     timings.sort()
     total = sum(timings)
     print(f"cold start (import + dictionary load): {cold * 1000:.0f} ms")
-    print(f"one classification: p50 {statistics.median(timings) * 1000:.3f} ms, "
-          f"p99 {timings[int(len(timings) * 0.99) - 1] * 1000:.3f} ms "
-          f"(texts of {min(map(len, texts))}-{max(map(len, texts))} characters)")
+    print(
+        f"one classification: p50 {statistics.median(timings) * 1000:.3f} ms, "
+        f"p99 {timings[int(len(timings) * 0.99) - 1] * 1000:.3f} ms "
+        f"(texts of {min(map(len, texts))}-{max(map(len, texts))} characters)"
+    )
     print(f"batch: {len(batch) / total:.0f} classifications per second")
 
 

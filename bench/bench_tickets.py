@@ -10,7 +10,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import migrations
@@ -22,20 +22,21 @@ from hotline.tickets import TicketDraft, TicketService
 async def run(url: str, count: int, concurrency: int) -> None:
     engine = create_engine(url)
     sessions = session_factory(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     accounts = Accounts(sessions, "bench", 1)
     if not any(a.id == "1001" for a in await accounts.list_agents()):
         await accounts.add_agent("1001", "bench", "password-1", "sip-pass-1", "agent", now)
     service = TicketService(sessions, "Asia/Shanghai")
-    draft = TicketDraft("12319", None, "李先生", "13900001111", "解放路1号", "路灯不亮",
-                        "MUNICIPAL", None, False)
+    draft = TicketDraft(
+        "12319", None, "李先生", "13900001111", "解放路1号", "路灯不亮", "MUNICIPAL", None, False
+    )
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> str:
         async with gate:
             started = time.perf_counter()
-            ticket = await service.save(draft, "1001", datetime.now(timezone.utc))
+            ticket = await service.save(draft, "1001", datetime.now(UTC))
             latencies.append(time.perf_counter() - started)
             return ticket.number
 
@@ -44,10 +45,14 @@ async def run(url: str, count: int, concurrency: int) -> None:
     elapsed = time.perf_counter() - started
     await engine.dispose()
     latencies.sort()
-    print(f"{url.split(':')[0]}: {count} tickets, {concurrency} at once, unique={len(set(numbers))}")
+    print(
+        f"{url.split(':')[0]}: {count} tickets, {concurrency} at once, unique={len(set(numbers))}"
+    )
     print(f"  throughput {count / elapsed:.0f} saves/s")
-    print(f"  latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
+    print(
+        f"  latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms"
+    )
 
 
 def main() -> None:

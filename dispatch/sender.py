@@ -81,9 +81,9 @@ class OutboxSender:
         async with self._sessions() as db:
             return int(
                 await db.scalar(
-                    select(func.count()).select_from(OutboxMessage).where(
-                        OutboxMessage.delivered_at.is_(None)
-                    )
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.delivered_at.is_(None))
                 )
                 or 0
             )
@@ -111,14 +111,16 @@ class OutboxSender:
             due = (
                 await db.scalars(
                     select(OutboxMessage)
-                    .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now)
+                    .where(
+                        OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now
+                    )
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)
                 )
             ).all()
         results = await asyncio.gather(*(self._post(http, row) for row in due))
         async with self._sessions.begin() as db:
-            for row, error in zip(due, results):
+            for row, error in zip(due, results, strict=True):
                 stored = await db.get(OutboxMessage, row.id)
                 if stored is None or stored.delivered_at is not None:
                     continue

@@ -161,4 +161,6 @@ class Accounts:
 
     async def logout(self, token: str) -> None:
         async with self._sessions.begin() as db:
-            await db.execute(delete(AgentSession).where(AgentSession.token_hash == _token_hash(token)))
+            await db.execute(
+                delete(AgentSession).where(AgentSession.token_hash == _token_hash(token))
+            )

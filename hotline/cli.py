@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC
 
 from hotline.config import ConfigError, HotlineConfig, load_config
 
@@ -76,7 +77,7 @@ def _read_secret(prompt: str, given: str | None) -> str:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from hotline.accounts import AccountError
 
@@ -88,8 +89,9 @@ def cmd_agents(args: argparse.Namespace) -> int:
             if args.action == "add":
                 password = _read_secret("Console password: ", args.password)
                 sip_password = _read_secret("SIP password: ", args.sip_password)
-                await accounts.add_agent(args.agent_id, args.name, password, sip_password,
-                                         args.role, datetime.now(timezone.utc))
+                await accounts.add_agent(
+                    args.agent_id, args.name, password, sip_password, args.role, datetime.now(UTC)
+                )
                 print(f"added {args.role} {args.agent_id}")
             elif args.action == "list":
                 for agent in await accounts.list_agents():
@@ -113,7 +115,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_agents(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     config = _config(args)
 
@@ -123,9 +125,13 @@ def cmd_demo_agents(args: argparse.Namespace) -> int:
             existing = {agent.id for agent in await accounts.list_agents()}
             for agent_id, name, role, password, sip_password in DEMO_AGENTS:
                 if agent_id not in existing:
-                    await accounts.add_agent(agent_id, name, password, sip_password, role,
-                                             datetime.now(timezone.utc))
-                print(f"  {role:5} {agent_id}  console password {password}  SIP password {sip_password}")
+                    await accounts.add_agent(
+                        agent_id, name, password, sip_password, role, datetime.now(UTC)
+                    )
+                print(
+                    f"  {role:5} {agent_id}  console password {password}"
+                    f"  SIP password {sip_password}"
+                )
         finally:
             await engine.dispose()
 
@@ -178,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-agents", help="create the demo agents if missing")
     demo.set_defaults(func=cmd_demo_agents)
 
-    classify = sub.add_parser("classify", help="classify complaints: one per stdin line → JSON lines")
+    classify = sub.add_parser(
+        "classify", help="classify complaints: one per stdin line → JSON lines"
+    )
     classify.set_defaults(func=cmd_classify)
     return parser
 

@@ -177,9 +177,7 @@ def load_config(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from exc
 
-    section_types = {
-        f.name: f for f in dataclasses.fields(HotlineConfig) if f.name != "hotlines"
-    }
+    section_types = {f.name: f for f in dataclasses.fields(HotlineConfig) if f.name != "hotlines"}
     unknown = set(raw) - set(section_types) - {"hotlines"}
     if unknown:
         raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}")
@@ -192,20 +190,20 @@ def load_config(
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        rest = key[len(ENV_PREFIX):]
+        rest = key[len(ENV_PREFIX) :]
         if rest.startswith("HOTLINES_"):
             if hotlines is None:
                 hotlines = dict(HotlineConfig().hotlines)
-            hotlines[rest[len("HOTLINES_"):]] = value
+            hotlines[rest[len("HOTLINES_") :]] = value
             continue
         for name in section_types:
             prefix = name.upper() + "_"
             if rest.startswith(prefix):
-                sections[name][rest[len(prefix):].lower()] = value
+                sections[name][rest[len(prefix) :].lower()] = value
                 break
 
     kwargs: dict[str, Any] = {}
-    for name, fld in section_types.items():
+    for name in section_types:
         section_cls = typing.get_type_hints(HotlineConfig)[name]
         kwargs[name] = _build_section(section_cls, sections[name], name)
     if hotlines is not None:

@@ -21,7 +21,9 @@ def add_demo_dispatch_core(app: web.Application, secret: str) -> None:
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
-        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), sign_body(secret, body)):
+        if not hmac.compare_digest(
+            request.headers.get(SIGNATURE_HEADER, ""), sign_body(secret, body)
+        ):
             return web.json_response({"error": "bad signature"}, status=401)
         key = request.headers.get("Idempotency-Key", "")
         if not key:

@@ -124,43 +124,73 @@ class Switchboard:
             if live is not None:
                 live.state = "connected"
             self._apply(self.routing.answered(event.call_id, now))
-            self._write(self._update_call(event.call_id, now, "connected", state="connected",
-                                          connected_at=now, agent_id=event.agent_id))
-            self._notifier.to_agent(event.agent_id, self._call_message("call.connected", event.call_id))
+            self._write(
+                self._update_call(
+                    event.call_id,
+                    now,
+                    "connected",
+                    state="connected",
+                    connected_at=now,
+                    agent_id=event.agent_id,
+                )
+            )
+            self._notifier.to_agent(
+                event.agent_id, self._call_message("call.connected", event.call_id)
+            )
         elif isinstance(event, AgentLegFailed):
             live = self.calls.get(event.call_id)
             if live is not None:
                 live.state, live.agent_id = "queued", None
-            self._write(self._log_event(event.call_id, now, "agent-missed",
-                                        event.agent_id, {"reason": event.reason}))
-            self._notifier.to_agent(event.agent_id, {
-                "type": "call.missed", "call_id": event.call_id, "reason": event.reason,
-            })
+            self._write(
+                self._log_event(
+                    event.call_id, now, "agent-missed", event.agent_id, {"reason": event.reason}
+                )
+            )
+            self._notifier.to_agent(
+                event.agent_id,
+                {
+                    "type": "call.missed",
+                    "call_id": event.call_id,
+                    "reason": event.reason,
+                },
+            )
             if self.routing.agent_for_call(event.call_id) == event.agent_id:
-                self._apply(self.routing.offer_failed(event.call_id, now, f"missed: {event.reason}"))
+                self._apply(
+                    self.routing.offer_failed(event.call_id, now, f"missed: {event.reason}")
+                )
         elif isinstance(event, CallEnded):
             live = self.calls.pop(event.call_id, None)
             agent_id = self.routing.agent_for_call(event.call_id)
             self._apply(self.routing.ended(event.call_id, now))
-            self._write(self._update_call(
-                event.call_id, now, "ended", state="ended", ended_at=now, end_reason=event.reason,
-                rtp_from_caller=event.rtp_from_caller, rtp_to_caller=event.rtp_to_caller,
-            ))
+            self._write(
+                self._update_call(
+                    event.call_id,
+                    now,
+                    "ended",
+                    state="ended",
+                    ended_at=now,
+                    end_reason=event.reason,
+                    rtp_from_caller=event.rtp_from_caller,
+                    rtp_to_caller=event.rtp_to_caller,
+                )
+            )
             if agent_id is not None and live is not None:
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
                 self._notifier.to_agent(agent_id, message)
         elif isinstance(event, PhoneRegistered):
-            self._notifier.to_agent(event.agent_id, {
-                "type": "phone.registered", "expires": event.expires,
-            })
+            self._notifier.to_agent(
+                event.agent_id,
+                {
+                    "type": "phone.registered",
+                    "expires": event.expires,
+                },
+            )
         self._apply(self.routing.assign(self._clock()))
 
     # --- from the console ---------------------------------------------------------------
 
-    def request_state(
-        self, agent_id: str, state: AgentState, reason: str = ""
-    ) -> AgentStatus:
+    def request_state(self, agent_id: str, state: AgentState, reason: str = "") -> AgentStatus:
         """An agent (or a lead for them) asks to be ready, paused or logged out."""
         now = self._clock()
         self._apply(self.routing.request_state(agent_id, state, now, reason))
@@ -184,25 +214,37 @@ class Switchboard:
                     self._notifier.to_agent(
                         event.agent_id, self._call_message("call.offered", event.call_id, live)
                     )
-                self._write(self._update_call(event.call_id, event.at, "offered",
-                                              state="offered", agent_id=event.agent_id))
+                self._write(
+                    self._update_call(
+                        event.call_id, event.at, "offered", state="offered", agent_id=event.agent_id
+                    )
+                )
                 self._ring(event.call_id, event.agent_id)
             elif isinstance(event, AgentStateChanged):
                 self._wrap_up_changed.set()
                 message = {
-                    "type": "agent.state", "agent_id": event.agent_id,
-                    "state": event.state.value, "reason": event.reason,
+                    "type": "agent.state",
+                    "agent_id": event.agent_id,
+                    "state": event.state.value,
+                    "reason": event.reason,
                 }
                 self._notifier.to_agent(event.agent_id, message)
                 self._notifier.to_leads(message)
             elif isinstance(event, CallQueued):
-                self._notifier.to_leads({
-                    "type": "queue.call", "call_id": event.call_id, "queue": event.queue,
-                    "position": event.position,
-                })
+                self._notifier.to_leads(
+                    {
+                        "type": "queue.call",
+                        "call_id": event.call_id,
+                        "queue": event.queue,
+                        "position": event.position,
+                    }
+                )
             elif isinstance(event, CallLeftQueue):
-                self._write(self._log_event(event.call_id, event.at, "abandoned",
-                                            event.agent_id, {"queue": event.queue}))
+                self._write(
+                    self._log_event(
+                        event.call_id, event.at, "abandoned", event.agent_id, {"queue": event.queue}
+                    )
+                )
 
     def _call_message(
         self, kind: str, call_id: str, live: LiveCall | None = None
@@ -239,14 +281,30 @@ class Switchboard:
 
     def _insert_call(self, event: CallArrived) -> Callable[[AsyncSession], Awaitable[None]]:
         async def job(db: AsyncSession) -> None:
-            db.add(Call(
-                id=event.call_id, sip_call_id=event.sip_call_id, dialled=event.dialled,
-                queue=event.queue, caller=event.caller, state="queued", codec=event.codec,
-                arrived_at=event.at, rtp_from_caller=0, rtp_to_caller=0,
-            ))
+            db.add(
+                Call(
+                    id=event.call_id,
+                    sip_call_id=event.sip_call_id,
+                    dialled=event.dialled,
+                    queue=event.queue,
+                    caller=event.caller,
+                    state="queued",
+                    codec=event.codec,
+                    arrived_at=event.at,
+                    rtp_from_caller=0,
+                    rtp_to_caller=0,
+                )
+            )
             await db.flush()
-            db.add(CallEvent(call_id=event.call_id, kind="arrived", at=event.at,
-                             detail={"caller": mask_phone(event.caller), "dialled": event.dialled}))
+            db.add(
+                CallEvent(
+                    call_id=event.call_id,
+                    kind="arrived",
+                    at=event.at,
+                    detail={"caller": mask_phone(event.caller), "dialled": event.dialled},
+                )
+            )
+
         return job
 
     def _update_call(
@@ -259,8 +317,16 @@ class Switchboard:
             for name, value in values.items():
                 setattr(call, name, value)
             detail = {k: v for k, v in values.items() if k in ("end_reason",)}
-            db.add(CallEvent(call_id=call_id, kind=kind, at=at,
-                             agent_id=values.get("agent_id", call.agent_id), detail=detail))
+            db.add(
+                CallEvent(
+                    call_id=call_id,
+                    kind=kind,
+                    at=at,
+                    agent_id=values.get("agent_id", call.agent_id),
+                    detail=detail,
+                )
+            )
+
         return job
 
     def _log_event(
@@ -268,7 +334,10 @@ class Switchboard:
     ) -> Callable[[AsyncSession], Awaitable[None]]:
         async def job(db: AsyncSession) -> None:
             if await db.get(Call, call_id) is not None:
-                db.add(CallEvent(call_id=call_id, kind=kind, at=at, agent_id=agent_id, detail=detail))
+                db.add(
+                    CallEvent(call_id=call_id, kind=kind, at=at, agent_id=agent_id, detail=detail)
+                )
+
         return job
 
     async def _wrap_up_loop(self) -> None:

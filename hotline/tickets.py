@@ -64,7 +64,9 @@ def parse_ticket_form(
         raise TicketError("invalid-body", "the ticket must be a JSON object")
     hotline = _text(data, "hotline", required=True)
     if hotline not in hotlines:
-        raise TicketError("invalid-field", f"hotline must be one of {', '.join(hotlines)}", "hotline")
+        raise TicketError(
+            "invalid-field", f"hotline must be one of {', '.join(hotlines)}", "hotline"
+        )
     phone = _text(data, "phone", required=True)
     if not PHONE_PATTERN.match(phone):
         raise TicketError("invalid-field", "phone must be a telephone number (digits)", "phone")
@@ -73,7 +75,9 @@ def parse_ticket_form(
         raise TicketError("invalid-field", f"unknown department {department}", "department_code")
     category = _text(data, "category_code", required=False) or None
     if category is not None and not re.fullmatch(r"[0-9]{4,8}", category):
-        raise TicketError("invalid-field", "category_code must be a directory code", "category_code")
+        raise TicketError(
+            "invalid-field", "category_code must be a directory code", "category_code"
+        )
     urgent = data.get("urgent", False)
     if not isinstance(urgent, bool):
         raise TicketError("invalid-field", "urgent must be true or false", "urgent")
@@ -186,4 +190,6 @@ class TicketService:
 
     async def delivery(self, ticket_id: int) -> OutboxMessage | None:
         async with self._sessions() as db:
-            return await db.scalar(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id))
+            return await db.scalar(
+                select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)
+            )

@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def load_departments() -> dict[str, str]:
@@ -99,8 +99,19 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.dispatch.max_backoff_seconds,
         clock,
     )
-    system = System(config, engine, sessions, accounts, tickets, classifier, notifier,
-                    switchboard, media, gateway, sender)
+    system = System(
+        config,
+        engine,
+        sessions,
+        accounts,
+        tickets,
+        classifier,
+        notifier,
+        switchboard,
+        media,
+        gateway,
+        sender,
+    )
 
     async def health() -> dict[str, bool]:
         database = True

@@ -51,8 +51,9 @@ class Classification:
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "departments": [{"code": d.code, "score": round(d.score, 3)} for d in self.departments],
-            "category": None if self.category is None else {
-                "code": self.category.code, "name": self.category.name},
+            "category": None
+            if self.category is None
+            else {"code": self.category.code, "name": self.category.name},
             "urgent": self.urgent,
             "urgent_reason": self.urgent_reason,
             "matched": list(self.matched),
@@ -86,8 +87,8 @@ class Classifier:
             for word, weight in words.items():
                 self._keywords[word].append((code, float(weight)))
         self._categories: dict[str, list[str]] = defaultdict(list)
-        for code, words in categories.items():
-            for word in words:
+        for code, category_words in categories.items():
+            for word in category_words:
                 self._categories[word].append(code)
         # Forward maximum matching: at each position the longest keyword starting there.
         self._phrases: dict[str, list[str]] = defaultdict(list)
@@ -140,8 +141,10 @@ class Classifier:
         position = 0
         for token in self._tokenizer.lcut(clause):
             position += len(token)
-            if len(token) == 1 and not taken[position - 1] and (
-                token in self._keywords or token in self._categories
+            if (
+                len(token) == 1
+                and not taken[position - 1]
+                and (token in self._keywords or token in self._categories)
             ):
                 found.append((token, position))
         return found
@@ -175,15 +178,22 @@ class Classifier:
                 chosen.append(code)
         # +2 smooths: one weak keyword should not look certain.
         departments = tuple(
-            DepartmentScore(code, self._departments.get(code, code), scores.get(code, 0.0) / (total + 2.0))
+            DepartmentScore(
+                code, self._departments.get(code, code), scores.get(code, 0.0) / (total + 2.0)
+            )
             for code in chosen
         )
         category = None
         if category_scores:
             best = max(category_scores.items(), key=lambda item: (item[1], item[0]))[0]
             category = Category(best, self._category_names.get(best, best))
-        return Classification(departments, category, urgent_reason is not None,
-                              tuple(dict.fromkeys(matched)), urgent_reason)
+        return Classification(
+            departments,
+            category,
+            urgent_reason is not None,
+            tuple(dict.fromkeys(matched)),
+            urgent_reason,
+        )
 
 
 def classify_lines(lines: Iterable[str], classifier: Classifier | None = None) -> Iterator[str]:

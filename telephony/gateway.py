@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hotline.privacy import mask_phone
+from hotline.tasks import BackgroundTasks
 from telephony import sdp
 from telephony.events import (
     AgentAnswered,
@@ -46,8 +47,20 @@ log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
 KNOWN_METHODS = {
-    "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "SUBSCRIBE", "NOTIFY",
-    "MESSAGE", "INFO", "PRACK", "UPDATE", "REFER", "PUBLISH",
+    "INVITE",
+    "ACK",
+    "CANCEL",
+    "BYE",
+    "OPTIONS",
+    "REGISTER",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "MESSAGE",
+    "INFO",
+    "PRACK",
+    "UPDATE",
+    "REFER",
+    "PUBLISH",
 }
 USER_AGENT = "hotline-gateway/0.1"
 CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
@@ -155,6 +168,7 @@ class SipGateway:
         self._transport = SipTransport(self._on_request, self._on_response)
         self._servers = ServerTransactions(self._transport.send)
         self._clients = ClientTransactions(self._transport.send)
+        self._tasks = BackgroundTasks()
         self.registrar = Registrar()
         self._registrations = RegistrationHandler(
             registrar=self.registrar,
@@ -163,6 +177,7 @@ class SipGateway:
             credentials=credentials,
             on_event=on_event,
             clock=clock,
+            tasks=self._tasks,
         )
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
@@ -191,6 +206,7 @@ class SipGateway:
         self._accepting = False
         for call in list(self._calls.values()):
             self._end_call(call, "shutdown", None)
+        await self._tasks.cancel_all()
         self._clients.clear()
         self._servers.clear()
         await self._media.close()
@@ -211,7 +227,9 @@ class SipGateway:
 
         def reply(response: SipResponse) -> None:
             response.headers.add("Server", USER_AGENT)
-            self._servers.respond(transaction, bytes(response), self._reply_address(request, source))
+            self._servers.respond(
+                transaction, bytes(response), self._reply_address(request, source)
+            )
 
         if getattr(request, "version", "SIP/2.0") != "SIP/2.0":
             reply(response_for(request, 505))
@@ -279,12 +297,15 @@ class SipGateway:
             return
         codec = sdp.choose_codec(offer)
         if codec is None:
-            reply(response_for(request, 488, extra=[("Warning", '305 hotline "PCMU or PCMA only"')]))
+            reply(
+                response_for(request, 488, extra=[("Warning", '305 hotline "PCMU or PCMA only"')])
+            )
             return
         reply(response_for(request, 100))
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
-        asyncio.get_running_loop().create_task(
-            self._answer_caller(request, source, reply, offer, codec, dialled, queue)
+        self._tasks.spawn(
+            self._answer_caller(request, source, reply, offer, codec, dialled, queue),
+            name="answer-caller",
         )
 
     async def _answer_caller(
@@ -361,7 +382,9 @@ class SipGateway:
             if leg.ended:
                 return
             self._transport.send(data, destination)
-            leg.handles.append(loop.call_later(min(interval * 2, 4.0), again, min(interval * 2, 4.0)))
+            leg.handles.append(
+                loop.call_later(min(interval * 2, 4.0), again, min(interval * 2, 4.0))
+            )
 
         def give_up() -> None:
             log.warning("no ACK for 200 OK; ending call", extra={"call": leg.call.id})
@@ -383,8 +406,11 @@ class SipGateway:
             pass
         reply(
             response_for(
-                request, 200, extra=[("Contact", self._contact())],
-                body=leg.local_sdp, content_type="application/sdp",
+                request,
+                200,
+                extra=[("Contact", self._contact())],
+                body=leg.local_sdp,
+                content_type="application/sdp",
             )
         )
 
@@ -428,7 +454,10 @@ class SipGateway:
             )
             return
         call.agent_id = agent_id
-        loop.create_task(self._invite_agent(call, agent_id, bindings[0].contact, bindings[0].source))
+        self._tasks.spawn(
+            self._invite_agent(call, agent_id, bindings[0].contact, bindings[0].source),
+            name="invite-agent",
+        )
 
     async def _invite_agent(
         self, call: HotlineCall, agent_id: str, contact: str, source: tuple[str, int]
@@ -456,7 +485,9 @@ class SipGateway:
             destination=_target_address(contact, source),
         )
         leg = Leg("agent", call, dialog, media)
-        offer = sdp.build_offer(self._advertised, media.port, [call.codec], secrets.randbelow(2**31))
+        offer = sdp.build_offer(
+            self._advertised, media.port, [call.codec], secrets.randbelow(2**31)
+        )
         leg.local_sdp = bytes(offer)
         call.agent_leg = leg
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
@@ -497,8 +528,12 @@ class SipGateway:
             ),
         )
         self._clients.start(
-            invite.vias[0].branch or "", "CANCEL", bytes(cancel), leg.dialog.destination,
-            lambda response: None, lambda: None,
+            invite.vias[0].branch or "",
+            "CANCEL",
+            bytes(cancel),
+            leg.dialog.destination,
+            lambda response: None,
+            lambda: None,
         )
 
     def _on_agent_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
@@ -611,8 +646,12 @@ class SipGateway:
     def _hang_up_leg(self, leg: Leg) -> None:
         bye = self._request(leg, "BYE")
         self._clients.start(
-            bye.vias[0].branch or "", "BYE", bytes(bye), leg.dialog.destination,
-            lambda response: None, lambda: None,
+            bye.vias[0].branch or "",
+            "BYE",
+            bytes(bye),
+            leg.dialog.destination,
+            lambda response: None,
+            lambda: None,
         )
         self._close_leg(leg)
 

@@ -7,16 +7,16 @@ ticker task that serves every leg that is listening to a prompt.
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 import logging
 import random
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from telephony import g711
 from telephony.rtp import RtpPacket
-from telephony.sdp import PCMA, PCMU
+from telephony.sdp import PCMA
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,9 @@ class RtpLeg(asyncio.DatagramProtocol):
             return
         self.received += 1
         # Symmetric RTP: answer to where the media really comes from (NAT), once it has come.
-        if not self._latched and self.remote is not None and addr[0] == self.remote[0]:
-            self.remote = addr
-            self._latched = True
-        elif self.remote is None:
+        if (
+            not self._latched and self.remote is not None and addr[0] == self.remote[0]
+        ) or self.remote is None:
             self.remote = addr
             self._latched = True
         partner = self.partner
@@ -161,7 +160,8 @@ class MediaEngine:
             port = self._free.pop(0)
             try:
                 _, leg = await loop.create_datagram_endpoint(
-                    lambda: RtpLeg(port, payload_type), local_addr=(self._host, port)
+                    lambda port=port: RtpLeg(port, payload_type),  # type: ignore[misc]
+                    local_addr=(self._host, port),
                 )
             except OSError:
                 self._free.append(port)  # taken by someone else; try it again later

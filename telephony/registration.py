@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from hotline.tasks import BackgroundTasks
 from telephony.digest import DigestCredentials, NonceIssuer, challenge_header, verify
 from telephony.events import PhoneRegistered, TelephonyEvent
 from telephony.registrar import Registrar, granted_expiry
@@ -27,6 +28,7 @@ class RegistrationHandler:
         credentials: Callable[[str], Awaitable[str | None]],
         on_event: Callable[[TelephonyEvent], None],
         clock: Callable[[], datetime],
+        tasks: BackgroundTasks,
     ) -> None:
         self._registrar = registrar
         self._realm = realm
@@ -34,6 +36,7 @@ class RegistrationHandler:
         self._credentials = credentials
         self._emit = on_event
         self._clock = clock
+        self._tasks = tasks
 
     def handle(
         self,
@@ -41,7 +44,7 @@ class RegistrationHandler:
         source: tuple[str, int],
         reply: Callable[[SipResponse], None],
     ) -> None:
-        asyncio.get_running_loop().create_task(self._handle(request, source, reply))
+        self._tasks.spawn(self._handle(request, source, reply), name="register")
 
     def _challenge(self, request: SipRequest, stale: bool = False) -> SipResponse:
         nonce = self._nonces.issue(asyncio.get_running_loop().time())
@@ -81,7 +84,9 @@ class RegistrationHandler:
             reply(response_for(request, 403, "Forbidden - register your own number"))
             return
         expires_header = request.headers.get("Expires")
-        default = int(expires_header) if expires_header and expires_header.strip().isdigit() else None
+        default = (
+            int(expires_header) if expires_header and expires_header.strip().isdigit() else None
+        )
         contacts = request.headers.get_all("Contact")
         now = asyncio.get_running_loop().time()
         if contacts == ["*"]:

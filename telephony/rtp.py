@@ -48,14 +48,27 @@ class RtpPacket:
             if padding == 0 or offset + padding > end:
                 raise ValueError("bad RTP padding")
             end -= padding
-        return cls(second & 0x7F, sequence, timestamp, ssrc, bytes(data[offset:end]),
-                   bool(second & 0x80), tuple(csrcs), extension)
+        return cls(
+            second & 0x7F,
+            sequence,
+            timestamp,
+            ssrc,
+            bytes(data[offset:end]),
+            bool(second & 0x80),
+            tuple(csrcs),
+            extension,
+        )
 
     def __bytes__(self) -> bytes:
         first = 0x80 | len(self.csrcs) | (0x10 if self.extension is not None else 0)
         second = (0x80 if self.marker else 0) | (self.payload_type & 0x7F)
-        head = _HEADER.pack(first, second, self.sequence & 0xFFFF, self.timestamp & 0xFFFFFFFF,
-                            self.ssrc & 0xFFFFFFFF)
+        head = _HEADER.pack(
+            first,
+            second,
+            self.sequence & 0xFFFF,
+            self.timestamp & 0xFFFFFFFF,
+            self.ssrc & 0xFFFFFFFF,
+        )
         if self.csrcs:
             head += struct.pack(f"!{len(self.csrcs)}I", *self.csrcs)
         if self.extension is not None:

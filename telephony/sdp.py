@@ -29,7 +29,9 @@ class SessionDescription:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise ValueError("SDP is not UTF-8") from None
-        origin = session_c = media_c = None
+        origin: str | None = None
+        session_c: str | None = None
+        media_c: str | None = None
         port: int | None = None
         payloads: list[int] = []
         rtpmaps: dict[int, str] = {}
@@ -60,11 +62,10 @@ class SessionDescription:
                 parts = value.split()
                 if len(parts) < 3:
                     raise ValueError("malformed c= line")
-                address = parts[2].split("/")[0]
                 if not seen_media:
-                    session_c = address
+                    session_c = parts[2].split("/")[0]
                 elif in_audio:
-                    media_c = address
+                    media_c = parts[2].split("/")[0]
             elif kind == "a" and (in_audio or not seen_media):
                 name, _, attr = value.partition(":")
                 if name == "rtpmap" and in_audio:
@@ -78,8 +79,9 @@ class SessionDescription:
             raise ValueError("no audio stream in SDP")
         if address is None:
             raise ValueError("no connection address in SDP")
-        return cls(origin or address, address, port, payloads, rtpmaps, direction,
-                   session_id, version)
+        return cls(
+            origin or address, address, port, payloads, rtpmaps, direction, session_id, version
+        )
 
     def __bytes__(self) -> bytes:
         lines = [
@@ -90,7 +92,9 @@ class SessionDescription:
             "t=0 0",
             f"m=audio {self.audio_port} RTP/AVP {' '.join(str(p) for p in self.payload_types)}",
         ]
-        lines += [f"a=rtpmap:{p} {self.rtpmaps[p]}" for p in self.payload_types if p in self.rtpmaps]
+        lines += [
+            f"a=rtpmap:{p} {self.rtpmaps[p]}" for p in self.payload_types if p in self.rtpmaps
+        ]
         if TELEPHONE_EVENT in self.payload_types:
             lines.append(f"a=fmtp:{TELEPHONE_EVENT} 0-15")
         lines += ["a=ptime:20", f"a={self.direction}"]
@@ -115,11 +119,14 @@ def choose_codec(offer: SessionDescription, supported: Sequence[int] = (PCMU, PC
     return None
 
 
-def build_offer(address: str, port: int, codecs: Sequence[int], session_id: int) -> SessionDescription:
+def build_offer(
+    address: str, port: int, codecs: Sequence[int], session_id: int
+) -> SessionDescription:
     payloads = [*codecs, TELEPHONE_EVENT]
     rtpmaps = {c: STATIC_NAMES[c] for c in codecs} | {TELEPHONE_EVENT: "telephone-event/8000"}
-    return SessionDescription(address, address, port, payloads, rtpmaps, "sendrecv",
-                              session_id, session_id)
+    return SessionDescription(
+        address, address, port, payloads, rtpmaps, "sendrecv", session_id, session_id
+    )
 
 
 def build_answer(
@@ -127,10 +134,15 @@ def build_answer(
 ) -> SessionDescription:
     payloads = [codec]
     rtpmaps = {codec: STATIC_NAMES[codec]}
-    events = [p for p, name in offer.rtpmaps.items() if name.lower().startswith("telephone-event/8000")]
+    events = [
+        p for p, name in offer.rtpmaps.items() if name.lower().startswith("telephone-event/8000")
+    ]
     if events:
         payloads.append(events[0])
         rtpmaps[events[0]] = "telephone-event/8000"
-    direction = {"sendonly": "recvonly", "recvonly": "sendonly"}.get(offer.direction, offer.direction)
-    return SessionDescription(address, address, port, payloads, rtpmaps, direction,
-                              session_id, session_id)
+    direction = {"sendonly": "recvonly", "recvonly": "sendonly"}.get(
+        offer.direction, offer.direction
+    )
+    return SessionDescription(
+        address, address, port, payloads, rtpmaps, direction, session_id, session_id
+    )

@@ -12,18 +12,59 @@ from pyVoIP.SIP import SIPStatus
 
 MAX_MESSAGE = 65535
 COMPACT = {
-    "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
-    "c": "Content-Type", "f": "From", "s": "Subject", "k": "Supported", "t": "To", "v": "Via",
+    "i": "Call-ID",
+    "m": "Contact",
+    "e": "Content-Encoding",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "f": "From",
+    "s": "Subject",
+    "k": "Supported",
+    "t": "To",
+    "v": "Via",
 }
-CANONICAL = {name.lower(): name for name in (
-    "Call-ID", "CSeq", "Via", "From", "To", "Contact", "Max-Forwards", "Content-Length",
-    "Content-Type", "Expires", "Authorization", "WWW-Authenticate", "Require", "Supported",
-    "Route", "Record-Route", "Allow", "User-Agent", "Server", "Subject", "Unsupported",
-    "Content-Encoding", "P-Asserted-Identity", "Retry-After", "Warning", "Accept",
-)}
+CANONICAL = {
+    name.lower(): name
+    for name in (
+        "Call-ID",
+        "CSeq",
+        "Via",
+        "From",
+        "To",
+        "Contact",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+        "Expires",
+        "Authorization",
+        "WWW-Authenticate",
+        "Require",
+        "Supported",
+        "Route",
+        "Record-Route",
+        "Allow",
+        "User-Agent",
+        "Server",
+        "Subject",
+        "Unsupported",
+        "Content-Encoding",
+        "P-Asserted-Identity",
+        "Retry-After",
+        "Warning",
+        "Accept",
+    )
+}
 # Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1).
-LIST_HEADERS = {"via", "contact", "route", "record-route", "require", "supported", "allow",
-                "unsupported"}
+LIST_HEADERS = {
+    "via",
+    "contact",
+    "route",
+    "record-route",
+    "require",
+    "supported",
+    "allow",
+    "unsupported",
+}
 SINGLE_HEADERS = {"to", "from", "call-id", "cseq", "max-forwards", "content-length"}
 REQUIRED = ("To", "From", "Call-ID", "CSeq", "Via")
 TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
@@ -45,7 +86,9 @@ def reason_phrase(status: int) -> str:
 
 def split_commas(value: str) -> list[str]:
     """Split a header value at commas that are not inside quotes or angle brackets."""
-    parts, depth, quoted, escaped, current = [], 0, False, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted, escaped = 0, False, False
     for char in value:
         if escaped:
             escaped = False
@@ -221,7 +264,7 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        match = re.match(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9]+)\s+([^;]+)(.*)$", text, re.S)
+        match = re.match(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9]+)\s+([^;]+)(.*)$", text, re.DOTALL)
         if match is None:
             raise SipParseError(f"bad Via {text[:60]!r}")
         transport, sent_by, params = match.groups()
@@ -478,9 +521,10 @@ def response_for(
     for value in request.headers.get_all("Via"):
         headers.add("Via", value)
     for name in ("From", "To", "Call-ID", "CSeq"):
-        value = request.headers.get(name)
-        if value is None:
+        found = request.headers.get(name)
+        if found is None:
             continue
+        value = found
         if name == "To" and to_tag and ";tag=" not in value.replace(" ", "").lower():
             value = f"{value};tag={to_tag}"
         headers.add(name, value)

@@ -127,7 +127,9 @@ class ClientTransactions:
         self._send(transaction.data, transaction.destination)
         interval = interval * 2 if transaction.method == "INVITE" else min(interval * 2, T2)
         loop = asyncio.get_running_loop()
-        transaction.handles.append(loop.call_later(interval, self._retransmit, transaction, interval))
+        transaction.handles.append(
+            loop.call_later(interval, self._retransmit, transaction, interval)
+        )
 
     def _time_out(self, transaction: ClientTransaction) -> None:
         if transaction.done:

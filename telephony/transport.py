@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from telephony.sip import (
     SipParseError,

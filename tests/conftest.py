@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,7 @@ def postgres_available(url: str) -> str | None:
 
     try:
         asyncio.run(asyncio.wait_for(probe(), 10))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
@@ -99,22 +99,36 @@ class RunningHotline:
 
     async def add_agent(self, agent_id: str, role: str = "agent") -> None:
         await self.system.accounts.add_agent(
-            agent_id, f"Agent {agent_id}", f"pw-{agent_id}-secret", f"sip-{agent_id}-secret",
-            role, datetime.now(timezone.utc),
+            agent_id,
+            f"Agent {agent_id}",
+            f"pw-{agent_id}-secret",
+            f"sip-{agent_id}-secret",
+            role,
+            datetime.now(UTC),
         )
 
     async def login(self, http: ClientSession, agent_id: str) -> str:
-        async with http.post(self.url("/api/login"),
-                             json={"agent_id": agent_id, "password": f"pw-{agent_id}-secret"}) as r:
+        async with http.post(
+            self.url("/api/login"), json={"agent_id": agent_id, "password": f"pw-{agent_id}-secret"}
+        ) as r:
             assert r.status == 200, await r.text()
             return str((await r.json())["token"])
 
 
-def hotline_config(database_url: str, dispatch_url: str, **sections: dict[str, object]) -> HotlineConfig:
+def hotline_config(
+    database_url: str, dispatch_url: str, **sections: dict[str, object]
+) -> HotlineConfig:
     config = HotlineConfig().replace(
-        sip={"host": "127.0.0.1", "port": 0, "trunk_peers": ("127.0.0.1",), "realm": "test.hotline",
-             "rtp_port_min": 31000, "rtp_port_max": 31999, "agent_ring_seconds": 10.0,
-             "nonce_secret": "test-nonce-secret"},
+        sip={
+            "host": "127.0.0.1",
+            "port": 0,
+            "trunk_peers": ("127.0.0.1",),
+            "realm": "test.hotline",
+            "rtp_port_min": 31000,
+            "rtp_port_max": 31999,
+            "agent_ring_seconds": 10.0,
+            "nonce_secret": "test-nonce-secret",
+        },
         database={"url": database_url},
         dispatch={"url": dispatch_url, "secret": "test-secret", "max_backoff_seconds": 1.0},
         routing={"wrap_up_seconds": 0.5},

@@ -12,8 +12,10 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import RunningHotline
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -38,7 +40,9 @@ async def log_in(page: Page, hotline: RunningHotline, agent_id: str, password: s
 
 
 async def test_agent_logs_in_goes_ready_and_saves_a_ticket_with_suggestions(
-    hotline: RunningHotline, browser: Browser, tmp_path: Path,
+    hotline: RunningHotline,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     await hotline.add_agent("1001")
     await hotline.add_agent("9001", role="lead")
@@ -57,8 +61,11 @@ async def test_agent_logs_in_goes_ready_and_saves_a_ticket_with_suggestions(
     # A shift lead pauses the agent from elsewhere: the page follows over the websocket.
     async with aiohttp.ClientSession() as http:
         lead = await hotline.login(http, "9001")
-        async with http.post(hotline.url("/api/agents/1001/state"), json={"state": "paused"},
-                             headers={"Authorization": f"Bearer {lead}"}) as response:
+        async with http.post(
+            hotline.url("/api/agents/1001/state"),
+            json={"state": "paused"},
+            headers={"Authorization": f"Bearer {lead}"},
+        ) as response:
             assert response.status == 200
     await expect(badge).to_have_text("示忙")
 
@@ -87,6 +94,9 @@ async def test_agent_logs_in_goes_ready_and_saves_a_ticket_with_suggestions(
     ticket = await hotline.system.tickets.get(number)
     assert ticket is not None
     assert (ticket.phone, ticket.department_code, ticket.address) == (
-        "13800138000", "MUNICIPAL", "人民路12号小区门口")
+        "13800138000",
+        "MUNICIPAL",
+        "人民路12号小区门口",
+    )
     assert ticket.created_by == "1001"
     await page.close()

@@ -46,7 +46,9 @@ async def test_a_call_becomes_a_forwarded_case(hotline: RunningHotline, tmp_path
             connected = await console.next_message("call.connected")
             assert connected["call_id"] == offer["call_id"]
 
-            status, ticket = await console.post("/api/tickets", ticket_form(offer["call_id"], offer))
+            status, ticket = await console.post(
+                "/api/tickets", ticket_form(offer["call_id"], offer)
+            )
             assert status == 201, ticket
             assert ticket["number"].startswith("12319-")
 
@@ -78,7 +80,11 @@ async def test_a_call_becomes_a_forwarded_case(hotline: RunningHotline, tmp_path
         call = await db.get(Call, offer["call_id"])
     assert call is not None
     assert (call.state, call.agent_id, call.dialled, call.caller) == (
-        "ended", "1001", "12319", CALLER_NUMBER)
+        "ended",
+        "1001",
+        "12319",
+        CALLER_NUMBER,
+    )
     assert call.end_reason == "caller-hangup"
     assert call.rtp_from_caller > 0 and call.rtp_to_caller > 0
     assert hotline.system.gateway.active_calls == 0
@@ -88,7 +94,7 @@ async def test_twenty_calls_at_once(hotline: RunningHotline, tmp_path: Path) -> 
     agents = [str(1001 + i) for i in range(20)]
     for agent in agents:
         await hotline.add_agent(agent)
-    phone, phone_port, agent_media = await start_agent_phones(tmp_path, calls=20)
+    phone, phone_port, _ = await start_agent_phones(tmp_path, calls=20)
     caller_media = free_ports(4)
     async with aiohttp.ClientSession() as http:
         await register_phones(hotline, tmp_path, agents, phone_port)
@@ -101,7 +107,9 @@ async def test_twenty_calls_at_once(hotline: RunningHotline, tmp_path: Path) -> 
             offer = await console.next_message("call.offered", timeout=60)
             assert offer["caller"] == CALLER_NUMBER
             await console.next_message("call.connected", timeout=60)
-            status, ticket = await console.post("/api/tickets", ticket_form(offer["call_id"], offer, n))
+            status, ticket = await console.post(
+                "/api/tickets", ticket_form(offer["call_id"], offer, n)
+            )
             assert status == 201, ticket
             await console.next_message("call.ended", timeout=60)
             return str(ticket["number"])
@@ -122,5 +130,7 @@ async def test_twenty_calls_at_once(hotline: RunningHotline, tmp_path: Path) -> 
         calls = (await db.scalars(select(Call))).all()
     assert len(calls) == 20
     assert {call.agent_id for call in calls} == set(agents)
-    assert all(call.state == "ended" and call.rtp_from_caller > 0 and call.rtp_to_caller > 0
-               for call in calls)
+    assert all(
+        call.state == "ended" and call.rtp_from_caller > 0 and call.rtp_to_caller > 0
+        for call in calls
+    )

@@ -52,11 +52,14 @@ class SipProbe:
         self.sock.close()
 
 
-def invite(probe: SipProbe, gateway: tuple[str, int], number: str = "12319",
-           call_id: str = "probe-1") -> bytes:
+def invite(
+    probe: SipProbe, gateway: tuple[str, int], number: str = "12319", call_id: str = "probe-1"
+) -> bytes:
     host, port = probe.address
-    body = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            b"m=audio 40000 RTP/AVP 0\r\n")
+    body = (
+        b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        b"m=audio 40000 RTP/AVP 0\r\n"
+    )
     head = (
         f"INVITE sip:{number}@{gateway[0]}:{gateway[1]} SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK{call_id};rport\r\n"
@@ -84,7 +87,8 @@ def localise(message: bytes, probe: SipProbe) -> bytes:
 
 
 async def test_non_peer_and_malformed_input_then_a_call_still_works(
-    hotline: RunningHotline, tmp_path: Path,
+    hotline: RunningHotline,
+    tmp_path: Path,
 ) -> None:
     gateway = hotline.sip_address
     outsider = SipProbe("127.0.0.2")
@@ -103,7 +107,9 @@ async def test_non_peer_and_malformed_input_then_a_call_still_works(
             b"SIP/2.0 200 OK\r\nCall-ID: nobody\r\n\r\n",  # stray, broken response
             invite(probe, gateway).replace(b"Call-ID: probe-1\r\n", b""),
             invite(probe, gateway).replace(b"Content-Length: ", b"Content-Length: 9"),
-            invite(probe, gateway, call_id="bad-cseq").replace(b"CSeq: 1 INVITE", b"CSeq: one INVITE"),
+            invite(probe, gateway, call_id="bad-cseq").replace(
+                b"CSeq: 1 INVITE", b"CSeq: one INVITE"
+            ),
             invite(probe, gateway, call_id="mismatch").replace(b"CSeq: 1 INVITE", b"CSeq: 1 BYE"),
             b"OPTIONS sip:x SIP/2.0\r\n" + b"X-Long: " + b"a" * 60000 + b"\r\n\r\n",
         ]

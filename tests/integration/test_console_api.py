@@ -11,8 +11,12 @@ from tests.conftest import RunningHotline
 
 
 async def call(
-    http: aiohttp.ClientSession, hotline: RunningHotline, method: str, path: str,
-    token: str | None = None, body: Any = None,
+    http: aiohttp.ClientSession,
+    hotline: RunningHotline,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
 ) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with http.request(method, hotline.url(path), json=body, headers=headers) as response:
@@ -24,20 +28,29 @@ async def test_login_with_wrong_or_unknown_credentials_is_refused_alike(
 ) -> None:
     await hotline.add_agent("1001")
     async with aiohttp.ClientSession() as http:
-        wrong = await call(http, hotline, "POST", "/api/login",
-                           body={"agent_id": "1001", "password": "nope"})
-        unknown = await call(http, hotline, "POST", "/api/login",
-                             body={"agent_id": "4242", "password": "nope"})
+        wrong = await call(
+            http, hotline, "POST", "/api/login", body={"agent_id": "1001", "password": "nope"}
+        )
+        unknown = await call(
+            http, hotline, "POST", "/api/login", body={"agent_id": "4242", "password": "nope"}
+        )
         missing = await call(http, hotline, "POST", "/api/login", body={"agent_id": "1001"})
-    assert wrong == unknown == (401, {"error_id": "bad-credentials",
-                                      "message": "agent id or password is wrong"})
+    assert (
+        wrong
+        == unknown
+        == (401, {"error_id": "bad-credentials", "message": "agent id or password is wrong"})
+    )
     assert missing[0] == 400
 
 
 async def test_api_needs_a_session(hotline: RunningHotline) -> None:
     async with aiohttp.ClientSession() as http:
-        for method, path in [("GET", "/api/me"), ("POST", "/api/tickets"),
-                             ("POST", "/api/classify"), ("POST", "/api/agents/1001/state")]:
+        for method, path in [
+            ("GET", "/api/me"),
+            ("POST", "/api/tickets"),
+            ("POST", "/api/classify"),
+            ("POST", "/api/agents/1001/state"),
+        ]:
             status, body = await call(http, hotline, method, path, token="forged", body={})
             assert (status, body["error_id"]) == (401, "not-logged-in"), path
 
@@ -52,20 +65,29 @@ async def test_agents_change_only_their_own_state_and_leads_anyones(
         agent = await hotline.login(http, "1001")
         lead = await hotline.login(http, "9001")
         own = await call(http, hotline, "POST", "/api/agents/1001/state", agent, {"state": "ready"})
-        other = await call(http, hotline, "POST", "/api/agents/1002/state", agent,
-                           {"state": "ready"})
-        by_lead = await call(http, hotline, "POST", "/api/agents/1002/state", lead,
-                             {"state": "paused"})
-        bad = await call(http, hotline, "POST", "/api/agents/1001/state", agent,
-                         {"state": "talking"})
+        other = await call(
+            http, hotline, "POST", "/api/agents/1002/state", agent, {"state": "ready"}
+        )
+        by_lead = await call(
+            http, hotline, "POST", "/api/agents/1002/state", lead, {"state": "paused"}
+        )
+        bad = await call(
+            http, hotline, "POST", "/api/agents/1001/state", agent, {"state": "talking"}
+        )
         listing_by_agent = await call(http, hotline, "GET", "/api/agents", agent)
         listing = await call(http, hotline, "GET", "/api/agents", lead)
     assert own[0] == 200 and own[1]["state"] == "ready"
     assert other[0] == 403
     assert by_lead[0] == 200 and by_lead[1]["state"] == "paused"
     assert "9001" in by_lead[1]["reason"]
-    assert bad == (400, {"error_id": "invalid-field", "message":
-                         "state must be ready, paused or logged_out", "field": "state"})
+    assert bad == (
+        400,
+        {
+            "error_id": "invalid-field",
+            "message": "state must be ready, paused or logged_out",
+            "field": "state",
+        },
+    )
     assert listing_by_agent[0] == 403
     states = {a["id"]: a["state"] for a in listing[1]["agents"]}
     assert states["1001"] == "ready" and states["1002"] == "paused"
@@ -73,21 +95,31 @@ async def test_agents_change_only_their_own_state_and_leads_anyones(
 
 async def test_ticket_round_trip_and_field_errors(hotline: RunningHotline) -> None:
     await hotline.add_agent("1001")
-    form = {"hotline": "96198", "caller_name": "张三", "phone": "028-8888 1234",
-            "address": "锦江区红星路二段", "description": "垃圾桶满了好几天没人清",
-            "department_code": "SANITATION", "urgent": False}
+    form = {
+        "hotline": "96198",
+        "caller_name": "张三",
+        "phone": "028-8888 1234",
+        "address": "锦江区红星路二段",
+        "description": "垃圾桶满了好几天没人清",
+        "department_code": "SANITATION",
+        "urgent": False,
+    }
     async with aiohttp.ClientSession() as http:
         token = await hotline.login(http, "1001")
         status, saved = await call(http, hotline, "POST", "/api/tickets", token, form)
         assert status == 201, saved
         status, fetched = await call(http, hotline, "GET", f"/api/tickets/{saved['number']}", token)
-        bad_status, bad = await call(http, hotline, "POST", "/api/tickets", token,
-                                     {**form, "phone": "call me"})
-        missing_status, _ = await call(http, hotline, "GET", "/api/tickets/96198-20990101-0001",
-                                       token)
-        async with http.post(hotline.url("/api/tickets"), data=b"{not json",
-                             headers={"Authorization": f"Bearer {token}",
-                                      "Content-Type": "application/json"}) as response:
+        bad_status, bad = await call(
+            http, hotline, "POST", "/api/tickets", token, {**form, "phone": "call me"}
+        )
+        missing_status, _ = await call(
+            http, hotline, "GET", "/api/tickets/96198-20990101-0001", token
+        )
+        async with http.post(
+            hotline.url("/api/tickets"),
+            data=b"{not json",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        ) as response:
             broken = (response.status, await response.json())
     assert status == 200
     assert fetched["number"] == saved["number"]
@@ -101,8 +133,14 @@ async def test_classify_suggests_three_named_departments(hotline: RunningHotline
     await hotline.add_agent("1001")
     async with aiohttp.ClientSession() as http:
         token = await hotline.login(http, "1001")
-        status, body = await call(http, hotline, "POST", "/api/classify", token,
-                                  {"text": "路口的井盖不见了，晚上有人差点掉下去"})
+        status, body = await call(
+            http,
+            hotline,
+            "POST",
+            "/api/classify",
+            token,
+            {"text": "路口的井盖不见了，晚上有人差点掉下去"},
+        )
         too_long = await call(http, hotline, "POST", "/api/classify", token, {"text": "井" * 5000})
     assert status == 200
     assert len(body["departments"]) == 3
@@ -119,8 +157,14 @@ async def test_health_and_openapi(hotline: RunningHotline) -> None:
     assert status == 200
     assert health["checks"] == {"sip": True, "database": True, "sender": True}
     assert spec_status == 200
-    for path in ["/api/login", "/api/agents/{agent_id}/state", "/api/tickets",
-                 "/api/tickets/{number}", "/api/classify", "/healthz"]:
+    for path in [
+        "/api/login",
+        "/api/agents/{agent_id}/state",
+        "/api/tickets",
+        "/api/tickets/{number}",
+        "/api/classify",
+        "/healthz",
+    ]:
         assert path in spec["paths"]
 
 

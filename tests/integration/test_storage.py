@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -19,7 +19,7 @@ from hotline.models import OutboxMessage, Ticket
 from hotline.tickets import TicketDraft, TicketError, TicketService, parse_ticket_form
 from tests.support.dispatch_core import DispatchCoreStub
 
-NOW = datetime(2026, 11, 23, 1, 30, tzinfo=timezone.utc)  # 09:30 in Asia/Shanghai
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Asia/Shanghai
 DEPARTMENTS = {"MUNICIPAL", "SANITATION"}
 HOTLINES = ("12319", "96198")
 
@@ -28,14 +28,17 @@ HOTLINES = ("12319", "96198")
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(database_url)
     factory = session_factory(engine)
-    await Accounts(factory, "test", 1).add_agent("1001", "A", "password-1", "sip-pass-1", "agent", NOW)
+    await Accounts(factory, "test", 1).add_agent(
+        "1001", "A", "password-1", "sip-pass-1", "agent", NOW
+    )
     yield factory
     await engine.dispose()
 
 
 def draft(hotline: str = "12319", n: int = 0) -> TicketDraft:
-    return TicketDraft(hotline, None, "李先生", "13900001111", f"解放路{n}号", "路灯不亮",
-                       "MUNICIPAL", None, False)
+    return TicketDraft(
+        hotline, None, "李先生", "13900001111", f"解放路{n}号", "路灯不亮", "MUNICIPAL", None, False
+    )
 
 
 async def test_ticket_numbers_are_readable_and_per_hotline_and_day(
@@ -47,7 +50,9 @@ async def test_ticket_numbers_are_readable_and_per_hotline_and_day(
     other = await service.save(draft("96198"), "1001", NOW)
     next_day = await service.save(draft(), "1001", NOW + timedelta(hours=15))  # 00:30 next day
     assert [first.number, second.number, other.number, next_day.number] == [
-        "12319-20261123-0001", "12319-20261123-0002", "96198-20261123-0001",
+        "12319-20261123-0001",
+        "12319-20261123-0002",
+        "96198-20261123-0001",
         "12319-20261124-0001",
     ]
 
@@ -86,20 +91,28 @@ async def test_a_failed_save_leaves_neither_ticket_nor_outbox(
         assert (await db.scalars(select(OutboxMessage))).all() == []
 
 
-@pytest.mark.parametrize("form, field", [
-    ({"phone": "abc"}, "phone"),
-    ({"phone": ""}, "phone"),
-    ({"address": "   "}, "address"),
-    ({"description": "x" * 4001}, "description"),
-    ({"department_code": "POLICE"}, "department_code"),
-    ({"hotline": "110"}, "hotline"),
-    ({"urgent": "yes"}, "urgent"),
-    ({"category_code": "drop table"}, "category_code"),
-    ({"caller_name": 7}, "caller_name"),
-])
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"phone": "abc"}, "phone"),
+        ({"phone": ""}, "phone"),
+        ({"address": "   "}, "address"),
+        ({"description": "x" * 4001}, "description"),
+        ({"department_code": "POLICE"}, "department_code"),
+        ({"hotline": "110"}, "hotline"),
+        ({"urgent": "yes"}, "urgent"),
+        ({"category_code": "drop table"}, "category_code"),
+        ({"caller_name": 7}, "caller_name"),
+    ],
+)
 def test_form_errors_name_the_field(form: dict[str, object], field: str) -> None:
-    good = {"hotline": "12319", "phone": "13900001111", "address": "人民路1号",
-            "description": "井盖没了", "department_code": "MUNICIPAL"}
+    good = {
+        "hotline": "12319",
+        "phone": "13900001111",
+        "address": "人民路1号",
+        "description": "井盖没了",
+        "department_code": "MUNICIPAL",
+    }
     assert parse_ticket_form(good, DEPARTMENTS, HOTLINES).phone == "13900001111"
     with pytest.raises(TicketError) as error:
         parse_ticket_form({**good, **form}, DEPARTMENTS, HOTLINES)
@@ -113,9 +126,10 @@ async def test_sender_retries_with_backoff_until_the_dispatch_core_accepts(
     server = TestServer(stub.app(), host="127.0.0.1")
     await server.start_server()
     service = TicketService(sessions, "Asia/Shanghai")
-    ticket = await service.save(draft(), "1001", datetime.now(timezone.utc))
-    sender = OutboxSender(sessions, str(server.make_url("/cases")), "k", 5.0, 1.0,
-                          lambda: datetime.now(timezone.utc))
+    ticket = await service.save(draft(), "1001", datetime.now(UTC))
+    sender = OutboxSender(
+        sessions, str(server.make_url("/cases")), "k", 5.0, 1.0, lambda: datetime.now(UTC)
+    )
     await sender.start()
     try:
         received = await stub.wait_for(3, timeout=30)
@@ -143,8 +157,15 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         await engine.dispose()
         return names - {"alembic_version"}
 
-    expected = {"agents", "agent_sessions", "calls", "call_events", "tickets", "ticket_counters",
-                "outbox"}
+    expected = {
+        "agents",
+        "agent_sessions",
+        "calls",
+        "call_events",
+        "tickets",
+        "ticket_counters",
+        "outbox",
+    }
     assert asyncio.run(tables()) == expected  # the fixture upgraded to head
     migrations.downgrade(database_url, "base")
     assert asyncio.run(tables()) == set()

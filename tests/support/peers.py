@@ -39,8 +39,9 @@ class ConsoleClient:
                     return dict(message)
 
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        async with self.http.post(self.hotline.url(path), json=body,
-                                  headers={"Authorization": f"Bearer {self.token}"}) as response:
+        async with self.http.post(
+            self.hotline.url(path), json=body, headers={"Authorization": f"Bearer {self.token}"}
+        ) as response:
             return response.status, await response.json()
 
     async def go_ready(self) -> None:
@@ -69,10 +70,23 @@ async def register_phones(
 
     async def register(agent: str) -> None:
         run = await start_sipp(
-            f"register-{agent}", "agent_register.xml", cwd=tmp / f"register-{agent}",
-            local_port=free_ports(1), remote=hotline.sip_address, calls=1,
-            extra=["-s", agent, "-au", agent, "-ap", f"sip-{agent}-secret",
-                   "-key", "contact_port", str(answer_port)],
+            f"register-{agent}",
+            "agent_register.xml",
+            cwd=tmp / f"register-{agent}",
+            local_port=free_ports(1),
+            remote=hotline.sip_address,
+            calls=1,
+            extra=[
+                "-s",
+                agent,
+                "-au",
+                agent,
+                "-ap",
+                f"sip-{agent}-secret",
+                "-key",
+                "contact_port",
+                str(answer_port),
+            ],
             timeout_s=30,
         )
         code, output = await run.wait(40)
@@ -87,23 +101,45 @@ async def register_phones(
 async def start_agent_phones(tmp: Path, calls: int) -> tuple[SippRun, int, int]:
     sip_port, media_port = free_ports(1), free_ports(4)
     run = await start_sipp(
-        "agent-phone", "agent_answer.xml", cwd=tmp / "agent", local_port=sip_port, calls=calls,
-        extra=["-rtp_echo", "-mp", str(media_port), "-mi", "127.0.0.1"], timeout_s=90,
+        "agent-phone",
+        "agent_answer.xml",
+        cwd=tmp / "agent",
+        local_port=sip_port,
+        calls=calls,
+        extra=["-rtp_echo", "-mp", str(media_port), "-mi", "127.0.0.1"],
+        timeout_s=90,
     )
     return run, sip_port, media_port
 
 
-async def start_caller(
-    hotline: RunningHotline, tmp: Path, calls: int, media_port: int
-) -> SippRun:
+async def start_caller(hotline: RunningHotline, tmp: Path, calls: int, media_port: int) -> SippRun:
     workdir = tmp / "caller"
     workdir.mkdir(parents=True, exist_ok=True)
     write_rtp_pcap(workdir / "caller.pcap", caller_payloads(AUDIO_SECONDS, 8), 8)
     return await start_sipp(
-        "caller", "caller.xml", cwd=workdir, local_port=free_ports(1),
-        remote=hotline.sip_address, calls=calls,
-        extra=["-s", "12319", "-key", "caller", CALLER_NUMBER, "-d", str(TALK_MS),
-               "-mp", str(media_port), "-mi", "127.0.0.1", "-l", str(calls), "-r", str(calls)],
+        "caller",
+        "caller.xml",
+        cwd=workdir,
+        local_port=free_ports(1),
+        remote=hotline.sip_address,
+        calls=calls,
+        extra=[
+            "-s",
+            "12319",
+            "-key",
+            "caller",
+            CALLER_NUMBER,
+            "-d",
+            str(TALK_MS),
+            "-mp",
+            str(media_port),
+            "-mi",
+            "127.0.0.1",
+            "-l",
+            str(calls),
+            "-r",
+            str(calls),
+        ],
         timeout_s=90,
     )
 

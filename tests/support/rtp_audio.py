@@ -1,4 +1,4 @@
-"""Caller audio for SIPp (a pcap of G.711 RTP) and a loopback tap that counts RTP at SIPp's ports."""
+"""Caller audio for SIPp (a pcap of G.711 RTP) and a loopback tap counting RTP at SIPp's ports."""
 
 from __future__ import annotations
 
@@ -43,11 +43,30 @@ def write_rtp_pcap(path: Path, payloads: list[bytes], payload_type: int) -> None
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     ssrc = 0x12319
     for index, payload in enumerate(payloads):
-        rtp = bytes(RtpPacket(payload_type=payload_type, sequence=index, timestamp=index * 160,
-                              ssrc=ssrc, payload=payload, marker=index == 0))
+        rtp = bytes(
+            RtpPacket(
+                payload_type=payload_type,
+                sequence=index,
+                timestamp=index * 160,
+                ssrc=ssrc,
+                payload=payload,
+                marker=index == 0,
+            )
+        )
         udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip_header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index & 0xFFFF, 0, 64, 17,
-                                0, socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+        ip_header = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(udp),
+            index & 0xFFFF,
+            0,
+            64,
+            17,
+            0,
+            socket.inet_aton("127.0.0.1"),
+            socket.inet_aton("127.0.0.1"),
+        )
         ip_header = ip_header[:10] + struct.pack("!H", _checksum(ip_header)) + ip_header[12:]
         frame = b"\x00" * 12 + b"\x08\x00" + ip_header + udp
         seconds, micros = divmod(index * 20000, 1_000_000)

@@ -16,7 +16,9 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
 def sipp_binary() -> str:
     path = shutil.which("sipp")
     if path is None:
-        raise RuntimeError("SIPp is not installed (Debian package sip-tester); `make test` installs it")
+        raise RuntimeError(
+            "SIPp is not installed (Debian package sip-tester); `make test` installs it"
+        )
     return path
 
 
@@ -89,16 +91,23 @@ async def start_sipp(
     cwd.mkdir(parents=True, exist_ok=True)
     args = [
         sipp_binary(),
-        "-sf", str(SCENARIOS / scenario),
-        "-i", "127.0.0.1",
-        "-p", str(local_port),
-        "-cp", str(free_ports(1)),
-        "-m", str(calls),
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(local_port),
+        "-cp",
+        str(free_ports(1)),
+        "-m",
+        str(calls),
         "-nostdin",
         "-trace_err",
-        "-timeout", f"{timeout_s}s",
+        "-timeout",
+        f"{timeout_s}s",
         "-timeout_error",
-        "-max_recv_loops", "1000",
+        "-max_recv_loops",
+        "1000",
         *(extra or []),
     ]
     if remote is not None:

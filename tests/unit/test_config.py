@@ -23,16 +23,19 @@ def test_demo_config_has_both_hotlines_and_the_required_keys() -> None:
 
 
 def test_environment_overrides_every_section() -> None:
-    config = load_config(DEMO, environ={
-        "HOTLINE_SIP_PORT": "5070",
-        "HOTLINE_SIP_TRUNK_PEERS": "10.1.2.3, 192.0.2.0/24",
-        "HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline",
-        "HOTLINE_CONSOLE_HOST": "0.0.0.0",
-        "HOTLINE_DISPATCH_SECRET": "s3cret",
-        "HOTLINE_HOTLINES_12345001": "12319",
-        "HOTLINE_DEMO_DISPATCH_SINK": "false",
-        "UNRELATED": "x",
-    })
+    config = load_config(
+        DEMO,
+        environ={
+            "HOTLINE_SIP_PORT": "5070",
+            "HOTLINE_SIP_TRUNK_PEERS": "10.1.2.3, 192.0.2.0/24",
+            "HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline",
+            "HOTLINE_CONSOLE_HOST": "0.0.0.0",
+            "HOTLINE_DISPATCH_SECRET": "s3cret",
+            "HOTLINE_HOTLINES_12345001": "12319",
+            "HOTLINE_DEMO_DISPATCH_SINK": "false",
+            "UNRELATED": "x",
+        },
+    )
     assert config.sip.port == 5070
     assert config.sip.trunk_peers == ("10.1.2.3", "192.0.2.0/24")
     assert config.database.url == "postgresql+asyncpg://hotline@db/hotline"
@@ -50,11 +53,14 @@ def test_trunk_peer_check_accepts_addresses_and_networks() -> None:
     assert not config.sip.is_trunk_peer("not-an-ip")
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({"HOTLINE_SIP_PORT": "five"}, "[sip] port"),
-    ({"HOTLINE_SIP_COLOUR": "red"}, "unknown key"),
-    ({"HOTLINE_DEMO_DISPATCH_SINK": "maybe"}, "true or false"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"HOTLINE_SIP_PORT": "five"}, "[sip] port"),
+        ({"HOTLINE_SIP_COLOUR": "red"}, "unknown key"),
+        ({"HOTLINE_DEMO_DISPATCH_SINK": "maybe"}, "true or false"),
+    ],
+)
 def test_bad_values_are_named_in_the_error(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config(None, environ=environ)

@@ -10,7 +10,9 @@ def test_bindings_expire_and_the_newest_contact_comes_first() -> None:
     registrar.register("1001", "sip:1001@10.0.0.5:5060", ("10.0.0.5", 5060), 60, now=0)
     registrar.register("1001", "sip:1001@10.0.0.6:5062", ("10.0.0.6", 5062), 120, now=10)
     assert [b.contact for b in registrar.bindings("1001", now=20)] == [
-        "sip:1001@10.0.0.6:5062", "sip:1001@10.0.0.5:5060"]
+        "sip:1001@10.0.0.6:5062",
+        "sip:1001@10.0.0.5:5060",
+    ]
     assert [b.contact for b in registrar.bindings("1001", now=61)] == ["sip:1001@10.0.0.6:5062"]
     assert registrar.bindings("1001", now=131) == []
     assert registrar.registered_agents(now=131) == []

@@ -8,7 +8,6 @@ import warnings
 
 import pytest
 
-from tests.conftest import SHARED
 from telephony import g711, sdp
 from telephony.digest import DigestCredentials, NonceIssuer, expected_response, ha1, verify
 from telephony.rtp import RtpPacket
@@ -23,12 +22,14 @@ from telephony.sip import (
     request_summary_for_400,
     response_for,
 )
+from tests.conftest import SHARED
 
 TORTURE = SHARED / "testdata" / "rfc4475"
 INVITE = (
     b"INVITE sip:12319@10.0.0.1:5060;user=phone SIP/2.0\r\n"
     b"v: SIP/2.0/UDP 10.0.0.9:5062;branch=z9hG4bKabc;rport\r\n"
-    b"Via: SIP/2.0/UDP 10.0.0.8;branch=z9hG4bKdef, SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKx\r\n"
+    b"Via: SIP/2.0/UDP 10.0.0.8;branch=z9hG4bKdef, "
+    b"SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bKx\r\n"
     b'f: "Zhang San" <sip:13800138000@10.0.0.9>;tag=t1\r\n'
     b"t: <sip:12319@10.0.0.1>\r\n"
     b"i: call-1@10.0.0.9\r\n"
@@ -57,7 +58,7 @@ def test_request_parses_compact_folded_and_multi_valued_headers() -> None:
 def test_serialised_request_parses_back_the_same() -> None:
     request = SipRequest.parse(INVITE)
     again = SipRequest.parse(bytes(request))
-    assert again.headers.items == request.headers.items[:-1] + [("Content-Length", "4")]
+    assert again.headers.items == [*request.headers.items[:-1], ("Content-Length", "4")]
     assert again.body == request.body and again.uri == request.uri
 
 
@@ -70,16 +71,22 @@ def test_response_for_copies_the_transaction_headers_and_adds_a_tag() -> None:
     assert parsed.to.tag == "x9" and parsed.call_id == "call-1@10.0.0.9"
 
 
-@pytest.mark.parametrize("broken, why", [
-    (INVITE.replace(b"i: call-1@10.0.0.9\r\n", b""), "missing Call-ID"),
-    (INVITE.replace(b"CSeq: 7 INVITE", b"CSeq: 7 BYE"), "CSeq method mismatch"),
-    (INVITE.replace(b"CSeq: 7 INVITE", b"CSeq: 4294967296 INVITE"), "CSeq number too large"),
-    (INVITE.replace(b"l: 4", b"l: 400"), "body shorter than Content-Length"),
-    (INVITE.replace(b"l: 4", b"l: five"), "bad Content-Length"),
-    (INVITE.replace(b"t: <sip:12319@10.0.0.1>\r\n", b"t: <sip:a>\r\nTo: <sip:b>\r\n"), "more than one To"),
-    (b"SIP/2.0 999 Big\r\n\r\n", "status code out of range"),
-    (b"INVITE  sip:x SIP/2.0\r\n\r\n", "bad request line"),
-])
+@pytest.mark.parametrize(
+    "broken, why",
+    [
+        (INVITE.replace(b"i: call-1@10.0.0.9\r\n", b""), "missing Call-ID"),
+        (INVITE.replace(b"CSeq: 7 INVITE", b"CSeq: 7 BYE"), "CSeq method mismatch"),
+        (INVITE.replace(b"CSeq: 7 INVITE", b"CSeq: 4294967296 INVITE"), "CSeq number too large"),
+        (INVITE.replace(b"l: 4", b"l: 400"), "body shorter than Content-Length"),
+        (INVITE.replace(b"l: 4", b"l: five"), "bad Content-Length"),
+        (
+            INVITE.replace(b"t: <sip:12319@10.0.0.1>\r\n", b"t: <sip:a>\r\nTo: <sip:b>\r\n"),
+            "more than one To",
+        ),
+        (b"SIP/2.0 999 Big\r\n\r\n", "status code out of range"),
+        (b"INVITE  sip:x SIP/2.0\r\n\r\n", "bad request line"),
+    ],
+)
 def test_broken_messages_raise_a_parse_error_that_says_why(broken: bytes, why: str) -> None:
     with pytest.raises(SipParseError, match=why):
         parse_message(broken)
@@ -110,8 +117,21 @@ def torture_files() -> list[str]:
     return files
 
 
-VALID = ["wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq",
-         "semiuri", "transports", "mpart01", "unreason", "noreason"]
+VALID = [
+    "wsinv",
+    "intmeth",
+    "esc01",
+    "escnull",
+    "esc02",
+    "lwsdisp",
+    "longreq",
+    "dblreq",
+    "semiuri",
+    "transports",
+    "mpart01",
+    "unreason",
+    "noreason",
+]
 
 
 @pytest.mark.parametrize("name", VALID)
@@ -150,9 +170,11 @@ def test_no_torture_message_or_mutation_raises_anything_but_a_parse_error() -> N
                 pass
 
 
-OFFER = (b"v=0\r\no=trunk 1 2 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
-         b"m=audio 40000 RTP/AVP 18 8 0 101\r\na=rtpmap:18 G729/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-         b"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n")
+OFFER = (
+    b"v=0\r\no=trunk 1 2 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 18 8 0 101\r\na=rtpmap:18 G729/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    b"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+)
 
 
 def test_sdp_answer_picks_the_callers_first_g711_codec() -> None:
@@ -204,7 +226,7 @@ def test_digest_matches_the_rfc_2617_example() -> None:
     assert verify(creds, "GET", secret)
     assert not verify(creds, "GET", ha1("Mufasa", "testrealm@host.com", "wrong"))
     with pytest.raises(ValueError):
-        DigestCredentials.parse('Basic dXNlcjpwYXNz')
+        DigestCredentials.parse("Basic dXNlcjpwYXNz")
 
 
 def test_nonces_expire_and_cannot_be_forged() -> None:

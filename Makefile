@@ -27,7 +27,7 @@ run: install
 test-deps:
 	@tools/install-test-deps.sh
 
-test: install test-deps
+test: install test-deps lint
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
 lint: install

@@ -161,6 +161,11 @@ class Switchboard:
         elif isinstance(event, CallEnded):
             live = self.calls.pop(event.call_id, None)
             agent_id = self.routing.agent_for_call(event.call_id)
+            # The agent hears of the hang-up before of the wrap-up it starts.
+            if agent_id is not None and live is not None:
+                message = self._call_message("call.ended", event.call_id, live)
+                message["reason"] = event.reason
+                self._notifier.to_agent(agent_id, message)
             self._apply(self.routing.ended(event.call_id, now))
             self._write(
                 self._update_call(
@@ -174,10 +179,6 @@ class Switchboard:
                     rtp_to_caller=event.rtp_to_caller,
                 )
             )
-            if agent_id is not None and live is not None:
-                message = self._call_message("call.ended", event.call_id, live)
-                message["reason"] = event.reason
-                self._notifier.to_agent(agent_id, message)
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,

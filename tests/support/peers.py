@@ -98,48 +98,51 @@ async def register_phones(
         assert hotline.system.gateway.registrar.bindings(agent, loop_now), agent
 
 
-async def start_agent_phones(tmp: Path, calls: int) -> tuple[SippRun, int, int]:
+async def start_agent_phones(
+    tmp: Path, calls: int, scenario: str = "agent_answer.xml", extra: list[str] | None = None
+) -> tuple[SippRun, int, int]:
+    """SIPp answering as agent phones (one process for all contacts registered to its port)."""
     sip_port, media_port = free_ports(1), free_ports(4)
     run = await start_sipp(
         "agent-phone",
-        "agent_answer.xml",
-        cwd=tmp / "agent",
+        scenario,
+        cwd=tmp / f"phone-{sip_port}",
         local_port=sip_port,
         calls=calls,
-        extra=["-rtp_echo", "-mp", str(media_port), "-mi", "127.0.0.1"],
+        extra=["-rtp_echo", "-mp", str(media_port), "-mi", "127.0.0.1", *(extra or [])],
         timeout_s=90,
     )
     return run, sip_port, media_port
 
 
-async def start_caller(hotline: RunningHotline, tmp: Path, calls: int, media_port: int) -> SippRun:
-    workdir = tmp / "caller"
+async def start_caller(
+    hotline: RunningHotline,
+    tmp: Path,
+    calls: int,
+    media_port: int,
+    scenario: str = "caller.xml",
+    dialled: str = "12319",
+) -> SippRun:
+    """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap."""
+    workdir = tmp / f"caller-{media_port}"
     workdir.mkdir(parents=True, exist_ok=True)
     write_rtp_pcap(workdir / "caller.pcap", caller_payloads(AUDIO_SECONDS, 8), 8)
+    options = {
+        "-s": dialled,
+        "-d": str(TALK_MS),
+        "-mp": str(media_port),
+        "-mi": "127.0.0.1",
+        "-l": str(calls),
+        "-r": str(calls),
+    }
     return await start_sipp(
         "caller",
-        "caller.xml",
+        scenario,
         cwd=workdir,
         local_port=free_ports(1),
         remote=hotline.sip_address,
         calls=calls,
-        extra=[
-            "-s",
-            "12319",
-            "-key",
-            "caller",
-            CALLER_NUMBER,
-            "-d",
-            str(TALK_MS),
-            "-mp",
-            str(media_port),
-            "-mi",
-            "127.0.0.1",
-            "-l",
-            str(calls),
-            "-r",
-            str(calls),
-        ],
+        extra=["-key", "caller", CALLER_NUMBER, *(x for pair in options.items() for x in pair)],
         timeout_s=90,
     )
 

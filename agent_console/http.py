@@ -19,7 +19,7 @@ from agent_console.app import (
 )
 from hotline.accounts import AccountError, Principal
 from hotline.models import Ticket
-from hotline.tickets import TicketError, parse_ticket_form
+from hotline.tickets import TicketError, parse_ticket_form, ticket_fields
 from routing import AgentState, RoutingError
 
 principal_key = web.RequestKey("principal", Principal)
@@ -187,16 +187,7 @@ async def set_state(request: web.Request) -> web.Response:
 
 def _ticket_json(ticket: Ticket, delivered: bool | None) -> dict[str, Any]:
     return {
-        "number": ticket.number,
-        "hotline": ticket.hotline,
-        "call_id": ticket.call_id,
-        "caller_name": ticket.caller_name,
-        "phone": ticket.phone,
-        "address": ticket.address,
-        "description": ticket.description,
-        "department_code": ticket.department_code,
-        "category_code": ticket.category_code,
-        "urgent": ticket.urgent,
+        **ticket_fields(ticket),
         "status": ticket.status,
         "created_by": ticket.created_by,
         "created_at": ticket.created_at.isoformat(),

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 async def handler(request: web.Request) -> web.WebSocketResponse:
     principal = current(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        # Another site's page must not ride an agent's session (cross-site websocket hijacking).
+        raise web.HTTPForbidden(text="cross-origin websocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
     notifier = request.app[notifier_key]

@@ -102,13 +102,12 @@ def ticket_number(hotline: str, day: str, sequence: int) -> str:
     return f"{hotline}-{day}-{sequence:04d}"
 
 
-def case_payload(ticket: Ticket) -> dict[str, Any]:
-    """What the dispatch core receives for a case."""
+def ticket_fields(ticket: Ticket) -> dict[str, Any]:
+    """What the agent wrote, as the console and the dispatch core both see it."""
     return {
         "number": ticket.number,
         "hotline": ticket.hotline,
-        "source": "hotline",
-        "accepted_at": ticket.created_at.isoformat(),
+        "call_id": ticket.call_id,
         "caller_name": ticket.caller_name,
         "phone": ticket.phone,
         "address": ticket.address,
@@ -116,8 +115,16 @@ def case_payload(ticket: Ticket) -> dict[str, Any]:
         "department_code": ticket.department_code,
         "category_code": ticket.category_code,
         "urgent": ticket.urgent,
+    }
+
+
+def case_payload(ticket: Ticket) -> dict[str, Any]:
+    """What the dispatch core receives for a case."""
+    return {
+        **ticket_fields(ticket),
+        "source": "hotline",
+        "accepted_at": ticket.created_at.isoformat(),
         "agent_id": ticket.created_by,
-        "call_id": ticket.call_id,
     }
 
 

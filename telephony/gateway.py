@@ -512,21 +512,7 @@ class SipGateway:
         self._agent_failed(leg, "no-answer")
 
     def _cancel_invite(self, leg: Leg, invite: SipRequest) -> None:
-        cancel = SipRequest(
-            method="CANCEL",
-            uri=invite.uri,
-            headers=Headers(
-                [
-                    ("Via", invite.headers.get("Via") or ""),
-                    ("Max-Forwards", "70"),
-                    ("From", invite.headers.get("From") or ""),
-                    ("To", invite.headers.get("To") or ""),
-                    ("Call-ID", invite.call_id),
-                    ("CSeq", f"{invite.cseq.number} CANCEL"),
-                    ("User-Agent", USER_AGENT),
-                ]
-            ),
-        )
+        cancel = self._in_invite_transaction(invite, "CANCEL", invite.headers.get("To") or "")
         self._clients.start(
             invite.vias[0].branch or "",
             "CANCEL",
@@ -581,21 +567,24 @@ class SipGateway:
 
     def _ack_failure(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
         """The ACK of a non-2xx final response belongs to the INVITE transaction (same branch)."""
-        ack = SipRequest(
-            method="ACK",
-            uri=invite.uri,
-            headers=Headers(
-                [
-                    ("Via", invite.headers.get("Via") or ""),
-                    ("Max-Forwards", "70"),
-                    ("From", invite.headers.get("From") or ""),
-                    ("To", response.headers.get("To") or ""),
-                    ("Call-ID", invite.call_id),
-                    ("CSeq", f"{invite.cseq.number} ACK"),
-                ]
-            ),
-        )
+        ack = self._in_invite_transaction(invite, "ACK", response.headers.get("To") or "")
         self._transport.send(bytes(ack), leg.dialog.destination)
+
+    @staticmethod
+    def _in_invite_transaction(invite: SipRequest, method: str, to: str) -> SipRequest:
+        """CANCEL or non-2xx ACK: same Request-URI, Via branch, From, Call-ID and CSeq number."""
+        headers = Headers(
+            [
+                ("Via", invite.headers.get("Via") or ""),
+                ("Max-Forwards", "70"),
+                ("From", invite.headers.get("From") or ""),
+                ("To", to),
+                ("Call-ID", invite.call_id),
+                ("CSeq", f"{invite.cseq.number} {method}"),
+                ("User-Agent", USER_AGENT),
+            ]
+        )
+        return SipRequest(method=method, uri=invite.uri, headers=headers)
 
     def _agent_failed(self, leg: Leg, reason: str) -> None:
         if leg.ended:

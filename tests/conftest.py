@@ -137,12 +137,22 @@ def hotline_config(
 
 
 @pytest.fixture
-async def hotline(database_url: str) -> AsyncIterator[RunningHotline]:
+def hotline_overrides() -> dict[str, dict[str, object]]:
+    """Config changes for one test: parametrize it, e.g. {"sip": {"agent_ring_seconds": 1}}."""
+    return {}
+
+
+@pytest.fixture
+async def hotline(
+    database_url: str, hotline_overrides: dict[str, dict[str, object]]
+) -> AsyncIterator[RunningHotline]:
     """The whole system (gateway, console, sender) on loopback, with a dispatch core stub."""
     dispatch = DispatchCoreStub()
     dispatch_server = TestServer(dispatch.app(), host="127.0.0.1")
     await dispatch_server.start_server()
-    config = hotline_config(database_url, str(dispatch_server.make_url("/cases")))
+    config = hotline_config(
+        database_url, str(dispatch_server.make_url("/cases")), **hotline_overrides
+    )
     system = build_system(config)
     console = TestServer(system.app, host="127.0.0.1")
     await console.start_server()

@@ -89,3 +89,32 @@ async def test_agent_hanging_up_ends_the_callers_leg(
     async with hotline.system.sessions() as db:
         call = await db.get(Call, offer["call_id"])
     assert call is not None and call.end_reason == "agent-hangup"
+
+
+@pytest.mark.parametrize("hotline_overrides", [{"sip": {"agent_ring_seconds": 1.0}}])
+async def test_unanswered_phone_is_cancelled_and_the_caller_waits_on(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(tmp_path, 1, "agent_no_answer.xml")
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        caller = await start_caller(hotline, tmp_path, 1, free_ports(4))
+        offer = await console.next_message("call.offered")
+        missed = await console.next_message("call.missed")
+        assert missed["reason"] == "no-answer"
+        paused = await console.next_message("agent.state")
+        assert paused["state"] == "paused"
+        await console.ws.close()
+    assert (await phone.wait(60))[0] == 0  # it got the CANCEL and answered 200 and 487
+    assert (await caller.wait(60))[0] == 0  # nobody else was ready: the caller gave up
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, offer["call_id"])
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert call is not None and call.end_reason == "caller-hangup" and call.connected_at is None
+    assert "agent-missed" in kinds and "abandoned" in kinds

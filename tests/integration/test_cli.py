@@ -12,35 +12,58 @@ from pathlib import Path
 def hotline(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hotline.cli", *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
 def test_migrate_add_and_list_agents(tmp_path: Path) -> None:
     env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
     assert hotline("migrate", env=env).returncode == 0
-    added = hotline("agents", "add", "1001", "--name", "王芳", env=env,
-                    stdin="console-pass-1\nsip-pass-0001\n")
+    added = hotline(
+        "agents", "add", "1001", "--name", "王芳", env=env, stdin="console-pass-1\nsip-pass-0001\n"
+    )
     assert added.returncode == 0, added.stderr
-    again = hotline("agents", "add", "1001", "--name", "王芳", env=env,
-                    stdin="console-pass-1\nsip-pass-0001\n")
+    again = hotline(
+        "agents", "add", "1001", "--name", "王芳", env=env, stdin="console-pass-1\nsip-pass-0001\n"
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
     weak = hotline("agents", "add", "1002", "--name", "李", env=env, stdin="short\nshort\n")
     assert weak.returncode == 1 and "at least 8" in weak.stderr
-    lead = hotline("agents", "add", "9001", "--name", "班长", "--role", "lead",
-                   "--password", "lead-pass-1", "--sip-password", "lead-sip-1", env=env)
+    lead = hotline(
+        "agents",
+        "add",
+        "9001",
+        "--name",
+        "班长",
+        "--role",
+        "lead",
+        "--password",
+        "lead-pass-1",
+        "--sip-password",
+        "lead-sip-1",
+        env=env,
+    )
     assert lead.returncode == 0, lead.stderr
     listing = hotline("agents", "list", env=env)
     assert listing.stdout.splitlines() == ["1001\tagent\tactive\t王芳", "9001\tlead\tactive\t班长"]
 
 
 def test_classify_reads_lines_and_writes_json_lines() -> None:
-    result = hotline("classify", env=dict(os.environ),
-                     stdin="路口的井盖不见了\n楼下烧烤油烟太大\n公司拖欠工资\n")
+    result = hotline(
+        "classify", env=dict(os.environ), stdin="路口的井盖不见了\n楼下烧烤油烟太大\n公司拖欠工资\n"
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["departments"][0]["code"] for row in rows] == [
-        "MUNICIPAL", "ENFORCEMENT", "TRANSFER_12345"]
+        "MUNICIPAL",
+        "ENFORCEMENT",
+        "TRANSFER_12345",
+    ]
     assert rows[0]["urgent"] is True and rows[0]["category"]["code"] == "01023"
 
 

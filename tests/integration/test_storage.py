@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import migrations
-from dispatch.sender import OutboxSender, sign_body
+from dispatch.sender import OutboxSender, backoff_seconds, sign_body
 from hotline.accounts import Accounts
 from hotline.db import create_engine, session_factory
 from hotline.models import OutboxMessage, Ticket
@@ -126,25 +128,36 @@ async def test_sender_retries_with_backoff_until_the_dispatch_core_accepts(
     server = TestServer(stub.app(), host="127.0.0.1")
     await server.start_server()
     service = TicketService(sessions, "Asia/Shanghai")
-    ticket = await service.save(draft(), "1001", datetime.now(UTC))
+    ticket = await service.save(draft(), "1001", NOW)
+    clock = [NOW]
     sender = OutboxSender(
-        sessions, str(server.make_url("/cases")), "k", 5.0, 1.0, lambda: datetime.now(UTC)
+        sessions, str(server.make_url("/cases")), "k", 5.0, 60.0, lambda: clock[0]
     )
-    await sender.start()
+    waits = []
     try:
-        received = await stub.wait_for(3, timeout=30)
-        async with asyncio.timeout(30):
-            while await sender.pending_count():
-                sender.wake()
-                await asyncio.sleep(0.05)
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):
+                waits.append(await sender.deliver_due(http))
+                assert await sender.deliver_due(http) > 0  # backing off: nothing due yet
+                clock[0] += timedelta(seconds=61)
+            assert await sender.pending_count() == 0
+            await sender.deliver_due(http)  # delivered rows are never sent again
     finally:
-        await sender.stop()
         await server.close()
-    assert [r.idempotency_key for r in received] == [ticket.number] * 3
-    assert all(r.signature == sign_body("k", r.body) for r in received)
+    assert [r.idempotency_key for r in stub.received] == [ticket.number] * 3
+    assert all(r.signature == sign_body("k", r.body) for r in stub.received)
+    assert stub.received[0].case["phone"] == "13900001111"
     async with sessions() as db:
         row = await db.scalar(select(OutboxMessage))
     assert row is not None and row.delivered_at is not None and row.attempts == 3
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(1)
+    first = [backoff_seconds(1, 300, rng) for _ in range(100)]
+    later = [backoff_seconds(6, 300, rng) for _ in range(100)]
+    capped = [backoff_seconds(30, 300, rng) for _ in range(100)]
+    assert max(first) <= 2 and min(later) >= 32 and max(capped) <= 300
 
 
 def test_migrations_upgrade_and_downgrade(database_url: str) -> None:

@@ -1,15 +1,19 @@
-"""The console page in headless Chromium against the real server."""
+"""The console page in real headless Chromium against the whole running system (loopback)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from telephony.events import AgentAnswered, AgentLegFailed, CallArrived, CallEnded
 from tests.conftest import RunningHotline
 
 pytestmark = [
@@ -19,11 +23,16 @@ pytestmark = [
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path("/tmp/hotline-console-screenshots")
+TICKET_NUMBER = re.compile(r"^12319-\d{8}-\d{4}$")
+DRAIN = "小区门口下水道堵了，污水漫到路面上"
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Chromium is missing (Debian package chromium)"
+    # A missing browser is a broken test machine, never a reason to skip.
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM} (Debian package chromium)")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
@@ -32,71 +41,307 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A 1366×768 page that fails the test on any uncaught script error."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
 async def log_in(page: Page, hotline: RunningHotline, agent_id: str, password: str) -> None:
-    await page.goto(hotline.url("/"))
+    if not await page.get_by_label("坐席工号").is_visible():
+        await page.goto(hotline.url("/"))
     await page.get_by_label("坐席工号").fill(agent_id)
     await page.get_by_label("密码").fill(password)
-    await page.get_by_test_id("login-submit").click()
+    await page.get_by_label("密码").press("Enter")  # Enter logs in; no mouse needed
 
 
-async def test_agent_logs_in_goes_ready_and_saves_a_ticket_with_suggestions(
-    hotline: RunningHotline,
-    browser: Browser,
-    tmp_path: Path,
-) -> None:
+async def page_get(page: Page, path: str) -> tuple[int, Any]:
+    """GET through the page's own fetch, so the HttpOnly session cookie is what authenticates."""
+    result = await page.evaluate(
+        """async (path) => {
+            const response = await fetch(path, {credentials: "same-origin"});
+            return [response.status, await response.json()];
+        }""",
+        path,
+    )
+    return int(result[0]), result[1]
+
+
+async def lead_sets_state(hotline: RunningHotline, agent_id: str, state: str) -> None:
+    """A shift lead changes an agent's state from another client (not the page)."""
+    async with aiohttp.ClientSession() as http:
+        await hotline.login(http, "9001")  # the session cookie stays in this client's jar
+        async with http.post(
+            hotline.url(f"/api/agents/{agent_id}/state"), json={"state": state}
+        ) as response:
+            assert response.status == 200, await response.text()
+
+
+def arrive(hotline: RunningHotline, caller: str, dialled: str, queue: str) -> str:
+    """What the SIP gateway reports once a caller is greeted and queued."""
+    call_id = str(uuid.uuid4())
+    hotline.system.switchboard.on_telephony_event(
+        CallArrived(datetime.now(UTC), call_id, f"sim-{call_id}", caller, dialled, queue, "PCMU")
+    )
+    return call_id
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_login_state_suggestions_and_ticket(hotline: RunningHotline, page: Page) -> None:
     await hotline.add_agent("1001")
     await hotline.add_agent("9001", role="lead")
-    page = await browser.new_page(viewport={"width": 1366, "height": 768})
 
+    # Wrong password: a visible error, still on the login form.
     await log_in(page, hotline, "1001", "wrong-password")
     await expect(page.get_by_test_id("login-error")).to_have_text("工号或密码错误")
+    await expect(page.get_by_test_id("state-badge")).to_be_hidden()
 
     await log_in(page, hotline, "1001", "pw-1001-secret")
     badge = page.get_by_test_id("state-badge")
     await expect(badge).to_have_text("未签入")
+    await expect(page.get_by_test_id("agent-name")).to_have_text("Agent 1001")
+    await expect(page.get_by_test_id("login-error")).to_be_hidden()
+
+    # 示闲: the badge and the server agree.
     await page.get_by_test_id("btn-ready").click()
     await expect(badge).to_have_text("空闲")
-    assert hotline.system.switchboard.routing.agent("1001").state.value == "ready"
+    status, me = await page_get(page, "/api/me")
+    assert status == 200
+    assert me["status"]["state"] == "ready"
+    assert me["agent"]["id"] == "1001"
 
-    # A shift lead pauses the agent from elsewhere: the page follows over the websocket.
-    async with aiohttp.ClientSession() as http:
-        lead = await hotline.login(http, "9001")
-        async with http.post(
-            hotline.url("/api/agents/1001/state"),
-            json={"state": "paused"},
-            headers={"Authorization": f"Bearer {lead}"},
-        ) as response:
-            assert response.status == 200
+    # Changes made elsewhere arrive over the websocket.
+    await lead_sets_state(hotline, "1001", "paused")
     await expect(badge).to_have_text("示忙")
+    await lead_sets_state(hotline, "1001", "ready")
+    await expect(badge).to_have_text("空闲")
 
-    await page.get_by_label("诉求描述").fill("小区门口下水道堵了，污水漫到路面上")
+    # Suggestions while typing; the top one is preselected; a chip click selects its department.
+    department = page.get_by_label("承办部门")
+    await expect(department).to_have_value("")
+    await page.get_by_label("诉求描述").fill(DRAIN)
     chips = page.get_by_test_id("suggestion")
     await expect(chips.first).to_be_visible()
     codes = [await chip.get_attribute("data-code") for chip in await chips.all()]
     assert "MUNICIPAL" in codes
-    await expect(page.get_by_label("承办部门")).to_have_value("MUNICIPAL")
-    await page.locator('[data-testid="suggestion"]').first.click()
+    assert len(codes) == 3
+    await expect(chips.first).to_contain_text("%")
+    await expect(page.get_by_test_id("category")).to_contain_text("下水道")
+    await expect(department).to_have_value("MUNICIPAL")
+    other = next(code for code in codes if code != "MUNICIPAL")
+    await page.locator(f'[data-testid="suggestion"][data-code="{other}"]').click()
+    await expect(department).to_have_value(other)
+    # The agent chose: a new classification no longer overrides the choice...
+    await page.get_by_label("诉求描述").fill(DRAIN + "，味道很大")
+    await page.wait_for_timeout(600)
+    await expect(department).to_have_value(other)
+    # ...until the agent picks a chip again.
+    await page.locator('[data-testid="suggestion"][data-code="MUNICIPAL"]').click()
+    await expect(department).to_have_value("MUNICIPAL")
+    await expect(
+        page.locator('[data-testid="suggestion"][data-code="MUNICIPAL"]')
+    ).to_have_attribute("aria-pressed", "true")
 
+    # Missing required fields are all shown at once, nothing is sent.
+    save = page.get_by_test_id("ticket-save")
+    await save.click()
+    for field in ("phone", "address"):
+        error = page.locator(f'[data-testid="field-error"][data-field="{field}"]')
+        await expect(error).to_be_visible()
+        await expect(error).not_to_have_text("")
+
+    # A bad phone number: the server's field error shows beside the phone field; nothing saved.
     await page.get_by_label("地址").fill("人民路12号小区门口")
     await page.get_by_label("联系电话").fill("abc")
-    await page.get_by_test_id("ticket-save").click()
+    await save.click()
     phone_error = page.locator('[data-testid="field-error"][data-field="phone"]')
     await expect(phone_error).to_be_visible()
+    await expect(phone_error).to_contain_text("电话")
+    await expect(page.get_by_label("联系电话")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator('[data-testid="field-error"][data-field="address"]')).to_be_hidden()
     await expect(page.get_by_test_id("ticket-saved")).to_have_text("")
+    async with hotline.system.sessions() as db:
+        from sqlalchemy import func, select
 
+        from hotline.models import Ticket
+
+        assert await db.scalar(select(func.count()).select_from(Ticket)) == 0
+
+    # Ctrl+S from the keyboard saves; the number is shown and the form is cleared.
     await page.get_by_label("联系电话").fill("13800138000")
+    await expect(phone_error).to_be_hidden()
+    await page.get_by_label("来电人姓名").fill("王女士")
     await page.keyboard.press("Control+s")
     saved = page.get_by_test_id("ticket-saved")
-    await expect(saved).to_have_text(re.compile(r"已保存：12319-\d{8}-\d{4}"))
-    number = (await saved.text_content() or "").split("：")[1]
-    await page.screenshot(path=str(tmp_path / "console.png"))
+    await expect(saved).to_have_text(re.compile(r"^已保存：12319-\d{8}-\d{4}$"))
+    number = (await saved.get_attribute("data-number")) or ""
+    assert TICKET_NUMBER.match(number), number
+    assert (await saved.text_content()) == f"已保存：{number}"
+    await expect(page.get_by_test_id("recent-list")).to_contain_text(number)
+    for label in ("来电人姓名", "联系电话", "地址", "诉求描述"):
+        await expect(page.get_by_label(label)).to_have_value("")
+    await expect(department).to_have_value("")
+    await expect(page.get_by_test_id("suggestion")).to_have_count(0)
+    await screenshot(page, "after-save")
 
-    ticket = await hotline.system.tickets.get(number)
-    assert ticket is not None
-    assert (ticket.phone, ticket.department_code, ticket.address) == (
+    # The API (through the page's cookie) and the database both have the ticket.
+    status, ticket = await page_get(page, f"/api/tickets/{number}")
+    assert status == 200, ticket
+    assert ticket["number"] == number
+    assert (ticket["phone"], ticket["address"], ticket["caller_name"]) == (
         "13800138000",
-        "MUNICIPAL",
         "人民路12号小区门口",
+        "王女士",
     )
-    assert ticket.created_by == "1001"
-    await page.close()
+    assert ticket["department_code"] == "MUNICIPAL"
+    assert ticket["description"].startswith(DRAIN)
+    assert ticket["hotline"] == "12319"
+    assert ticket["call_id"] is None
+    assert ticket["category_code"] is not None
+    assert ticket["created_by"] == "1001"
+    stored = await hotline.system.tickets.get(number)
+    assert stored is not None and stored.created_by == "1001"
+
+
+async def test_urgency_is_suggested_until_the_agent_decides(
+    hotline: RunningHotline, page: Page
+) -> None:
+    await hotline.add_agent("1001")
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    urgent = page.get_by_label("紧急")
+    await expect(urgent).not_to_be_checked()
+    await page.get_by_label("诉求描述").fill("路边井盖那里燃气泄漏了，味道很大")
+    await expect(urgent).to_be_checked()
+    await expect(page.get_by_test_id("urgent-reason")).not_to_have_text("")
+    await urgent.uncheck()  # the agent overrides: later classifications keep their hands off
+    await page.get_by_label("诉求描述").fill("路边井盖那里燃气泄漏了，味道很大，快来人")
+    await page.wait_for_timeout(600)
+    await expect(urgent).not_to_be_checked()
+
+
+async def test_a_call_is_offered_connected_ended_and_ticketed(
+    hotline: RunningHotline, page: Page
+) -> None:
+    await hotline.add_agent("1001")
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    badge = page.get_by_test_id("state-badge")
+    await page.get_by_test_id("btn-ready").click()
+    await expect(badge).to_have_text("空闲")
+
+    # The call is queued and offered to the only ready agent. A simulated call is unknown to
+    # the SIP gateway, so ringing the (unregistered) phone is a no-op and the offer stands.
+    call_id = arrive(hotline, "13912345678", "12319", "12319")
+    panel = page.get_by_test_id("call-panel")
+    await expect(panel).to_have_attribute("data-phase", "offered")
+    await expect(page.get_by_test_id("call-status")).to_contain_text("来电")
+    await expect(page.get_by_test_id("call-caller")).to_have_text("13912345678")
+    await expect(page.get_by_test_id("call-hotline")).to_have_text("12319")
+    await expect(badge).to_have_text("振铃")
+    await expect(page.get_by_label("联系电话")).to_have_value("13912345678")
+    await expect(page.get_by_label("热线")).to_have_value("12319")
+    await expect(page.get_by_test_id("ticket-call")).to_contain_text("13912345678")
+    await screenshot(page, "offered")
+
+    hotline.system.switchboard.on_telephony_event(
+        AgentAnswered(datetime.now(UTC), call_id, "1001")
+    )
+    await expect(panel).to_have_attribute("data-phase", "connected")
+    await expect(page.get_by_test_id("call-status")).to_have_text("通话中")
+    await expect(badge).to_have_text("通话中")
+    await expect(page.get_by_test_id("call-timer")).to_have_text(re.compile(r"00:0[1-9]"))
+
+    await page.get_by_label("诉求描述").fill(DRAIN)
+    await page.get_by_label("地址").fill("解放路8号")
+    await screenshot(page, "talking")
+
+    hotline.system.switchboard.on_telephony_event(
+        CallEnded(datetime.now(UTC), call_id, "caller-hangup", 100, 100)
+    )
+    await expect(page.get_by_test_id("call-status")).to_contain_text("已挂机")
+    await expect(badge).to_have_text(re.compile("话后处理|空闲"))  # wrap-up is 0.5 s in tests
+    await expect(badge).to_have_text("空闲")
+
+    # The ticket written after hang-up still belongs to the call.
+    await expect(page.get_by_label("承办部门")).to_have_value("MUNICIPAL")
+    await page.get_by_test_id("ticket-save").click()
+    saved = page.get_by_test_id("ticket-saved")
+    await expect(saved).to_have_text(re.compile(r"已保存：12319-\d{8}-\d{4}"))
+    number = await saved.get_attribute("data-number")
+    status, ticket = await page_get(page, f"/api/tickets/{number}")
+    assert status == 200
+    assert ticket["call_id"] == call_id
+    assert ticket["phone"] == "13912345678"
+    await expect(page.get_by_test_id("ticket-call")).to_be_hidden()
+
+
+async def test_a_missed_transferred_call_pauses_the_agent(
+    hotline: RunningHotline, page: Page
+) -> None:
+    await hotline.add_agent("1001")
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    badge = page.get_by_test_id("state-badge")
+    await page.get_by_test_id("btn-ready").click()
+    await expect(badge).to_have_text("空闲")
+
+    # A 12345 transfer queued under 96198: the ticket's hotline is the queue.
+    call_id = arrive(hotline, "13700001111", "12345", "96198")
+    await expect(page.get_by_test_id("call-hotline")).to_have_text("96198")
+    await expect(page.get_by_test_id("call-panel")).to_contain_text("12345")
+    await expect(page.get_by_label("热线")).to_have_value("96198")
+    await expect(page.get_by_label("联系电话")).to_have_value("13700001111")
+
+    hotline.system.switchboard.on_telephony_event(
+        AgentLegFailed(datetime.now(UTC), call_id, "1001", "not-registered")
+    )
+    await expect(page.get_by_test_id("call-panel")).to_have_attribute("data-phase", "missed")
+    await expect(page.get_by_test_id("call-status")).to_contain_text("未接")
+    await expect(badge).to_have_text("示忙")
+    # The call goes back to the queue: this form no longer claims it.
+    await expect(page.get_by_label("联系电话")).to_have_value("")
+    await expect(page.get_by_test_id("ticket-call")).to_be_hidden()
+
+
+async def test_session_survives_reload_and_websocket_drops(
+    hotline: RunningHotline, page: Page
+) -> None:
+    await hotline.add_agent("1001")
+    await hotline.add_agent("9001", role="lead")
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    badge = page.get_by_test_id("state-badge")
+    await page.get_by_test_id("btn-ready").click()
+    await expect(badge).to_have_text("空闲")
+
+    # Reload: the session cookie goes straight to the desk, state intact.
+    await page.reload()
+    await expect(badge).to_have_text("空闲")
+    await expect(page.get_by_label("坐席工号")).to_be_hidden()
+
+    # The server drops every websocket; the page reconnects and keeps following pushes.
+    await page.wait_for_timeout(300)
+    await hotline.system.notifier.close_all()
+    await expect(page.get_by_test_id("banner")).to_contain_text("重连")
+    await expect(page.get_by_test_id("banner")).to_be_hidden(timeout=10_000)
+    await lead_sets_state(hotline, "1001", "paused")
+    await expect(badge).to_have_text("示忙")
+
+    # 签出 is a state (the agent stays on the page); 退出系统 ends the session.
+    await page.get_by_test_id("btn-logout").click()
+    await expect(badge).to_have_text("未签入")
+    await page.get_by_test_id("btn-signout").click()
+    await expect(page.get_by_label("坐席工号")).to_be_visible()
+    status, _ = await page_get(page, "/api/me")
+    assert status == 401
+    await screenshot(page, "login")

@@ -317,7 +317,8 @@ function renderLink() {
   $("ticket-unlink").hidden = !linked;
   $("ticket-call").textContent = linked ? `关联来电 ${linked.caller || "未知号码"}（${hotlineFor(linked)}）` : "";
   const call = desk.call;
-  $("call-link").hidden = !call || call.phase === "missed" || Boolean(linked && linked.id === call.id);
+  $("call-link").hidden = !call || call.phase === "missed" || desk.ticketed.has(call.id)
+    || Boolean(linked && linked.id === call.id);
 }
 
 function showNotice(message) {
@@ -349,6 +350,7 @@ async function classify() {
   if (seq !== desk.classifySeq) return; // a newer keystroke already asked again
   if (result.status === 200) {
     renderSuggestions(result.data);
+    $("suggestions").dataset.classified = text; // which text the chips are for
   } else {
     const box = $("suggestions");
     box.replaceChildren(note("暂时无法获取推荐，请手动选择承办部门"));
@@ -365,6 +367,7 @@ function note(text) {
 function renderSuggestions(result) {
   const box = $("suggestions");
   if (!result) {
+    delete box.dataset.classified;
     desk.suggestions = [];
     desk.category = null;
     box.replaceChildren(note("输入诉求描述后自动推荐"));

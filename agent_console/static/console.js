@@ -591,6 +591,7 @@ function connectSocket() {
   let opened = false;
   socket.addEventListener("open", () => {
     opened = true;
+    document.body.dataset.socket = "open"; // lets tests and styles see the live connection
     desk.reconnectDelay = 1000;
     desk.lastMessageAt = Date.now();
     showBanner("");
@@ -613,6 +614,7 @@ function connectSocket() {
     onSocketMessage(message);
   });
   socket.addEventListener("close", () => {
+    document.body.dataset.socket = "closed";
     clearInterval(desk.pingTimer);
     if (desk.socket !== socket || !desk.agent) return; // replaced, or logged out on purpose
     desk.socket = null;

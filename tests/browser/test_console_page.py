@@ -346,7 +346,7 @@ async def test_session_survives_reload_and_websocket_drops(
     await expect(page.get_by_label("坐席工号")).to_be_hidden()
 
     # The server drops every websocket; the page reconnects and keeps following pushes.
-    await page.wait_for_timeout(300)
+    await expect(page.locator("body[data-socket=open]")).to_have_count(1)
     await hotline.system.notifier.close_all()
     await expect(page.get_by_test_id("banner")).to_contain_text("重连")
     await expect(page.get_by_test_id("banner")).to_be_hidden(timeout=10_000)

@@ -112,8 +112,16 @@ def _principal_json(principal: Principal) -> dict[str, Any]:
 
 
 def _agent_state_json(request: web.Request, agent_id: str) -> dict[str, Any]:
-    routing = request.app[services_key].switchboard.routing
-    status = routing.add_agent(agent_id, request.app[options_key].clock())
+    status = request.app[services_key].switchboard.routing.find_agent(agent_id)
+    if status is None:
+        return {
+            "agent_id": agent_id,
+            "state": "logged_out",
+            "since": None,
+            "reason": "",
+            "call_id": None,
+            "after_call": None,
+        }
     return {
         "agent_id": agent_id,
         "state": status.state.value,
@@ -127,14 +135,7 @@ def _agent_state_json(request: web.Request, agent_id: str) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     principal = current(request)
     live = request.app[services_key].switchboard.live_call_for(principal.agent_id)
-    call = None
-    if live is not None:
-        call = {
-            "call_id": live.call_id,
-            "caller": live.caller,
-            "hotline": live.dialled,
-            "state": live.state,
-        }
+    call = live.as_message("call") if live is not None else None
     return web.json_response(
         {
             "agent": _principal_json(principal),

@@ -26,11 +26,7 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     notifier.add(connection)
     switchboard = request.app[services_key].switchboard
     try:
-        status = (
-            switchboard.routing.agent(principal.agent_id)
-            if any(a.agent_id == principal.agent_id for a in switchboard.routing.agents())
-            else None
-        )
+        status = switchboard.routing.find_agent(principal.agent_id)
         connection.push(
             {
                 "type": "hello",
@@ -41,15 +37,7 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
         live = switchboard.live_call_for(principal.agent_id)
         if live is not None:
             kind = "call.connected" if live.state == "connected" else "call.offered"
-            connection.push(
-                {
-                    "type": kind,
-                    "call_id": live.call_id,
-                    "caller": live.caller,
-                    "hotline": live.dialled,
-                    "queue": live.queue,
-                }
-            )
+            connection.push(live.as_message(kind))
         async for message in ws:
             if message.type == WSMsgType.TEXT and message.data == "ping":
                 connection.push({"type": "pong"})

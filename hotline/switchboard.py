@@ -51,6 +51,20 @@ class LiveCall:
     arrived_at: datetime
     agent_id: str | None = None
     state: str = "queued"
+    connected_at: datetime | None = None
+
+    def as_message(self, kind: str) -> dict[str, Any]:
+        """The call as the console sees it (the agent's own console gets the full number:
+        they may need to call back)."""
+        return {
+            "type": kind,
+            "call_id": self.call_id,
+            "caller": self.caller,
+            "hotline": self.dialled,
+            "queue": self.queue,
+            "state": self.state,
+            "connected_at": self.connected_at.isoformat() if self.connected_at else None,
+        }
 
 
 class Switchboard:
@@ -122,7 +136,7 @@ class Switchboard:
         elif isinstance(event, AgentAnswered):
             live = self.calls.get(event.call_id)
             if live is not None:
-                live.state = "connected"
+                live.state, live.connected_at = "connected", now
             self._apply(self.routing.answered(event.call_id, now))
             self._write(
                 self._update_call(
@@ -251,11 +265,7 @@ class Switchboard:
         self, kind: str, call_id: str, live: LiveCall | None = None
     ) -> dict[str, Any]:
         live = live or self.calls.get(call_id)
-        message: dict[str, Any] = {"type": kind, "call_id": call_id}
-        if live is not None:
-            # The agent's own console gets the full number: they may need to call back.
-            message.update(caller=live.caller, hotline=live.dialled, queue=live.queue)
-        return message
+        return live.as_message(kind) if live is not None else {"type": kind, "call_id": call_id}
 
     # --- persistence --------------------------------------------------------------------
 

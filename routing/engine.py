@@ -81,6 +81,10 @@ class RoutingEngine:
             raise RoutingError("unknown-agent", f"agent {agent_id} is not known to routing")
         return status
 
+    def find_agent(self, agent_id: str) -> AgentStatus | None:
+        """The agent's status, or None if routing has not met the agent (logged out)."""
+        return self._agents.get(agent_id)
+
     def agents(self) -> list[AgentStatus]:
         return list(self._agents.values())
 

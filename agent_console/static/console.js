@@ -254,7 +254,10 @@ function onCallMessage(kind, message) {
     desk.call = { ...base, phase: "offered" };
     offerToTicket(desk.call);
   } else if (kind === "call.connected") {
-    desk.call = { ...base, phase: "connected", connectedAt: base.connectedAt || Date.now() };
+    // The server says when the call was connected, so a reloaded page keeps the true duration.
+    const serverTime = message.connected_at ? Date.parse(message.connected_at) : NaN;
+    const connectedAt = Number.isNaN(serverTime) ? base.connectedAt || Date.now() : serverTime;
+    desk.call = { ...base, phase: "connected", connectedAt };
     offerToTicket(desk.call);
   } else if (kind === "call.ended") {
     if (!known && !caller) return; // an end for a call this page never saw

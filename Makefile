@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_tickets.py
+	$(BIN)/python bench/bench_routing.py
 
 prompts:
 	tools/make_prompts.sh

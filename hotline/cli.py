@@ -150,6 +150,47 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staffing(args: argparse.Namespace) -> int:
+    import json
+    import random
+
+    from routing.simulation import poisson_arrivals, simulate
+    from routing.staffing import agents_needed
+
+    try:
+        plan = agents_needed(
+            args.calls_per_hour, args.aht, args.target_sl, args.target_seconds, args.max_occupancy
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = None
+    if args.simulate_hours:
+        rng = random.Random(args.seed)
+        arrivals = poisson_arrivals(args.calls_per_hour, args.simulate_hours, rng)
+        result = simulate(arrivals, plan.agents, args.aht, args.target_seconds, rng)
+    if args.json:
+        body: dict[str, object] = dict(plan.to_json_dict())
+        if result is not None:
+            body["simulated"] = {
+                "calls": result.calls,
+                "service_level": round(result.service_level, 4),
+                "asa_seconds": round(result.asa_seconds, 2),
+            }
+        print(json.dumps(body))
+        return 0
+    print(f"agents needed:           {plan.agents}")
+    print(f"service level:           {plan.service_level:.1%} within {args.target_seconds:g} s")
+    print(f"average speed of answer: {plan.asa_seconds:.1f} s")
+    print(f"occupancy:               {plan.occupancy:.1%}")
+    if result is not None:
+        print(
+            f"simulated ({result.calls} calls): service level {result.service_level:.1%}, "
+            f"ASA {result.asa_seconds:.1f} s, longest wait {result.max_wait_seconds:.0f} s"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--config", help="TOML config file (default: $HOTLINE_CONFIG)")
@@ -188,6 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
         "classify", help="classify complaints: one per stdin line → JSON lines"
     )
     classify.set_defaults(func=cmd_classify)
+    staffing = sub.add_parser("staffing", help="agents needed for a service level (Erlang C)")
+    staffing.add_argument("--calls-per-hour", type=float, required=True)
+    staffing.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
+    staffing.add_argument("--target-sl", type=float, default=0.8, help="e.g. 0.8 for 80 %%")
+    staffing.add_argument("--target-seconds", type=float, default=15.0)
+    staffing.add_argument("--max-occupancy", type=float, default=1.0)
+    staffing.add_argument(
+        "--simulate-hours",
+        type=float,
+        default=0.0,
+        help="also replay this many hours of random arrivals",
+    )
+    staffing.add_argument("--seed", type=int, default=12319)
+    staffing.add_argument("--json", action="store_true")
+    staffing.set_defaults(func=cmd_staffing)
     return parser
 
 

@@ -71,3 +71,24 @@ def test_bad_config_is_reported_not_a_traceback(tmp_path: Path) -> None:
     result = hotline("migrate", env={**os.environ, "HOTLINE_SIP_PORT": "five"})
     assert result.returncode == 2
     assert "config error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_staffing_prints_the_erlang_c_plan_as_json() -> None:
+    result = hotline(
+        "staffing",
+        "--calls-per-hour",
+        "200",
+        "--aht",
+        "180",
+        "--target-sl",
+        "0.8",
+        "--target-seconds",
+        "20",
+        "--json",
+        env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert (body["agents"], body["service_level"], body["asa_seconds"]) == (14, 0.8884, 7.84)
+    refused = hotline("staffing", "--calls-per-hour", "200", "--aht", "0", env=dict(os.environ))
+    assert refused.returncode == 2 and "handle time" in refused.stderr

@@ -1,0 +1,128 @@
+"""Invariants of the routing engine under any sequence of events (hypothesis state machine)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from routing import AgentState, CallAssigned, RoutingEngine
+
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+QUEUES = ("12319", "96198")
+AGENTS = ("1001", "1002", "1003")
+WRAP_UP = timedelta(seconds=30)
+
+
+class RoutingMachine(RuleBasedStateMachine):
+    """Random arrivals, hang-ups, answers, misses, state requests and passing time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = RoutingEngine(QUEUES, WRAP_UP)
+        self.now = T0
+        self.serial = 0
+        self.live: dict[str, str] = {}  # call id → queue, for every call not yet ended
+        self.enqueued_at: dict[str, datetime] = {}
+        self.assigned_order: dict[str, list[str]] = {q: [] for q in QUEUES}
+        self.requeued: set[str] = set()
+        self.wrap_up_until: dict[str, datetime] = {}
+
+    def _record(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, CallAssigned):
+                agent = self.engine.agent(event.agent_id)
+                until = self.wrap_up_until.get(event.agent_id)
+                # Wrap-up is honoured whichever queue the next call comes from.
+                assert until is None or until <= self.now, (event, until)
+                assert agent.state is AgentState.OFFERED
+                self.assigned_order[event.queue].append(event.call_id)
+
+    @rule(queue=st.sampled_from(QUEUES))
+    def call_arrives(self, queue: str) -> None:
+        self.serial += 1
+        call_id = f"c{self.serial}"
+        self.engine.enqueue(call_id, queue, self.now)
+        self.live[call_id] = queue
+        self.enqueued_at[call_id] = self.now
+        self._record(self.engine.assign(self.now))
+
+    @rule(
+        agent=st.sampled_from(AGENTS),
+        state=st.sampled_from([AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT]),
+    )
+    def agent_asks(self, agent: str, state: AgentState) -> None:
+        self.engine.request_state(agent, state, self.now)
+        if state is AgentState.READY:
+            self.wrap_up_until.pop(agent, None)  # ending wrap-up early is the agent's choice
+        self._record(self.engine.assign(self.now))
+
+    @precondition(lambda self: any(a.state is AgentState.OFFERED for a in self.engine.agents()))
+    @rule(data=st.data())
+    def phone_answers_or_misses(self, data: st.DataObject) -> None:
+        offered = [a for a in self.engine.agents() if a.state is AgentState.OFFERED]
+        agent = data.draw(st.sampled_from(offered))
+        assert agent.call_id is not None
+        if data.draw(st.booleans()):
+            self.engine.answered(agent.call_id, self.now)
+        else:
+            self.requeued.add(agent.call_id)
+            self.engine.offer_failed(agent.call_id, self.now, "no-answer")
+        self._record(self.engine.assign(self.now))
+
+    @precondition(lambda self: bool(self.live))
+    @rule(data=st.data())
+    def call_ends(self, data: st.DataObject) -> None:
+        call_id = data.draw(st.sampled_from(sorted(self.live)))
+        agent_id = self.engine.agent_for_call(call_id)
+        talking = agent_id is not None and self.engine.agent(agent_id).state is AgentState.TALKING
+        self.engine.ended(call_id, self.now)
+        del self.live[call_id]
+        if talking and agent_id is not None:
+            self.wrap_up_until[agent_id] = self.now + WRAP_UP
+        self._record(self.engine.assign(self.now))
+
+    @rule(seconds=st.integers(min_value=1, max_value=60))
+    def time_passes(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+        self._record(self.engine.expire_wrap_ups(self.now))
+        self._record(self.engine.assign(self.now))
+
+    @invariant()
+    def an_agent_never_holds_two_calls(self) -> None:
+        held = [a.call_id for a in self.engine.agents() if a.call_id is not None]
+        assert len(held) == len(set(held))
+        for agent in self.engine.agents():
+            busy = agent.state in (AgentState.OFFERED, AgentState.TALKING)
+            assert (agent.call_id is not None) == busy, agent
+
+    @invariant()
+    def a_waiting_call_is_never_lost(self) -> None:
+        waiting = {c.call_id for q in QUEUES for c in self.engine.waiting(q)}
+        with_agents = {a.call_id for a in self.engine.agents() if a.call_id is not None}
+        assert waiting.isdisjoint(with_agents)
+        assert waiting | with_agents == set(self.live)
+
+    @invariant()
+    def first_come_first_served_within_a_queue(self) -> None:
+        for queue in QUEUES:
+            waiting = self.engine.waiting(queue)
+            times = [self.enqueued_at[c.call_id] for c in waiting]
+            assert times == sorted(times)  # a requeued call keeps its original place
+            first_offers = [c for c in dict.fromkeys(self.assigned_order[queue])]
+            fresh = [c for c in first_offers if c not in self.requeued]
+            assert [self.enqueued_at[c] for c in fresh] == sorted(
+                self.enqueued_at[c] for c in fresh
+            )
+
+    @invariant()
+    def no_ready_agent_while_a_call_it_serves_waits(self) -> None:
+        ready = [a for a in self.engine.agents() if a.state is AgentState.READY]
+        if ready:
+            assert all(not self.engine.waiting(q) for q in QUEUES)
+
+
+RoutingMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+TestRoutingInvariants = RoutingMachine.TestCase

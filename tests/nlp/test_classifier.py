@@ -356,8 +356,10 @@ def test_json_lines_without_a_classifier_loads_the_default() -> None:
 def test_the_global_jieba_tokenizer_is_untouched(classifier: Classifier) -> None:
     import jieba
 
-    classifier.classify("黑灯瞎火的路灯")
-    assert jieba.dt.initialized is False or "渣土车撒漏" not in jieba.dt.FREQ
+    assert classifier.tokens("井盖缺失") == ["井盖缺失"]
+    jieba.dt.initialize()
+    assert not jieba.dt.FREQ.get("井盖缺失")
+    assert jieba.lcut("井盖缺失") != ["井盖缺失"]
 
 
 def test_shipped_data_matches_the_codes_in_use() -> None:

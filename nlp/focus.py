@@ -1,0 +1,88 @@
+"""Clause weights from spoken focus cues: what a caller denies or calls solved counts less,
+what follows 是/这次 counts more ("不是垃圾的问题，是下水道堵了" is about the drain)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+DENIED = 0.2
+SOLVED = 0.3
+FOCUSED = 1.5
+
+# Transcribed speech often has no punctuation, so these words also open a new clause.
+LEADS = frozenset({"但是", "可是", "不过", "而是", "这次", "这回", "然后", "另外", "还有", "后来"})
+FOCUS_FIRST = frozenset({"是", "而是", "这次", "这回"})
+# "<word> 是" at the start of a clause: 现在是…, 主要是…, 问题是…
+FOCUS_BEFORE_SHI = frozenset({"现在", "主要", "关键", "其实", "而", "但", "可", "问题", "真正"})
+DENIALS = frozenset({"不是", "并非", "并不是", "不属于"})
+SOLVING = frozenset("解决 修好 处理好 弄好 清走 修复 搞定 处理 清理 清理掉 拆除 拆掉".split())
+DONE_AFTER = frozenset({"了", "完"})
+DONE_BEFORE = frozenset({"已经", "已", "早就", "早已"})
+# "还没解决" is the opposite of solved; "修好了又坏了" is a fresh problem.
+NOT_DONE = frozenset(
+    {"没", "没有", "未", "还没", "还没有", "不", "没能", "尚未", "一直", "没人", "没有人", "无人"}
+)
+AGAIN = frozenset({"又", "还是", "再次", "又坏了"})
+PAST = frozenset({"上次", "上回", "之前", "以前", "原来", "前几天", "前段时间", "去年", "上个月"})
+
+
+def is_break(token: str) -> bool:
+    """Punctuation and whitespace end a clause (enumerating 、 does not)."""
+    return all(not char.isalnum() and char != "、" for char in token)
+
+
+def split_clauses(tokens: Sequence[str]) -> list[list[str]]:
+    """Tokens grouped into clauses; separators dropped."""
+    clauses: list[list[str]] = [[]]
+    for token in tokens:
+        if is_break(token):
+            clauses.append([])
+            continue
+        if token in LEADS and clauses[-1]:
+            clauses.append([])
+        clauses[-1].append(token)
+    return [clause for clause in clauses if clause]
+
+
+def is_focused(clause: Sequence[str]) -> bool:
+    """The clause opens with 是/这次/而是 or "现在是" and the like."""
+    if clause[0] in FOCUS_FIRST:
+        return True
+    return len(clause) > 1 and clause[0] in FOCUS_BEFORE_SHI and clause[1] == "是"
+
+
+def is_solved(clause: Sequence[str]) -> bool:
+    """The clause reports something done (修好了, 已经处理), not wished for or still open."""
+    for index, token in enumerate(clause):
+        if token not in SOLVING:
+            continue
+        before = clause[max(0, index - 3) : index]
+        after = clause[index + 1 : index + 3]
+        done = bool(DONE_AFTER.intersection(after) or DONE_BEFORE.intersection(before))
+        if done and not NOT_DONE.intersection(before) and not AGAIN.intersection(clause[index:]):
+            return True
+    return False
+
+
+def weigh(tokens: Sequence[str]) -> list[list[tuple[str, float]]]:
+    """Each clause as (token, weight) pairs; the weights carry the caller's focus."""
+    clauses = split_clauses(tokens)
+    solved = [is_solved(clause) for clause in clauses]
+    weighed = []
+    for index, clause in enumerate(clauses):
+        base = FOCUSED if is_focused(clause) else 1.0
+        # "以前这里煤气味很重，后来修好了": the solved report covers the past clause before it.
+        solved_next = index + 1 < len(clauses) and solved[index + 1]
+        if solved[index] or (solved_next and PAST.intersection(clause)):
+            base = SOLVED
+        weight = base
+        pairs = []
+        for token in clause:
+            if token in DENIALS:
+                weight = base * DENIED
+            elif token == "是" and weight < base:
+                # "不是垃圾的问题是下水道堵了": the 是 after a denial names the real problem.
+                weight = FOCUSED
+            pairs.append((token, weight))
+        weighed.append(pairs)
+    return weighed

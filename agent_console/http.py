@@ -232,6 +232,9 @@ async def classify(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid-field", "text is longer than 4000 characters", "text")
     result = request.app[services_key].classifier.classify(text)
     body = result.to_json_dict()
+    # The console shows why a case is urgent and which words drove the suggestion.
+    body["urgent_reason"] = result.urgent_reason
+    body["matched"] = list(result.matched)
     names = request.app[options_key].departments
     for department in body["departments"]:
         department["name"] = names.get(department["code"], department["code"])

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hotline.accounts import Accounts
+from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
 from nlp import Classifier
@@ -17,5 +18,6 @@ class ConsoleServices:
     tickets: TicketService
     classifier: Classifier
     switchboard: Switchboard
+    statistics: Statistics
     # Tells the forwarding sender a new case is waiting, so it goes out at once.
     case_saved: Callable[[], None]

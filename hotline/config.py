@@ -85,6 +85,14 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    # Service level and 15 s 接通率 count calls answered within this many seconds (GB/T 33358).
+    answer_seconds: float = 15.0
+    # Callers who hang up sooner than this are not counted as abandoned (nor in service level).
+    short_abandon_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -102,6 +110,7 @@ class HotlineConfig:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
 
     @property

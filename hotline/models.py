@@ -117,6 +117,21 @@ class CallEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class AgentEvent(Base):
+    """An append-only log of agent state changes (occupancy and handle time come from it)."""
+
+    __tablename__ = "agent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_agent_events_agent_at", "agent_id", "at"),)
+
+
 class TicketCounter(Base):
     """The last sequence number handed out per hotline and local day."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
-from hotline.models import Call, CallEvent
+from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
 from routing import (
     AgentState,
@@ -237,6 +237,7 @@ class Switchboard:
                 self._ring(event.call_id, event.agent_id)
             elif isinstance(event, AgentStateChanged):
                 self._wrap_up_changed.set()
+                self._write(self._log_agent_state(event))
                 message = {
                     "type": "agent.state",
                     "agent_id": event.agent_id,
@@ -348,6 +349,22 @@ class Switchboard:
                 db.add(
                     CallEvent(call_id=call_id, kind=kind, at=at, agent_id=agent_id, detail=detail)
                 )
+
+        return job
+
+    def _log_agent_state(
+        self, event: AgentStateChanged
+    ) -> Callable[[AsyncSession], Awaitable[None]]:
+        async def job(db: AsyncSession) -> None:
+            db.add(
+                AgentEvent(
+                    agent_id=event.agent_id,
+                    state=event.state.value,
+                    previous=event.previous.value,
+                    reason=event.reason[:100],
+                    at=event.at,
+                )
+            )
 
         return job
 

@@ -24,10 +24,12 @@ from hotline.accounts import Accounts
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
+from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
 from nlp import Classifier
 from routing import RoutingEngine
+from routing.metrics import MetricsOptions
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 
@@ -132,7 +134,17 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         ),
         notifier=notifier,
         health=health,
-        services=ConsoleServices(accounts, tickets, classifier, switchboard, sender.wake),
+        services=ConsoleServices(
+            accounts,
+            tickets,
+            classifier,
+            switchboard,
+            Statistics(
+                sessions,
+                MetricsOptions(config.metrics.answer_seconds, config.metrics.short_abandon_seconds),
+            ),
+            sender.wake,
+        ),
     )
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)

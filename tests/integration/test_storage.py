@@ -173,6 +173,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
     expected = {
         "agents",
         "agent_sessions",
+        "agent_events",
         "calls",
         "call_events",
         "tickets",
@@ -180,6 +181,8 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         "outbox",
     }
     assert asyncio.run(tables()) == expected  # the fixture upgraded to head
+    migrations.downgrade(database_url, "0001")
+    assert asyncio.run(tables()) == expected - {"agent_events"}
     migrations.downgrade(database_url, "base")
     assert asyncio.run(tables()) == set()
     migrations.upgrade(database_url)

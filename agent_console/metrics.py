@@ -1,0 +1,93 @@
+"""Statistics for shift leads (JSON) and for Prometheus (text exposition)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from agent_console.app import ApiError, options_key, services_key
+from agent_console.http import current
+from hotline.statistics import figures_json
+
+MAX_HOURS = 24 * 31
+# Prometheus gets the last 24 hours: the window of GB/T 33358's 接通率.
+PROMETHEUS_WINDOW = timedelta(hours=24)
+
+
+def _hours(request: web.Request) -> float:
+    try:
+        hours = float(request.query.get("hours", "24"))
+    except ValueError:
+        raise ApiError(400, "invalid-field", "hours must be a number", "hours") from None
+    if not 0 < hours <= MAX_HOURS:
+        raise ApiError(400, "invalid-field", f"hours must be in (0, {MAX_HOURS}]", "hours")
+    return hours
+
+
+async def figures(request: web.Request) -> web.Response:
+    """GET /api/metrics?hours=N: queue and agent figures of the last N hours (leads only)."""
+    if not current(request).is_lead:
+        raise ApiError(403, "lead-only", "only a shift lead can see the statistics")
+    end = request.app[options_key].clock()
+    start = end - timedelta(hours=_hours(request))
+    queues, agents = await request.app[services_key].statistics.figures(start, end)
+    body = figures_json(queues, agents)
+    body.update(start=start.isoformat(), end=end.isoformat())
+    return web.json_response(body)
+
+
+async def prometheus(request: web.Request) -> web.Response:
+    """GET /metrics: the same figures for the last 24 hours, for Prometheus to scrape."""
+    end = request.app[options_key].clock()
+    queues, agents = await request.app[services_key].statistics.figures(
+        end - PROMETHEUS_WINDOW, end
+    )
+    registry = CollectorRegistry()
+    queue_gauges = {
+        name: Gauge(f"hotline_queue_{name}", help_text, ["queue"], registry=registry)
+        for name, help_text in [
+            ("offered_calls", "Calls that arrived in the last 24 h"),
+            ("answered_calls", "Calls answered by an agent"),
+            ("abandoned_calls", "Calls ended by the caller before an agent answered"),
+            (
+                "service_level_ratio",
+                "Share answered within the answer time (short abandons excluded)",
+            ),
+            ("asa_seconds", "Average speed of answer"),
+            ("aht_seconds", "Average handle time (talk + wrap-up)"),
+            ("abandon_ratio", "Share abandoned (short abandons excluded)"),
+            ("answer_in_time_ratio", "15 s 接通率 (GB/T 33358)"),
+            ("answer_ratio", "24 h 接通率 (GB/T 33358)"),
+        ]
+    }
+    for queue, figures_ in queues.items():
+        values = {
+            "offered_calls": figures_.offered,
+            "answered_calls": figures_.answered,
+            "abandoned_calls": figures_.abandoned,
+            "service_level_ratio": figures_.service_level,
+            "asa_seconds": figures_.asa_seconds,
+            "aht_seconds": figures_.aht_seconds,
+            "abandon_ratio": figures_.abandon_rate,
+            "answer_in_time_ratio": figures_.answer_rate_in_time,
+            "answer_ratio": figures_.answer_rate,
+        }
+        for name, value in values.items():
+            if value is not None:
+                queue_gauges[name].labels(queue=queue).set(value)
+    occupancy = Gauge(
+        "hotline_agent_occupancy_ratio",
+        "Busy time over available time",
+        ["agent"],
+        registry=registry,
+    )
+    answered = Gauge("hotline_agent_answered_calls", "Calls answered", ["agent"], registry=registry)
+    for agent, figures_a in agents.items():
+        answered.labels(agent=agent).set(figures_a.answered)
+        if figures_a.occupancy is not None:
+            occupancy.labels(agent=agent).set(figures_a.occupancy)
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

@@ -1,0 +1,82 @@
+"""Statistics for shift leads: loads the persisted logs of a window and computes the figures."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.models import AgentEvent, Call
+from routing.metrics import (
+    AgentFigures,
+    AgentStateRecord,
+    CallRecord,
+    MetricsOptions,
+    QueueFigures,
+    agent_figures,
+    queue_figures,
+)
+
+
+class Statistics:
+    """Queue and agent figures for any window, from the database (so restarts lose nothing)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], options: MetricsOptions) -> None:
+        self._sessions = sessions
+        self._options = options
+
+    async def _records(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[CallRecord], list[AgentStateRecord]]:
+        async with self._sessions() as db:
+            calls = (
+                await db.scalars(
+                    select(Call).where(Call.arrived_at >= start, Call.arrived_at < end)
+                )
+            ).all()
+            in_window = (
+                await db.scalars(
+                    select(AgentEvent).where(AgentEvent.at >= start, AgentEvent.at < end)
+                )
+            ).all()
+            # Each agent's last change before the window tells its state when the window opens.
+            last_before = (
+                select(AgentEvent.agent_id, func.max(AgentEvent.id).label("id"))
+                .where(AgentEvent.at < start)
+                .group_by(AgentEvent.agent_id)
+                .subquery()
+            )
+            opening = (
+                await db.scalars(
+                    select(AgentEvent).join(last_before, AgentEvent.id == last_before.c.id)
+                )
+            ).all()
+        call_records = [
+            CallRecord(c.id, c.queue, c.agent_id, c.arrived_at, c.connected_at, c.ended_at)
+            for c in calls
+        ]
+        state_records = [
+            AgentStateRecord(e.agent_id, e.state, e.at) for e in [*opening, *in_window]
+        ]
+        return call_records, state_records
+
+    async def figures(
+        self, start: datetime, end: datetime
+    ) -> tuple[dict[str, QueueFigures], dict[str, AgentFigures]]:
+        calls, states = await self._records(start, end)
+        return (
+            queue_figures(calls, states, start, end, self._options),
+            agent_figures(calls, states, start, end),
+        )
+
+
+def figures_json(
+    queues: dict[str, QueueFigures], agents: dict[str, AgentFigures]
+) -> dict[str, Any]:
+    return {
+        "queues": {name: asdict(figures) for name, figures in queues.items()},
+        "agents": {name: asdict(figures) for name, figures in agents.items()},
+    }

@@ -1,0 +1,223 @@
+"""Contact-centre figures computed from the persisted call and agent-state logs (pure).
+
+Service level, ASA, AHT, abandon rate (short abandons excluded), occupancy, and the 15 s and
+overall 接通率 of GB/T 33358, for any window; the same rows always give the same figures, so
+they survive restarts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+BUSY_STATES = frozenset({"offered", "talking", "wrap_up"})
+AVAILABLE_STATES = BUSY_STATES | {"ready"}
+WRAP_MATCH = timedelta(seconds=2)  # a wrap-up that starts this close to a hang-up belongs to it
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_id: str
+    queue: str
+    agent_id: str | None
+    arrived_at: datetime
+    connected_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgentStateRecord:
+    agent_id: str
+    state: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    answer_seconds: float = 15.0
+    short_abandon_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    offered: int
+    answered: int
+    answered_in_time: int
+    abandoned: int
+    short_abandons: int
+    waiting: int
+    service_level: float | None
+    asa_seconds: float | None
+    aht_seconds: float | None
+    abandon_rate: float | None
+    answer_rate_in_time: float | None  # 15 s 接通率
+    answer_rate: float | None  # 接通率 (24 h when the window is a day)
+
+
+@dataclass(frozen=True)
+class AgentFigures:
+    agent_id: str
+    answered: int
+    talk_seconds: float
+    wrap_up_seconds: float
+    available_seconds: float
+    occupancy: float | None
+    aht_seconds: float | None
+
+
+@dataclass
+class _Interval:
+    state: str
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.end - self.start).total_seconds())
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 else None
+
+
+def state_intervals(
+    records: Iterable[AgentStateRecord], start: datetime, end: datetime
+) -> dict[str, list[_Interval]]:
+    """Each agent's states as intervals clipped to [start, end). Records must include the last
+    change before `start` for the state at the window's opening to be known."""
+    by_agent: dict[str, list[AgentStateRecord]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: r.at):
+        by_agent[record.agent_id].append(record)
+    intervals: dict[str, list[_Interval]] = {}
+    for agent, changes in by_agent.items():
+        spans = []
+        for current, following in zip(changes, [*changes[1:], None], strict=True):
+            span_end = following.at if following is not None else end
+            clipped = _Interval(current.state, max(current.at, start), min(span_end, end))
+            if clipped.end > clipped.start:
+                spans.append(clipped)
+        intervals[agent] = spans
+    return intervals
+
+
+def _wrap_up_for(call: CallRecord, spans: Sequence[_Interval]) -> float:
+    if call.ended_at is None:
+        return 0.0
+    return sum(
+        span.seconds
+        for span in spans
+        if span.state == "wrap_up" and abs(span.start - call.ended_at) <= WRAP_MATCH
+    )
+
+
+def queue_figures(
+    calls: Iterable[CallRecord],
+    states: Iterable[AgentStateRecord],
+    start: datetime,
+    end: datetime,
+    options: MetricsOptions = MetricsOptions(),
+) -> dict[str, QueueFigures]:
+    """Figures per queue, and for all queues under the key "*"; calls that arrived in the window."""
+    spans = state_intervals(states, start, end)
+    groups: dict[str, list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        if start <= call.arrived_at < end:
+            groups[call.queue].append(call)
+            groups["*"].append(call)
+    return {queue: _figures(group, spans, options) for queue, group in groups.items()}
+
+
+def _figures(
+    calls: list[CallRecord], spans: dict[str, list[_Interval]], options: MetricsOptions
+) -> QueueFigures:
+    answered = [c for c in calls if c.connected_at is not None]
+    waits = [(c.connected_at - c.arrived_at).total_seconds() for c in answered if c.connected_at]
+    in_time = sum(1 for wait in waits if wait <= options.answer_seconds)
+    lost = [c for c in calls if c.connected_at is None and c.ended_at is not None]
+    short = sum(
+        1
+        for c in lost
+        if c.ended_at is not None
+        and (c.ended_at - c.arrived_at).total_seconds() < options.short_abandon_seconds
+    )
+    waiting = len(calls) - len(answered) - len(lost)
+    decided = len(answered) + len(lost)  # calls still waiting have no outcome yet
+    handle_times = [
+        (c.ended_at - c.connected_at).total_seconds()
+        + _wrap_up_for(c, spans.get(c.agent_id or "", []))
+        for c in answered
+        if c.ended_at is not None and c.connected_at is not None
+    ]
+    return QueueFigures(
+        offered=len(calls),
+        answered=len(answered),
+        answered_in_time=in_time,
+        abandoned=len(lost),
+        short_abandons=short,
+        waiting=waiting,
+        service_level=_ratio(in_time, decided - short),
+        asa_seconds=_ratio(sum(waits), len(waits)),
+        aht_seconds=_ratio(sum(handle_times), len(handle_times)),
+        abandon_rate=_ratio(len(lost) - short, decided - short),
+        answer_rate_in_time=_ratio(in_time, decided),
+        answer_rate=_ratio(len(answered), decided),
+    )
+
+
+def agent_figures(
+    calls: Iterable[CallRecord],
+    states: Iterable[AgentStateRecord],
+    start: datetime,
+    end: datetime,
+) -> dict[str, AgentFigures]:
+    """Per agent: calls answered, talk and wrap-up time, occupancy (busy / available time)."""
+    spans = state_intervals(states, start, end)
+    talk: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for call in calls:
+        if call.agent_id and call.connected_at and start <= call.connected_at < end:
+            count[call.agent_id] += 1
+            finish = min(call.ended_at or end, end)
+            talk[call.agent_id] += max(0.0, (finish - call.connected_at).total_seconds())
+    figures = {}
+    for agent in sorted(set(spans) | set(count)):
+        agent_spans = spans.get(agent, [])
+        busy = sum(s.seconds for s in agent_spans if s.state in BUSY_STATES)
+        available = sum(s.seconds for s in agent_spans if s.state in AVAILABLE_STATES)
+        wrap = sum(s.seconds for s in agent_spans if s.state == "wrap_up")
+        figures[agent] = AgentFigures(
+            agent_id=agent,
+            answered=count[agent],
+            talk_seconds=talk[agent],
+            wrap_up_seconds=wrap,
+            available_seconds=available,
+            occupancy=_ratio(busy, available),
+            aht_seconds=_ratio(talk[agent] + wrap, count[agent]),
+        )
+    return figures
+
+
+@dataclass(frozen=True)
+class HourlyFigures:
+    """Queue figures for each hour of a window (keys: the hour's start)."""
+
+    hours: dict[datetime, dict[str, QueueFigures]] = field(default_factory=dict)
+
+
+def hourly_figures(
+    calls: Sequence[CallRecord],
+    states: Sequence[AgentStateRecord],
+    start: datetime,
+    end: datetime,
+    options: MetricsOptions = MetricsOptions(),
+) -> HourlyFigures:
+    hours: dict[datetime, dict[str, QueueFigures]] = {}
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    while hour < end:
+        figures = queue_figures(calls, states, hour, hour + timedelta(hours=1), options)
+        if figures:
+            hours[hour] = figures
+        hour += timedelta(hours=1)
+    return HourlyFigures(hours)

@@ -1,0 +1,91 @@
+"""Statistics from the persisted logs: over the API, for Prometheus, and after a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from agent_console.app import services_key
+from hotline.wiring import build_system
+from routing import AgentState
+from telephony.events import AgentAnswered, CallArrived, CallEnded
+from tests.conftest import RunningHotline
+
+
+def feed_calls(hotline: RunningHotline) -> None:
+    """Two answered calls (10 s and 40 s to answer) and one abandoned after 30 s."""
+    switchboard = hotline.system.switchboard
+    switchboard.request_state("1001", AgentState.READY)
+    base = datetime.now(UTC) - timedelta(hours=1)
+    for n, (answer_after, talk) in enumerate([(10, 60), (40, 120)]):
+        call_id = f"call-{n}"
+        arrived = base + timedelta(minutes=10 * n)
+        switchboard.on_telephony_event(
+            CallArrived(arrived, call_id, f"sip-{n}", "13800138000", "12319", "12319", "PCMU")
+        )
+        connected = arrived + timedelta(seconds=answer_after)
+        switchboard.on_telephony_event(AgentAnswered(connected, call_id, "1001"))
+        switchboard.on_telephony_event(
+            CallEnded(connected + timedelta(seconds=talk), call_id, "caller-hangup", 10, 10)
+        )
+        switchboard.request_state("1001", AgentState.READY)  # skip wrap-up for the next call
+    switchboard.request_state("1001", AgentState.PAUSED)
+    lost = base + timedelta(minutes=30)
+    switchboard.on_telephony_event(
+        CallArrived(lost, "call-lost", "sip-lost", "13900000000", "96198", "96198", "PCMU")
+    )
+    switchboard.on_telephony_event(
+        CallEnded(lost + timedelta(seconds=30), "call-lost", "caller-hangup", 5, 5)
+    )
+
+
+async def test_lead_reads_figures_that_survive_a_restart(hotline: RunningHotline) -> None:
+    await hotline.add_agent("1001")
+    await hotline.add_agent("9001", role="lead")
+    feed_calls(hotline)
+    await hotline.system.switchboard.synced()
+    async with aiohttp.ClientSession() as http:
+        agent = await hotline.login(http, "1001")
+        lead = await hotline.login(http, "9001")
+        async with http.get(
+            hotline.url("/api/metrics?hours=24"), headers={"Authorization": f"Bearer {agent}"}
+        ) as response:
+            assert response.status == 403
+        async with http.get(
+            hotline.url("/api/metrics?hours=abc"), headers={"Authorization": f"Bearer {lead}"}
+        ) as response:
+            assert response.status == 400
+        async with http.get(
+            hotline.url("/api/metrics?hours=24"), headers={"Authorization": f"Bearer {lead}"}
+        ) as response:
+            assert response.status == 200
+            body = await response.json()
+        async with http.get(hotline.url("/metrics")) as response:
+            assert response.status == 200
+            exposition = await response.text()
+
+    total = body["queues"]["*"]
+    assert (total["offered"], total["answered"], total["answered_in_time"]) == (3, 2, 1)
+    assert total["abandoned"] == 1 and total["short_abandons"] == 0
+    assert total["service_level"] == 1 / 3
+    assert total["asa_seconds"] == 25.0
+    assert total["answer_rate"] == 2 / 3
+    assert body["queues"]["96198"]["abandon_rate"] == 1.0
+    assert body["agents"]["1001"]["answered"] == 2
+    assert body["agents"]["1001"]["talk_seconds"] == 180.0
+    assert 'hotline_queue_offered_calls{queue="12319"} 2.0' in exposition
+    assert 'hotline_queue_answer_ratio{queue="*"} 0.6666' in exposition
+    assert 'hotline_agent_answered_calls{agent="1001"} 2.0' in exposition
+
+    # A new process on the same database computes the same figures.
+    restarted = build_system(hotline.system.config)
+    try:
+        now = datetime.now(UTC)
+        queues, agents = await restarted.app[services_key].statistics.figures(
+            now - timedelta(hours=24), now
+        )
+    finally:
+        await restarted.engine.dispose()
+    assert queues["*"].answered == 2 and queues["*"].offered == 3
+    assert agents["1001"].talk_seconds == 180.0

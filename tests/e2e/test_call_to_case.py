@@ -26,7 +26,8 @@ from tests.support.peers import (
 from tests.support.rtp_audio import RtpTap, caller_payloads
 from tests.support.sipp import free_ports
 
-pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+# The whole path runs on both databases: SQLite (embedded default) and PostgreSQL (production).
+pytestmark = pytest.mark.sipp
 
 
 async def test_a_call_becomes_a_forwarded_case(hotline: RunningHotline, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class ApiError(Exception):
 @dataclass(frozen=True)
 class ConsoleOptions:
     hotlines: tuple[str, ...]
+    pause_reasons: tuple[str, ...]
     departments: dict[str, str]  # code → name
     secure_cookies: bool
     session_hours: float

@@ -142,6 +142,7 @@ async def me(request: web.Request) -> web.Response:
             "status": _agent_state_json(request, principal.agent_id),
             "call": call,
             "hotlines": list(request.app[options_key].hotlines),
+            "pause_reasons": list(request.app[options_key].pause_reasons),
         }
     )
 
@@ -173,6 +174,11 @@ async def set_state(request: web.Request) -> web.Response:
     reason = data.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 100:
         raise ApiError(400, "invalid-field", "reason must be short text", "reason")
+    allowed = request.app[options_key].pause_reasons
+    if state is AgentState.PAUSED and reason and allowed and reason not in allowed:
+        raise ApiError(
+            400, "invalid-field", f"reason must be one of {', '.join(allowed)}", "reason"
+        )
     services = request.app[services_key]
     if agent_id != principal.agent_id:
         known = {a.id for a in await services.accounts.list_agents()}

@@ -82,6 +82,12 @@ class DispatchConfig:
 @dataclass(frozen=True)
 class RoutingConfig:
     wrap_up_seconds: float = 15.0
+    # Dialled numbers whose calls are served before others in their queue (12345 transfers).
+    priority_numbers: tuple[str, ...] = ()
+    # Unanswered offers in a row before an agent is paused (a phone left ringing).
+    missed_offers_before_pause: int = 1
+    # What an agent may give as the reason for pausing (示忙原因); empty allows any.
+    pause_reasons: tuple[str, ...] = ("休息", "用餐", "会议", "培训", "话后整理", "其他")
 
 
 @dataclass(frozen=True)

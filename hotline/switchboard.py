@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,8 +76,10 @@ class Switchboard:
         sessions: async_sessionmaker[AsyncSession],
         notifier: Notifier,
         clock: Callable[[], datetime],
+        priority_numbers: Iterable[str] = (),
     ) -> None:
         self.routing = routing
+        self._priority_numbers = frozenset(priority_numbers)
         self._sessions = sessions
         self._notifier = notifier
         self._clock = clock
@@ -132,7 +134,8 @@ class Switchboard:
                 event.call_id, event.caller, event.dialled, event.queue, now
             )
             self._write(self._insert_call(event))
-            self._apply(self.routing.enqueue(event.call_id, event.queue, now))
+            priority = 1 if event.dialled in self._priority_numbers else 0
+            self._apply(self.routing.enqueue(event.call_id, event.queue, now, priority))
         elif isinstance(event, AgentAnswered):
             live = self.calls.get(event.call_id)
             if live is not None:

@@ -72,8 +72,14 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     tickets = TicketService(sessions, config.centre.timezone)
     classifier = Classifier.load_default()
     notifier = Notifier()
-    routing = RoutingEngine(config.queues, timedelta(seconds=config.routing.wrap_up_seconds))
-    switchboard = Switchboard(routing, sessions, notifier, clock)
+    routing = RoutingEngine(
+        config.queues,
+        timedelta(seconds=config.routing.wrap_up_seconds),
+        config.routing.missed_offers_before_pause,
+    )
+    switchboard = Switchboard(
+        routing, sessions, notifier, clock, priority_numbers=config.routing.priority_numbers
+    )
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
         config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
@@ -127,6 +133,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     app = create_app(
         options=ConsoleOptions(
             hotlines=tuple(config.hotlines),
+            pause_reasons=config.routing.pause_reasons,
             departments=load_departments(),
             secure_cookies=config.console.secure_cookies,
             session_hours=config.console.session_hours,

@@ -35,9 +35,16 @@ class RoutingError(ValueError):
 
 @dataclass(order=True, frozen=True)
 class QueuedCall:
+    """A waiting call; calls sort by priority (higher first), then by arrival."""
+
+    rank: int  # minus the priority, so that sorting ascending serves higher priorities first
     enqueued_at: datetime
-    call_id: str = field(compare=True)
+    call_id: str
     queue: str = field(compare=False)
+
+    @property
+    def priority(self) -> int:
+        return -self.rank
 
 
 @dataclass
@@ -52,6 +59,7 @@ class AgentStatus:
     wrap_up_until: datetime | None = None
     after_call: AgentState | None = None  # requested while busy, applied when the call ends
     reason: str = ""
+    missed_offers: int = 0  # unanswered offers in a row
 
     def serves(self, queue: str) -> bool:
         return self.queues is None or queue in self.queues
@@ -67,9 +75,14 @@ class _Offer:
 class RoutingEngine:
     """Queues, agents and the rules that pair them."""
 
-    def __init__(self, queues: Iterable[str], wrap_up: timedelta) -> None:
+    def __init__(
+        self, queues: Iterable[str], wrap_up: timedelta, missed_offers_before_pause: int = 1
+    ) -> None:
+        if missed_offers_before_pause < 1:
+            raise ValueError("missed_offers_before_pause must be at least 1")
         self._queues: dict[str, list[QueuedCall]] = {name: [] for name in queues}
         self._wrap_up = wrap_up
+        self._missed_limit = missed_offers_before_pause
         self._agents: dict[str, AgentStatus] = {}
         self._offers: dict[str, _Offer] = {}  # call id → offer (ringing or talking)
 
@@ -131,10 +144,13 @@ class RoutingEngine:
 
     # --- calls --------------------------------------------------------------------------
 
-    def enqueue(self, call_id: str, queue: str, now: datetime) -> list[RoutingEvent]:
+    def enqueue(
+        self, call_id: str, queue: str, now: datetime, priority: int = 0
+    ) -> list[RoutingEvent]:
+        """A call joins its queue: behind every call of its priority or higher, FIFO within."""
         if queue not in self._queues:
             raise RoutingError("unknown-queue", f"queue {queue} is not configured")
-        call = QueuedCall(now, call_id, queue)
+        call = QueuedCall(-priority, now, call_id, queue)
         waiting = self._queues[queue]
         bisect.insort(waiting, call)
         return [CallQueued(now, call_id, queue, waiting.index(call) + 1)]
@@ -181,19 +197,28 @@ class RoutingEngine:
     def answered(self, call_id: str, now: datetime) -> list[RoutingEvent]:
         offer = self._offer(call_id)
         offer.answered = True
-        return self._change(self.agent(offer.agent_id), AgentState.TALKING, now)
+        agent = self.agent(offer.agent_id)
+        agent.missed_offers = 0
+        return self._change(agent, AgentState.TALKING, now)
 
     def offer_failed(self, call_id: str, now: datetime, reason: str) -> list[RoutingEvent]:
-        """The agent's phone did not answer: the call keeps its place, the agent is paused."""
+        """The agent's phone did not answer: the call keeps its place; after too many misses
+        in a row the agent is paused, otherwise goes to the back of the ready line."""
         offer = self._offers.pop(call_id)
         agent = self.agent(offer.agent_id)
         agent.call_id = None
+        agent.missed_offers += 1
         bisect.insort(self._queues[offer.call.queue], offer.call)
         position = self._queues[offer.call.queue].index(offer.call) + 1
         after = agent.after_call
         agent.after_call = None
-        state = AgentState.LOGGED_OUT if after is AgentState.LOGGED_OUT else AgentState.PAUSED
-        events = self._change(agent, state, now, reason)
+        if after is not None and after is not AgentState.READY:
+            events = self._change(agent, after, now, reason)
+        elif agent.missed_offers >= self._missed_limit:
+            events = self._change(agent, AgentState.PAUSED, now, reason)
+        else:
+            agent.idle_since = now
+            events = self._change(agent, AgentState.READY, now)
         events.append(CallQueued(now, call_id, offer.call.queue, position))
         return events
 

@@ -175,3 +175,29 @@ async def test_health_reports_a_stopped_sender(hotline: RunningHotline) -> None:
         status, health = await call(http, hotline, "GET", "/healthz")
     assert status == 503
     assert health["checks"]["sender"] is False and health["checks"]["sip"] is True
+
+
+async def test_pause_reasons_come_from_the_configured_list(hotline: RunningHotline) -> None:
+    await hotline.add_agent("1001")
+    async with aiohttp.ClientSession() as http:
+        token = await hotline.login(http, "1001")
+        refused = await call(
+            http,
+            hotline,
+            "POST",
+            "/api/agents/1001/state",
+            token,
+            {"state": "paused", "reason": "打游戏"},
+        )
+        accepted = await call(
+            http,
+            hotline,
+            "POST",
+            "/api/agents/1001/state",
+            token,
+            {"state": "paused", "reason": "用餐"},
+        )
+        _, me = await call(http, hotline, "GET", "/api/me", token)
+    assert refused[0] == 400 and refused[1]["field"] == "reason"
+    assert accepted[0] == 200 and accepted[1]["reason"] == "用餐"
+    assert "用餐" in me["pause_reasons"] and me["status"]["state"] == "paused"

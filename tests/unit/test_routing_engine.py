@@ -153,3 +153,50 @@ def test_unknown_queue_and_state_are_refused() -> None:
     assert error.value.error_id == "unknown-queue"
     with pytest.raises(RoutingError):
         routing.request_state("1001", AgentState.TALKING, at(0))
+
+
+def test_priority_calls_go_first_and_fifo_holds_within_a_priority() -> None:
+    routing = engine()
+    routing.enqueue("normal-1", "12319", at(0))
+    routing.enqueue("transfer-1", "12319", at(5), priority=1)
+    routing.enqueue("normal-2", "96198", at(6))
+    routing.enqueue("transfer-2", "96198", at(7), priority=1)
+    order = []
+    for n in range(4):
+        agent = f"10{n:02d}"
+        routing.request_state(agent, AgentState.READY, at(10 + n))
+        order += [call for call, _ in assigned(routing.assign(at(10 + n)))]
+    assert order == ["transfer-1", "transfer-2", "normal-1", "normal-2"]
+
+
+def test_agent_is_paused_only_after_n_missed_offers_in_a_row() -> None:
+    routing = RoutingEngine(["12319"], timedelta(seconds=0), missed_offers_before_pause=2)
+    routing.request_state("1001", AgentState.READY, at(0))
+    routing.request_state("1002", AgentState.READY, at(1))
+    routing.enqueue("c1", "12319", at(2))
+    assert assigned(routing.assign(at(2))) == [("c1", "1001")]
+    routing.offer_failed("c1", at(22), "no-answer")
+    assert routing.agent("1001").state is AgentState.READY  # one miss: back of the line
+    assert assigned(routing.assign(at(22))) == [("c1", "1002")]
+    routing.answered("c1", at(23))
+    routing.enqueue("c2", "12319", at(24))
+    assert assigned(routing.assign(at(24))) == [("c2", "1001")]
+    routing.offer_failed("c2", at(44), "no-answer")
+    assert routing.agent("1001").state is AgentState.PAUSED  # second miss in a row
+
+
+def test_an_answered_offer_resets_the_miss_count() -> None:
+    routing = RoutingEngine(["12319"], timedelta(seconds=0), missed_offers_before_pause=2)
+    routing.request_state("1001", AgentState.READY, at(0))
+    for n, answer in enumerate([False, True, False]):
+        routing.enqueue(f"c{n}", "12319", at(n * 10))
+        routing.assign(at(n * 10))
+        if answer:
+            routing.answered(f"c{n}", at(n * 10 + 1))
+            routing.ended(f"c{n}", at(n * 10 + 2))
+        else:
+            routing.offer_failed(f"c{n}", at(n * 10 + 5), "no-answer")
+            if n == 0:
+                routing.ended("c0", at(n * 10 + 6))  # the caller gives up
+    assert routing.agent("1001").state is AgentState.READY
+    assert routing.agent("1001").missed_offers == 1

@@ -26,6 +26,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.serial = 0
         self.live: dict[str, str] = {}  # call id → queue, for every call not yet ended
         self.enqueued_at: dict[str, datetime] = {}
+        self.priority: dict[str, int] = {}
         self.assigned_order: dict[str, list[str]] = {q: [] for q in QUEUES}
         self.requeued: set[str] = set()
         self.wrap_up_until: dict[str, datetime] = {}
@@ -40,11 +41,12 @@ class RoutingMachine(RuleBasedStateMachine):
                 assert agent.state is AgentState.OFFERED
                 self.assigned_order[event.queue].append(event.call_id)
 
-    @rule(queue=st.sampled_from(QUEUES))
-    def call_arrives(self, queue: str) -> None:
+    @rule(queue=st.sampled_from(QUEUES), priority=st.sampled_from([0, 0, 1]))
+    def call_arrives(self, queue: str, priority: int) -> None:
         self.serial += 1
         call_id = f"c{self.serial}"
-        self.engine.enqueue(call_id, queue, self.now)
+        self.engine.enqueue(call_id, queue, self.now, priority)
+        self.priority[call_id] = priority
         self.live[call_id] = queue
         self.enqueued_at[call_id] = self.now
         self._record(self.engine.assign(self.now))
@@ -106,16 +108,18 @@ class RoutingMachine(RuleBasedStateMachine):
         assert waiting | with_agents == set(self.live)
 
     @invariant()
-    def first_come_first_served_within_a_queue(self) -> None:
+    def first_come_first_served_within_a_priority(self) -> None:
         for queue in QUEUES:
             waiting = self.engine.waiting(queue)
-            times = [self.enqueued_at[c.call_id] for c in waiting]
-            assert times == sorted(times)  # a requeued call keeps its original place
-            first_offers = [c for c in dict.fromkeys(self.assigned_order[queue])]
-            fresh = [c for c in first_offers if c not in self.requeued]
-            assert [self.enqueued_at[c] for c in fresh] == sorted(
-                self.enqueued_at[c] for c in fresh
-            )
+            keys = [(-self.priority[c.call_id], self.enqueued_at[c.call_id]) for c in waiting]
+            assert keys == sorted(keys)  # a requeued call keeps its original place
+            first_offers = list(dict.fromkeys(self.assigned_order[queue]))
+            for level in (0, 1):
+                fresh = [
+                    c for c in first_offers if c not in self.requeued and self.priority[c] == level
+                ]
+                times = [self.enqueued_at[c] for c in fresh]
+                assert times == sorted(times)
 
     @invariant()
     def no_ready_agent_while_a_call_it_serves_waits(self) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
@@ -95,6 +96,46 @@ class Switchboard:
     @property
     def running(self) -> bool:
         return bool(self._tasks) and all(not task.done() for task in self._tasks)
+
+    async def restore(self) -> None:
+        """After a restart: agents get back the state they chose; calls the last process had
+        in hand are closed in the log (their SIP legs died with it), so no statistic is lost
+        and no call is assigned twice."""
+        now = self._clock()
+        async with self._sessions.begin() as db:
+            last = (
+                select(AgentEvent.agent_id, func.max(AgentEvent.id).label("id"))
+                .group_by(AgentEvent.agent_id)
+                .subquery()
+            )
+            latest = (
+                await db.scalars(select(AgentEvent).join(last, AgentEvent.id == last.c.id))
+            ).all()
+            unfinished = (await db.scalars(select(Call).where(Call.state != "ended"))).all()
+            for call in unfinished:
+                call.state, call.ended_at, call.end_reason = "ended", now, "restart"
+                db.add(
+                    CallEvent(
+                        call_id=call.id,
+                        kind="ended",
+                        at=now,
+                        agent_id=call.agent_id,
+                        detail={"end_reason": "restart"},
+                    )
+                )
+        for event in latest:
+            if event.state in (AgentState.READY.value, AgentState.PAUSED.value):
+                wanted, reason = AgentState(event.state), event.reason
+            elif event.state == AgentState.LOGGED_OUT.value:
+                continue
+            else:
+                # Busy when the process stopped: the agent decides when to take calls again.
+                wanted, reason = AgentState.PAUSED, "restart"
+            self._apply(self.routing.request_state(event.agent_id, wanted, now, reason))
+        if unfinished or latest:
+            log.info(
+                "state restored", extra={"agents": len(latest), "calls_closed": len(unfinished)}
+            )
 
     async def start(self) -> None:
         self._tasks = [

@@ -157,6 +157,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         add_demo_dispatch_core(app, config.dispatch.secret)
 
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        await switchboard.restore()
         await switchboard.start()
         await gateway.start()
         await sender.start()

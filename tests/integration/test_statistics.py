@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from agent_console.app import services_key
+from hotline.models import Call
 from hotline.wiring import build_system
 from routing import AgentState
 from telephony.events import AgentAnswered, CallArrived, CallEnded
@@ -89,3 +90,47 @@ async def test_lead_reads_figures_that_survive_a_restart(hotline: RunningHotline
         await restarted.engine.dispose()
     assert queues["*"].answered == 2 and queues["*"].offered == 3
     assert agents["1001"].talk_seconds == 180.0
+
+
+async def test_a_restart_keeps_agent_states_and_closes_calls_it_could_not_keep(
+    hotline: RunningHotline,
+) -> None:
+    await hotline.add_agent("1001")
+    await hotline.add_agent("1002")
+    await hotline.add_agent("1003")
+    switchboard = hotline.system.switchboard
+    switchboard.request_state("1001", AgentState.READY)
+    switchboard.request_state("1002", AgentState.PAUSED, "用餐")
+    now = datetime.now(UTC)
+    # 1001 takes a call (the simulated call has no SIP legs, so it stays offered, then talks).
+    switchboard.on_telephony_event(
+        CallArrived(now, "talking", "sip-t", "13800138000", "12319", "12319", "PCMU")
+    )
+    switchboard.on_telephony_event(AgentAnswered(now, "talking", "1001"))
+    switchboard.on_telephony_event(
+        CallArrived(now, "waiting", "sip-w", "13900000000", "96198", "96198", "PCMU")
+    )
+    await switchboard.synced()
+
+    restarted = build_system(hotline.system.config)
+    try:
+        await restarted.switchboard.start()
+        await restarted.switchboard.restore()
+        await restarted.switchboard.synced()
+        routing = restarted.switchboard.routing
+        assert routing.agent("1002").state is AgentState.PAUSED
+        assert routing.agent("1002").reason == "用餐"
+        assert routing.agent("1001").state is AgentState.PAUSED  # was talking: not auto-ready
+        assert routing.find_agent("1003") is None  # never logged in
+        assert all(not routing.waiting(q) for q in ("12319", "96198"))
+        queues, _ = await restarted.app[services_key].statistics.figures(
+            now - timedelta(hours=1), now + timedelta(hours=1)
+        )
+        assert queues["*"].offered == 2 and queues["*"].answered == 1
+        assert queues["*"].waiting == 0  # the log says how each call ended
+    finally:
+        await restarted.switchboard.stop()
+        await restarted.engine.dispose()
+    async with hotline.system.sessions() as db:
+        waiting = await db.get(Call, "waiting")
+    assert waiting is not None and waiting.end_reason == "restart"

@@ -349,6 +349,7 @@ class SipGateway:
             offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
         )
         leg.local_sdp = bytes(answer)
+        media.payload_type = answer.payload_types[0]
         call.caller_leg = leg
         self._calls[call.id] = call
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg

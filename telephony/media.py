@@ -52,9 +52,11 @@ class Prompt:
 class RtpLeg(asyncio.DatagramProtocol):
     """One call leg's media socket: counts, relays to its bridged partner, or plays a prompt."""
 
-    def __init__(self, port: int, payload_type: int) -> None:
+    def __init__(self, port: int, codec: int) -> None:
         self.port = port
-        self.payload_type = payload_type
+        self.codec = codec  # PCMU or PCMA
+        # The number on the wire: the codec's static type, or the caller's dynamic one.
+        self.payload_type = codec
         self.remote: tuple[str, int] | None = None
         self.partner: RtpLeg | None = None
         self.received = 0
@@ -153,14 +155,14 @@ class MediaEngine:
     def active_legs(self) -> int:
         return len(self._legs)
 
-    async def open_leg(self, payload_type: int) -> RtpLeg:
+    async def open_leg(self, codec: int) -> RtpLeg:
         """Bind a socket for a new leg on a free even port."""
         loop = asyncio.get_running_loop()
         for _ in range(len(self._free)):
             port = self._free.pop(0)
             try:
                 _, leg = await loop.create_datagram_endpoint(
-                    lambda port=port: RtpLeg(port, payload_type),  # type: ignore[misc]
+                    lambda port=port: RtpLeg(port, codec),  # type: ignore[misc]
                     local_addr=(self._host, port),
                 )
             except OSError:
@@ -182,7 +184,7 @@ class MediaEngine:
             self._free.append(leg.port)
 
     def play_prompt(self, leg: RtpLeg) -> None:
-        leg.prompt = self._prompt.for_codec(leg.payload_type)
+        leg.prompt = self._prompt.for_codec(leg.codec)
         self._playing.add(leg)
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")

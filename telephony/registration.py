@@ -59,7 +59,8 @@ class RegistrationHandler:
     ) -> None:
         now = asyncio.get_running_loop().time()
         authorization = request.headers.get("Authorization")
-        if authorization is None:
+        if authorization is None or not authorization.strip().lower().startswith("digest"):
+            # No credentials, or a scheme we do not speak (RFC 4475 regaut01): challenge.
             reply(self._challenge(request))
             return
         try:

@@ -1,4 +1,4 @@
-"""SIP messages (RFC 3261): parse from bytes, serialise with bytes(); bad input → SipParseError."""
+"""SIP messages (RFC 3261): parse bytes into dataclasses, serialise them with bytes()."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import pyVoIP.VoIP  # noqa: F401 - pyVoIP.SIP can only be imported after its VoIP module
+import pyVoIP.VoIP  # noqa: F401  (pyVoIP.SIP can be imported only after its VoIP module)
 from pyVoIP.SIP import SIPStatus
 
 MAX_MESSAGE = 65535
@@ -23,100 +23,147 @@ COMPACT = {
     "t": "To",
     "v": "Via",
 }
-CANONICAL = {
-    name.lower(): name
+_KNOWN_NAMES = (
+    *COMPACT.values(),
+    "CSeq", "Max-Forwards", "Expires", "Authorization", "WWW-Authenticate",
+    "Proxy-Authenticate", "Proxy-Authorization", "Require", "Proxy-Require", "Unsupported",
+    "Route", "Record-Route", "Allow", "Accept", "Accept-Encoding", "Accept-Language",
+    "User-Agent", "Server", "Retry-After", "Warning", "Date", "Timestamp", "Min-Expires",
+    "P-Asserted-Identity", "Allow-Events", "Reason", "Organization", "Priority",
+)  # fmt: skip
+_CANONICAL = {name.lower(): name for name in _KNOWN_NAMES}
+# Headers whose values are comma-separated lists (RFC 3261 §7.3.1); get_all splits them.
+_LIST_HEADERS = frozenset(
+    name.lower()
     for name in (
-        "Call-ID",
-        "CSeq",
-        "Via",
-        "From",
-        "To",
-        "Contact",
-        "Max-Forwards",
-        "Content-Length",
-        "Content-Type",
-        "Expires",
-        "Authorization",
-        "WWW-Authenticate",
-        "Require",
-        "Supported",
-        "Route",
-        "Record-Route",
-        "Allow",
-        "User-Agent",
-        "Server",
-        "Subject",
-        "Unsupported",
-        "Content-Encoding",
-        "P-Asserted-Identity",
-        "Retry-After",
-        "Warning",
-        "Accept",
+        "Via", "Contact", "Route", "Record-Route", "Require", "Proxy-Require", "Supported",
+        "Unsupported", "Allow", "Accept", "Accept-Encoding", "Accept-Language",
+        "Content-Encoding", "Allow-Events",
     )
+)  # fmt: skip
+_SINGLE_HEADERS = ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length")
+_REQUIRED = ("To", "From", "Call-ID", "CSeq", "Via")
+_SUMMARY_HEADERS = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
+
+_T = r"[A-Za-z0-9\-.!%*_+`'~]+"  # RFC 3261 token
+_HOST = r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+"
+_TOKEN = re.compile(_T)
+# A display name must be tokens or quoted; unquoted non-ASCII (a caller's name in Chinese from
+# a careless PBX) is let through too, since refusing the call over it would help nobody.
+_DISPLAY_WORD = re.compile(r"[A-Za-z0-9\-.!%*_+`'~\u0080-\U0010ffff]+")
+_HOST_RE = re.compile(_HOST)
+# URI characters of RFC 3261 §25.1; '#' is not among them, but phones send it unescaped in
+# dialled strings such as *97#, and refusing those calls would help nobody.
+_URI_TEXT = re.compile(r"[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,\[\]#]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_DIGITS = re.compile(r"[0-9]+")
+_PARAM_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~\[\]:]+")  # token or host (IPv6 too)
+_CSEQ = re.compile(rf"([0-9]+)[ \t]+({_T})")
+_VIA_SENT = re.compile(
+    rf"[ \t]*({_T})[ \t]*/[ \t]*({_T})[ \t]*/[ \t]*({_T})[ \t]+({_HOST})"
+    r"(?:[ \t]*:[ \t]*([0-9]+))?[ \t]*"
+)
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Text up to a separator, skipping over quoted strings and <URI>s (regexes: 64 KB in C).
+_SEGMENT_UP_TO = {
+    sep: re.compile(rf'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^"<{sep}]+)*', re.DOTALL) for sep in ",;"
 }
-# Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1).
-LIST_HEADERS = {
-    "via",
-    "contact",
-    "route",
-    "record-route",
-    "require",
-    "supported",
-    "allow",
-    "unsupported",
-}
-SINGLE_HEADERS = {"to", "from", "call-id", "cseq", "max-forwards", "content-length"}
-REQUIRED = ("To", "From", "Call-ID", "CSeq", "Via")
-TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
-EXTRA_REASONS = {420: "Bad Extension", 513: "Message Too Large", 505: "Version Not Supported"}
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # not allowed in a reason phrase
 
 
 class SipParseError(ValueError):
-    """Bytes that are not a SIP message we can use."""
+    """Bytes (or text) that are not a usable SIP message or header value."""
+
+
+# pyVoIP's table is complete but for three phrases that are not RFC 3261's (§21).
+_RFC_3261_PHRASES = {
+    500: "Server Internal Error",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+}
 
 
 def reason_phrase(status: int) -> str:
-    if status in EXTRA_REASONS:
-        return EXTRA_REASONS[status]
+    """The standard reason phrase for a status code, or "Unknown"."""
+    if status in _RFC_3261_PHRASES:
+        return _RFC_3261_PHRASES[status]
     try:
         return str(SIPStatus(status).phrase)
     except ValueError:
         return "Unknown"
 
 
-def split_commas(value: str) -> list[str]:
-    """Split a header value at commas that are not inside quotes or angle brackets."""
+def _canonical(name: str) -> str:
+    lowered = name.strip().lower()
+    lowered = COMPACT.get(lowered, lowered).lower()
+    return _CANONICAL.get(lowered, name.strip())
+
+
+def _small_int(digits: str, limit: int, what: str) -> int:
+    # Check the length first: int() of thousands of digits is slow, and over 4300 it raises.
+    if not _DIGITS.fullmatch(digits):
+        raise SipParseError(f"bad {what}: {digits[:20]!r}")
+    significant = digits.lstrip("0")
+    if len(significant) > len(str(limit)) or int(significant or "0") > limit:
+        raise SipParseError(f"{what} too large")
+    return int(significant or "0")
+
+
+def _port(text: str) -> int:
+    port = _small_int(text, 65535, "port")
+    if port == 0:
+        raise SipParseError("port 0")
+    return port
+
+
+def _quoted_end(text: str, start: int) -> int:
+    """Index just past the quoted string that opens at text[start]."""
+    match = _QUOTED.match(text, start)
+    if match is None:
+        raise SipParseError("unterminated quoted string")
+    return match.end()
+
+
+def _split_outside(text: str, separator: str) -> list[str]:
+    """Split at separators that are not inside a quoted string or <...>."""
+    if '"' not in text and "<" not in text:
+        return text.split(separator)
+    segment = _SEGMENT_UP_TO[separator]
     parts: list[str] = []
-    current: list[str] = []
-    depth, quoted, escaped = 0, False, False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif not quoted and char == "<":
-            depth += 1
-        elif not quoted and char == ">":
-            depth = max(0, depth - 1)
-        elif char == "," and not quoted and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current).strip())
-    return [part for part in parts if part]
+    position = 0
+    while True:
+        match = segment.match(text, position)  # never None: the pattern matches ""
+        end = match.end() if match else position
+        if end < len(text) and text[end] == separator:
+            parts.append(text[position:end])
+            position = end + 1
+        else:
+            # The end, or an unterminated quote or '<': the rest stays whole, and whoever
+            # parses that piece refuses it.
+            parts.append(text[position:])
+            return parts
 
 
-def _params(text: str) -> dict[str, str | None]:
+def _parse_params(text: str, what: str) -> dict[str, str | None]:
+    """`;name=value` parameters of a header value; LWS is allowed around ';' and '='."""
     params: dict[str, str | None] = {}
-    for piece in text.split(";"):
-        piece = piece.strip()
-        if not piece:
-            continue
-        name, eq, value = piece.partition("=")
-        params[name.strip().lower()] = value.strip() if eq else None
+    text = text.strip(" \t")
+    if not text:
+        return params
+    if text[0] != ";":
+        raise SipParseError(f"unexpected text in {what}: {text[:40]!r}")
+    for piece in _split_outside(text[1:], ";"):
+        name, equals, value = piece.partition("=")
+        name, value = name.strip(" \t"), value.strip(" \t")
+        if not _TOKEN.fullmatch(name):
+            raise SipParseError(f"bad parameter in {what}: {piece[:40]!r}")
+        if equals and not (
+            _PARAM_VALUE.fullmatch(value)
+            or (value[:1] == '"' and _quoted_end(value, 0) == len(value))
+        ):
+            raise SipParseError(f"bad parameter value in {what}: {piece[:40]!r}")
+        params[name.lower()] = value if equals else None
     return params
 
 
@@ -126,100 +173,122 @@ def _format_params(params: dict[str, str | None]) -> str:
 
 @dataclass
 class Headers:
-    """Ordered headers; names case-insensitive, compact forms expanded."""
+    """Ordered header fields; names are case-insensitive and compact forms are expanded."""
 
     items: list[tuple[str, str]] = field(default_factory=list)
 
-    @staticmethod
-    def canonical(name: str) -> str:
-        lowered = name.strip().lower()
-        lowered = COMPACT.get(lowered, lowered).lower()
-        return CANONICAL.get(lowered, name.strip())
-
     def get(self, name: str) -> str | None:
-        wanted = self.canonical(name).lower()
-        for key, value in self.items:
-            if key.lower() == wanted:
-                return value
-        return None
+        """The first value of a header, or None."""
+        wanted = _canonical(name).lower()
+        return next((v for k, v in self.items if k.lower() == wanted), None)
 
     def get_all(self, name: str) -> list[str]:
-        wanted = self.canonical(name).lower()
-        values: list[str] = []
-        for key, value in self.items:
-            if key.lower() == wanted:
-                values.extend(split_commas(value) if wanted in LIST_HEADERS else [value])
-        return values
-
-    def count(self, name: str) -> int:
-        wanted = self.canonical(name).lower()
-        return sum(1 for key, _ in self.items if key.lower() == wanted)
+        """Every value of a header, comma-separated list values split apart."""
+        wanted = _canonical(name).lower()
+        values = [v for k, v in self.items if k.lower() == wanted]
+        if wanted not in _LIST_HEADERS:
+            return values
+        split = (part.strip(" \t") for value in values for part in _split_outside(value, ","))
+        return [part for part in split if part]
 
     def set(self, name: str, value: str) -> None:
+        """Replace every value of a header by one, where the first one was."""
+        wanted = _canonical(name).lower()
+        position = next(
+            (i for i, (k, _) in enumerate(self.items) if k.lower() == wanted), len(self.items)
+        )
         self.remove(name)
-        self.items.append((self.canonical(name), value))
+        self.items.insert(min(position, len(self.items)), (_canonical(name), value))
 
     def add(self, name: str, value: str) -> None:
-        self.items.append((self.canonical(name), value))
+        """Append a header field."""
+        self.items.append((_canonical(name), value))
 
     def remove(self, name: str) -> None:
-        wanted = self.canonical(name).lower()
+        """Remove every value of a header."""
+        wanted = _canonical(name).lower()
         self.items = [(k, v) for k, v in self.items if k.lower() != wanted]
 
 
 @dataclass
 class SipUri:
+    """A sip: or sips: URI; the user part keeps its %-escapes as received."""
+
     scheme: str
     user: str | None
     host: str
     port: int | None
     params: dict[str, str | None]
     headers: str = ""
+    password: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
-        text = text.strip()
-        scheme, colon, rest = text.partition(":")
-        if not colon or scheme.lower() not in ("sip", "sips"):
+        """Parse sip:user:password@host:port;params?headers."""
+        if not _URI_TEXT.fullmatch(text):
+            raise SipParseError(f"bad characters in URI {text[:60]!r}")
+        scheme, _, rest = text.partition(":")
+        if scheme.lower() not in ("sip", "sips"):
             raise SipParseError(f"not a SIP URI: {text[:60]!r}")
-        rest, _, headers = rest.partition("?")
         user: str | None = None
+        password: str | None = None
         if "@" in rest:
-            user, _, rest = rest.rpartition("@")
-            user = user.split(":", 1)[0]  # a password in a URI is deprecated; ignore it
-        hostport, _, params = rest.partition(";")
-        port: int | None = None
-        if hostport.startswith("["):
-            end = hostport.find("]")
-            if end < 0:
-                raise SipParseError("unterminated IPv6 reference")
-            host, after = hostport[: end + 1], hostport[end + 1 :]
-            if after.startswith(":"):
-                port = cls._port(after[1:])
-        else:
-            host, colon, port_text = hostport.partition(":")
-            if colon:
-                port = cls._port(port_text)
-        if not host or any(c.isspace() for c in host):
-            raise SipParseError(f"bad host in URI {text[:60]!r}")
-        return cls(scheme.lower(), user, host, port, _params(params), headers)
-
-    @staticmethod
-    def _port(text: str) -> int:
-        if not text.isdigit() or not 0 < int(text) < 65536:
-            raise SipParseError(f"bad port {text[:10]!r}")
-        return int(text)
+            userinfo, _, rest = rest.partition("@")
+            user, colon, secret = userinfo.partition(":")
+            password = secret if colon else None
+            if not user:
+                raise SipParseError(f"empty user part in {text[:60]!r}")
+        rest, _, headers = rest.partition("?")
+        hostport, semicolon, param_text = rest.partition(";")
+        host, port = _host_port(hostport)
+        params: dict[str, str | None] = {}
+        for piece in param_text.split(";") if semicolon else []:
+            name, equals, value = piece.partition("=")
+            if not name or (equals and not value):
+                raise SipParseError(f"bad URI parameter {piece[:40]!r}")
+            params[name.lower()] = value if equals else None
+        return cls(scheme.lower(), user, host, port, params, headers, password)
 
     def __str__(self) -> str:
-        user = f"{self.user}@" if self.user is not None else ""
+        userinfo = ""
+        if self.user is not None:
+            secret = f":{self.password}" if self.password is not None else ""
+            userinfo = f"{self.user}{secret}@"
         port = f":{self.port}" if self.port is not None else ""
         headers = f"?{self.headers}" if self.headers else ""
-        return f"{self.scheme}:{user}{self.host}{port}{_format_params(self.params)}{headers}"
+        return f"{self.scheme}:{userinfo}{self.host}{port}{_format_params(self.params)}{headers}"
+
+
+def _host_port(text: str) -> tuple[str, int | None]:
+    host, port_text = text, None
+    if text.startswith("["):
+        end = text.find("]") + 1
+        host, after = text[:end], text[end:]
+        if after:
+            if after[0] != ":":
+                raise SipParseError(f"bad host {text[:60]!r}")
+            port_text = after[1:]
+    elif ":" in text:
+        host, _, port_text = text.partition(":")
+    if not _HOST_RE.fullmatch(host):
+        raise SipParseError(f"bad host {text[:60]!r}")
+    return host, None if port_text is None else _port(port_text)
+
+
+def _unquote(quoted: str) -> str:
+    inner = quoted[1:-1]
+    return re.sub(r"\\(.)", r"\1", inner, flags=re.DOTALL) if "\\" in inner else inner
+
+
+def _quote(text: str) -> str:
+    # Line breaks cannot be escaped in SIP (RFC 3261 §25.1 quoted-pair); they become spaces.
+    text = text.replace("\r", " ").replace("\n", " ")
+    return '"' + re.sub(r'(["\\\x00-\x08\x0b-\x1f\x7f])', r"\\\1", text) + '"'
 
 
 @dataclass
 class NameAddr:
-    """A From/To/Contact value: display name, URI, header parameters."""
+    """A From/To/Contact value: display name, URI, header parameters (tag, expires, q)."""
 
     display: str | None
     uri: SipUri
@@ -227,141 +296,159 @@ class NameAddr:
 
     @classmethod
     def parse(cls, text: str) -> NameAddr:
-        text = text.strip()
-        display: str | None = None
-        if "<" in text:
-            head, _, rest = text.partition("<")
-            uri_text, closed, params = rest.partition(">")
-            if not closed:
-                raise SipParseError("unterminated <URI>")
-            head = head.strip()
-            if head.startswith('"') and head.endswith('"') and len(head) >= 2:
-                display = head[1:-1].replace('\\"', '"')
-            elif head:
-                display = head
-        else:
-            # Without <>, parameters after the URI belong to the header (RFC 3261 §20).
-            uri_text, _, params = text.partition(";")
-        return cls(display, SipUri.parse(uri_text), _params(params))
+        """Parse `"Display" <uri>;params`, `token words <uri>` or a bare `uri;params`."""
+        text = text.strip(" \t")
+        if text.startswith('"'):
+            end = _quoted_end(text, 0)
+            rest = text[end:].lstrip(" \t")
+            if not rest.startswith("<"):
+                raise SipParseError("a quoted display name must be followed by <URI>")
+            return cls._bracketed(_unquote(text[:end]) or None, rest)
+        bracket = text.find("<")
+        if bracket >= 0:
+            words = text[:bracket].split()
+            if not all(_DISPLAY_WORD.fullmatch(word) for word in words):
+                raise SipParseError(f"display name is neither tokens nor quoted: {text[:40]!r}")
+            return cls._bracketed(" ".join(words) or None, text[bracket:])
+        uri_text, semicolon, params = text.partition(";")
+        uri_text = uri_text.rstrip(" \t")
+        if "?" in uri_text or "," in uri_text:
+            # Without <>, ';', ',' and '?' end the URI (RFC 3261 §20): this would be ambiguous.
+            raise SipParseError(f"URI with '?' or ',' must be in <>: {uri_text[:60]!r}")
+        return cls(None, SipUri.parse(uri_text), _parse_params(semicolon + params, "address"))
+
+    @classmethod
+    def _bracketed(cls, display: str | None, rest: str) -> NameAddr:
+        end = rest.find(">")
+        if end < 0:
+            raise SipParseError("unterminated <URI>")
+        return cls(display, SipUri.parse(rest[1:end]), _parse_params(rest[end + 1 :], "address"))
 
     @property
     def tag(self) -> str | None:
+        """The tag parameter, if any."""
         return self.params.get("tag")
 
     def __str__(self) -> str:
-        display = ""
-        if self.display:
-            display = '"' + self.display.replace('"', '\\"') + '" '
+        display = f"{_quote(self.display)} " if self.display else ""
         return f"{display}<{self.uri}>{_format_params(self.params)}"
 
 
 @dataclass
 class Via:
+    """One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport`."""
+
     transport: str
     host: str
     port: int | None
     params: dict[str, str | None]
+    protocol: str = "SIP/2.0"  # kept so that a SIP/7.0 request can still be answered with 505
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        match = re.match(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9]+)\s+([^;]+)(.*)$", text, re.DOTALL)
-        if match is None:
+        """Parse one Via value (not a comma-separated list)."""
+        head, semicolon, params = text.partition(";")
+        match = _VIA_SENT.fullmatch(head)
+        if match is None or match[1].upper() != "SIP":
             raise SipParseError(f"bad Via {text[:60]!r}")
-        transport, sent_by, params = match.groups()
-        sent_by = sent_by.strip()
-        port: int | None = None
-        if sent_by.startswith("["):
-            host, _, after = sent_by.partition("]")
-            host += "]"
-            if after.startswith(":"):
-                port = SipUri._port(after[1:].strip())
-        else:
-            host, colon, port_text = sent_by.partition(":")
-            if colon:
-                port = SipUri._port(port_text.strip())
-        host = host.strip()
-        if not host or any(c.isspace() for c in host):
-            raise SipParseError(f"bad Via sent-by {sent_by[:60]!r}")
-        return cls(transport.upper(), host, port, _params(params))
+        port = _port(match[5]) if match[5] is not None else None
+        protocol = f"SIP/{match[2]}"
+        return cls(
+            match[3].upper(), match[4], port, _parse_params(semicolon + params, "Via"), protocol
+        )
 
     @property
     def branch(self) -> str | None:
+        """The branch parameter, if any."""
         return self.params.get("branch")
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
-        return f"SIP/2.0/{self.transport} {self.host}{port}{_format_params(self.params)}"
+        return f"{self.protocol}/{self.transport} {self.host}{port}{_format_params(self.params)}"
 
 
 @dataclass
 class CSeq:
+    """The CSeq header: sequence number and method."""
+
     number: int
     method: str
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
-        parts = text.split()
-        if len(parts) != 2 or not parts[0].isdigit() or not TOKEN.match(parts[1]):
+        """Parse `number method`; the number must fit in 32 unsigned bits."""
+        match = _CSEQ.fullmatch(text.strip(" \t"))
+        if match is None:
             raise SipParseError(f"bad CSeq {text[:40]!r}")
-        number = int(parts[0])
-        if number >= 2**31:
-            raise SipParseError("CSeq number too large")
-        return cls(number, parts[1])
+        return cls(_small_int(match[1], 2**32 - 1, "CSeq number"), match[2])
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
 
 
 class _Message:
-    """What requests and responses share: header accessors and serialisation."""
+    """What requests and responses share: typed views of the headers, serialisation."""
 
     headers: Headers
     body: bytes
 
     @property
     def call_id(self) -> str:
+        """The Call-ID."""
         return self.headers.get("Call-ID") or ""
 
     @property
     def cseq(self) -> CSeq:
+        """The parsed CSeq."""
         return CSeq.parse(self.headers.get("CSeq") or "")
 
     @property
     def from_(self) -> NameAddr:
+        """The parsed From."""
         return NameAddr.parse(self.headers.get("From") or "")
 
     @property
     def to(self) -> NameAddr:
+        """The parsed To."""
         return NameAddr.parse(self.headers.get("To") or "")
 
     @property
     def vias(self) -> list[Via]:
+        """Every Via value, topmost first."""
         return [Via.parse(value) for value in self.headers.get_all("Via")]
 
     def _serialise(self, start_line: str) -> bytes:
         lines = [start_line]
-        lines += [f"{k}: {v}" for k, v in self.headers.items if k.lower() != "content-length"]
+        for name, value in self.headers.items:
+            if name.lower() != "content-length":
+                lines.append(f"{name}: {value}")
         lines.append(f"Content-Length: {len(self.body)}")
+        if any("\r" in line or "\n" in line for line in lines):
+            raise ValueError("a line break inside a start line or header would forge headers")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
 
 
 @dataclass
 class SipRequest(_Message):
+    """A SIP request; `uri` is the Request-URI text as received."""
+
     method: str
     uri: str
     headers: Headers
     body: bytes = b""
-    version: str = "SIP/2.0"
+    version: str = "SIP/2.0"  # anything else is parsed so that it can be answered with 505
 
     @classmethod
     def parse(cls, data: bytes) -> SipRequest:
+        """Parse a request; a response or bad bytes raise SipParseError."""
         message = parse_message(data)
         if not isinstance(message, SipRequest):
-            raise SipParseError("expected a request")
+            raise SipParseError("expected a request, got a response")
         return message
 
     @property
     def request_uri(self) -> SipUri:
+        """The Request-URI as a SIP URI (SipParseError for other schemes: answer 416)."""
         return SipUri.parse(self.uri)
 
     def __bytes__(self) -> bytes:
@@ -370,6 +457,8 @@ class SipRequest(_Message):
 
 @dataclass
 class SipResponse(_Message):
+    """A SIP response."""
+
     status: int
     reason: str
     headers: Headers
@@ -377,133 +466,159 @@ class SipResponse(_Message):
 
     @classmethod
     def parse(cls, data: bytes) -> SipResponse:
+        """Parse a response; a request or bad bytes raise SipParseError."""
         message = parse_message(data)
         if not isinstance(message, SipResponse):
-            raise SipParseError("expected a response")
+            raise SipParseError("expected a response, got a request")
         return message
 
     def __bytes__(self) -> bytes:
         return self._serialise(f"SIP/2.0 {self.status} {self.reason}")
 
 
-def _split_head(data: bytes) -> tuple[list[str], bytes]:
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = data.partition(separator)
-        if found:
-            break
-    else:
-        head, body = data, b""
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = head.decode("latin-1")
-    lines = text.replace("\r\n", "\n").split("\n")
-    # Undo line folding: a line starting with whitespace continues the previous one.
-    unfolded: list[str] = []
-    for line in lines:
-        if line[:1] in (" ", "\t") and unfolded:
-            unfolded[-1] += " " + line.strip()
+def _head_lines(data: bytes) -> tuple[list[str], bytes]:
+    """Start line and unfolded header lines, and what follows the empty line."""
+    data = data.lstrip(b"\r\n")  # RFC 3261 §7.5: ignore CRLFs before the start line
+    end = _HEAD_END.search(data)
+    # Without the empty line (a sloppy sender) the whole datagram is header section.
+    head, body = (data[: end.start()], data[end.end() :]) if end else (data.rstrip(b"\r\n"), b"")
+    lines: list[str] = []
+    for raw in head.split(b"\n"):
+        raw = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = raw.decode("latin-1")  # never fail on a stray byte in a display name
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] = lines[-1].rstrip(" \t") + " " + line.strip(" \t")
         else:
-            unfolded.append(line)
-    return unfolded, body
+            lines.append(line)
+    return lines, body
+
+
+def _start_line(line: str) -> SipRequest | SipResponse:
+    """A message with the start line's fields and nothing else yet."""
+    if line.startswith("SIP/"):
+        version, _, rest = line.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version != "SIP/2.0" or not re.fullmatch("[0-9]{3}", code) or _CONTROL.search(reason):
+            raise SipParseError(f"bad status line {line[:60]!r}")
+        if not 100 <= int(code) <= 699:
+            raise SipParseError(f"status code out of range: {code}")
+        return SipResponse(int(code), reason, Headers())
+    parts = line.split(" ")
+    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+        raise SipParseError(f"bad request line {line[:60]!r}")
+    method, uri, version = parts
+    if not re.fullmatch(r"SIP/[0-9]+\.[0-9]+", version, re.IGNORECASE):
+        raise SipParseError(f"bad request line (version) {line[:60]!r}")
+    _check_request_uri(uri)
+    return SipRequest(method, uri, Headers(), b"", version.upper())
+
+
+def _check_request_uri(uri: str) -> None:
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not rest or not _SCHEME.fullmatch(scheme) or not _URI_TEXT.fullmatch(uri):
+        raise SipParseError(f"bad Request-URI {uri[:60]!r}")
+    if scheme.lower() in ("sip", "sips") and SipUri.parse(uri).headers:
+        # RFC 3261 §19.1.1: headers are not allowed in a Request-URI (RFC 4475 escruri).
+        raise SipParseError("Request-URI carries headers")
 
 
 def _parse_headers(lines: list[str]) -> Headers:
     headers = Headers()
     for line in lines:
-        if not line.strip():
-            continue
         name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not name or not TOKEN.match(name):
+        name = name.rstrip(" \t")
+        if not colon or not _TOKEN.fullmatch(name) or "\r" in value:
             raise SipParseError(f"malformed header line {line[:60]!r}")
-        headers.items.append((Headers.canonical(name), value.strip()))
+        headers.items.append((_canonical(name), value.strip(" \t")))
     return headers
 
 
 def _parse(data: bytes) -> SipRequest | SipResponse:
     if len(data) > MAX_MESSAGE:
         raise SipParseError("message too large")
-    lines, body = _split_head(data.lstrip(b"\r\n"))
-    start = lines[0] if lines else ""
-    headers = _parse_headers(lines[1:])
+    lines, body = _head_lines(data)
+    if not lines or not lines[0]:
+        raise SipParseError("empty message")
+    message = _start_line(lines[0])
+    message.headers = headers = _parse_headers(lines[1:])
+    for name in _SINGLE_HEADERS:
+        if len(headers.get_all(name)) > 1:
+            raise SipParseError(f"more than one {name} header")
     length_text = headers.get("Content-Length")
     if length_text is not None:
-        if not length_text.strip().isdigit():
-            raise SipParseError("bad Content-Length")
-        length = int(length_text)
+        length = _small_int(length_text, MAX_MESSAGE, "Content-Length")
         if length > len(body):
             raise SipParseError("body shorter than Content-Length")
-        body = body[:length]  # trailing octets of a datagram are not part of it (RFC 4475 §3.1.1.8)
-    for name in SINGLE_HEADERS:
-        if headers.count(name) > 1:
-            raise SipParseError(f"more than one {Headers.canonical(name)} header")
-
-    if start.startswith("SIP/"):
-        parts = start.split(" ", 2)
-        if len(parts) < 2 or parts[0] != "SIP/2.0" or not parts[1].isdigit() or len(parts[1]) != 3:
-            raise SipParseError(f"bad status line {start[:60]!r}")
-        status = int(parts[1])
-        if not 100 <= status <= 699:
-            raise SipParseError(f"status code out of range: {status}")
-        message: SipRequest | SipResponse = SipResponse(
-            status, parts[2] if len(parts) > 2 else "", headers, body
-        )
-    else:
-        parts = start.split(" ")
-        if len(parts) != 3 or not TOKEN.match(parts[0]) or not parts[1]:
-            raise SipParseError(f"bad request line {start[:60]!r}")
-        method, uri, version = parts
-        if not re.fullmatch(r"SIP/\d+\.\d+", version):
-            raise SipParseError(f"bad SIP version {version[:20]!r}")
-        message = SipRequest(method, uri, headers, body, version)
-
-    for name in REQUIRED:
+        body = body[:length]  # the rest of a datagram is not part of it (RFC 4475 dblreq)
+    for name in _REQUIRED:
         if headers.get(name) is None:
             raise SipParseError(f"missing {name} header")
-    # Touch the structured headers so that a broken one fails here, not deep in a handler.
-    cseq = message.cseq
-    message.from_, message.to  # noqa: B018
-    if not message.vias:
-        raise SipParseError("missing Via header")
-    if isinstance(message, SipRequest) and message.method != cseq.method:
-        raise SipParseError("CSeq method mismatch")
-    max_forwards = headers.get("Max-Forwards")
-    if max_forwards is not None and not max_forwards.strip().isdigit():
-        raise SipParseError("bad Max-Forwards")
+    message.body = body
+    _check_fields(message)
     return message
 
 
+def _check_fields(message: SipRequest | SipResponse) -> None:
+    """Parse the headers a handler relies on, so a bad one fails here and not in a handler."""
+    headers = message.headers
+    cseq = message.cseq
+    if isinstance(message, SipRequest) and cseq.method != message.method:
+        raise SipParseError("CSeq method mismatch")
+    for name in ("From", "To"):
+        try:
+            NameAddr.parse(headers.get(name) or "")
+        except SipParseError as exc:
+            raise SipParseError(f"bad {name} header: {exc}") from None
+    if not message.vias:
+        raise SipParseError("missing Via header")
+    for contact in headers.get_all("Contact"):
+        if contact != "*":
+            NameAddr.parse(contact)
+    if not message.call_id or any(c in message.call_id for c in " \t"):
+        raise SipParseError("bad Call-ID")
+    max_forwards = headers.get("Max-Forwards")
+    if max_forwards is not None and not _DIGITS.fullmatch(max_forwards):
+        raise SipParseError("bad Max-Forwards")
+
+
 def parse_message(data: bytes) -> SipRequest | SipResponse:
-    """Parse one message; anything unusable raises SipParseError (and nothing else)."""
+    """Parse one message; anything unusable raises SipParseError, and nothing else escapes."""
     try:
         return _parse(data)
     except SipParseError:
         raise
-    except (ValueError, IndexError, UnicodeError) as exc:
+    except ValueError as exc:  # e.g. a codec or int() limit deep down: still just bad bytes
         raise SipParseError(str(exc)) from exc
 
 
 def request_summary_for_400(data: bytes) -> SipRequest | None:
-    """Just enough of a broken request to answer it with 400 (None for responses/garbage)."""
-    try:
-        lines, _ = _split_head(data[:MAX_MESSAGE])
-        start = lines[0].split(" ") if lines else []
-        if len(start) != 3 or start[0].startswith("SIP/") or not TOKEN.match(start[0]):
-            return None
-        headers = Headers()
-        for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if colon and TOKEN.match(name.strip()):
-                canonical = Headers.canonical(name)
-                if canonical in ("Via", "From", "To", "Call-ID", "CSeq"):
-                    headers.items.append((canonical, value.strip()))
-        if not headers.get_all("Via") or headers.get("Call-ID") is None:
-            return None
-        Via.parse(headers.get_all("Via")[0])
-        return SipRequest(start[0], start[1], headers)
-    except (SipParseError, ValueError, IndexError):
+    """Just enough of an unparseable request to answer it 400; None for responses and junk."""
+    lines, _ = _head_lines(data[:MAX_MESSAGE])
+    start = lines[0].split() if lines else []
+    if len(start) < 3 or not _TOKEN.fullmatch(start[0]) or not start[-1].upper().startswith("SIP/"):
         return None
+    headers = Headers()
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        name = name.strip(" \t")
+        if colon and _TOKEN.fullmatch(name) and _canonical(name) in _SUMMARY_HEADERS:
+            headers.add(name, value.replace("\r", " ").strip(" \t"))
+    vias = headers.get_all("Via")
+    if not vias or not vias[0].upper().startswith("SIP") or not headers.get("Call-ID"):
+        # Without a Via there is no one to answer; without a Call-ID the answer would be as
+        # unparseable to the sender as its request was to us.
+        return None
+    return SipRequest(start[0], " ".join(start[1:-1]), headers, b"", start[-1].upper())
+
+
+def _has_tag(value: str) -> bool:
+    try:
+        return NameAddr.parse(value).tag is not None
+    except SipParseError:  # a summary of a broken request: look for the parameter by eye
+        return re.search(r";[ \t]*tag[ \t]*=", value, re.IGNORECASE) is not None
 
 
 def response_for(
@@ -516,32 +631,34 @@ def response_for(
     body: bytes = b"",
     content_type: str | None = None,
 ) -> SipResponse:
-    """A response that echoes the request's Via, From, To (+ tag), Call-ID and CSeq."""
-    headers = Headers()
-    for value in request.headers.get_all("Via"):
-        headers.add("Via", value)
+    """A response echoing the request's Via (all, in order), From, To (+tag), Call-ID, CSeq."""
+    headers = Headers([(k, v) for k, v in request.headers.items if k.lower() == "via"])
     for name in ("From", "To", "Call-ID", "CSeq"):
-        found = request.headers.get(name)
-        if found is None:
+        value = request.headers.get(name)
+        if value is None:
             continue
-        value = found
-        if name == "To" and to_tag and ";tag=" not in value.replace(" ", "").lower():
+        if name == "To" and to_tag and not _has_tag(value):
             value = f"{value};tag={to_tag}"
         headers.add(name, value)
     for name, value in extra:
         headers.add(name, value)
-    if content_type:
-        headers.add("Content-Type", content_type)
-    return SipResponse(status, reason or reason_phrase(status), headers, body)
+    if content_type is not None:
+        headers.set("Content-Type", content_type)
+    return SipResponse(
+        status, reason if reason is not None else reason_phrase(status), headers, body
+    )
 
 
 def new_branch() -> str:
+    """A fresh RFC 3261 branch (magic cookie + 64 random bits)."""
     return "z9hG4bK" + secrets.token_hex(8)
 
 
 def new_tag() -> str:
+    """A fresh From/To tag."""
     return secrets.token_hex(6)
 
 
 def new_call_id(host: str) -> str:
+    """A fresh Call-ID, unique without coordination."""
     return f"{secrets.token_hex(12)}@{host}"

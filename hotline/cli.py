@@ -191,6 +191,22 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlp(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nlp import Classifier
+    from nlp.evaluation import evaluate, read_labelled
+
+    try:
+        rows = read_labelled(Path(args.file))
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    report = evaluate(Classifier.load_default(), rows, confusions=args.confusions)
+    print("\n".join(report.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--config", help="TOML config file (default: $HOTLINE_CONFIG)")
@@ -229,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
         "classify", help="classify complaints: one per stdin line → JSON lines"
     )
     classify.set_defaults(func=cmd_classify)
+    nlp_parser = sub.add_parser("nlp", help="classifier tools")
+    nlp_actions = nlp_parser.add_subparsers(dest="action", required=True)
+    evaluate = nlp_actions.add_parser(
+        "evaluate", help="accuracy on a CSV with columns text,department[,category_code,urgent]"
+    )
+    evaluate.add_argument("file")
+    evaluate.add_argument("--confusions", type=int, default=10)
+    nlp_parser.set_defaults(func=cmd_nlp)
+
     staffing = sub.add_parser("staffing", help="agents needed for a service level (Erlang C)")
     staffing.add_argument("--calls-per-hour", type=float, required=True)
     staffing.add_argument("--aht", type=float, required=True, help="average handle time, seconds")

@@ -92,3 +92,26 @@ def test_staffing_prints_the_erlang_c_plan_as_json() -> None:
     assert (body["agents"], body["service_level"], body["asa_seconds"]) == (14, 0.8884, 7.84)
     refused = hotline("staffing", "--calls-per-hour", "200", "--aht", "0", env=dict(os.environ))
     assert refused.returncode == 2 and "handle time" in refused.stderr
+
+
+def test_nlp_evaluate_reports_accuracy_urgency_and_confusions(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text(
+        "text,department,category_code,urgent\n"
+        "路口的井盖不见了，晚上有人差点掉下去,MUNICIPAL,01023,true\n"
+        "楼下烧烤油烟太大,ENFORCEMENT,,false\n"
+        "路灯不亮,SANITATION,,\n",  # mislabelled on purpose: a confusion to report
+        encoding="utf-8",
+    )
+    result = hotline("nlp", "evaluate", str(labelled), env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "department top-1:      66.7%" in lines
+    assert "department top-3:      100.0%" in lines  # MUNICIPAL first, SANITATION in the top 3
+    assert "category accuracy:     100.0% (1 rows)" in lines
+    assert "urgent precision:      100.0% (2 rows)" in lines
+    assert "  SANITATION → MUNICIPAL: 1" in lines
+    broken = tmp_path / "broken.csv"
+    broken.write_text("words,label\nx,y\n", encoding="utf-8")
+    refused = hotline("nlp", "evaluate", str(broken), env=dict(os.environ))
+    assert refused.returncode == 2 and "missing column" in refused.stderr

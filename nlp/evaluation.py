@@ -1,0 +1,121 @@
+"""Measuring the classifier on a labelled CSV: department top-1/top-3, category, urgency."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp.classifier import Classifier
+
+REQUIRED_COLUMNS = ("text", "department")
+
+
+@dataclass(frozen=True)
+class LabelledComplaint:
+    text: str
+    department: str
+    category_code: str | None = None
+    urgent: bool | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    rows: int
+    top1: float
+    top3: float
+    category_rows: int
+    category_accuracy: float | None
+    urgent_rows: int
+    urgent_precision: float | None
+    urgent_recall: float | None
+    confusions: list[tuple[str, str, int]] = field(default_factory=list)  # expected, got, count
+
+    def lines(self) -> list[str]:
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1%}"
+
+        out = [
+            f"rows:                  {self.rows}",
+            f"department top-1:      {pct(self.top1)}",
+            f"department top-3:      {pct(self.top3)}",
+            f"category accuracy:     {pct(self.category_accuracy)} ({self.category_rows} rows)",
+            f"urgent precision:      {pct(self.urgent_precision)} ({self.urgent_rows} rows)",
+            f"urgent recall:         {pct(self.urgent_recall)}",
+            "most common confusions (expected → suggested):",
+        ]
+        out += [f"  {want} → {got}: {count}" for want, got, count in self.confusions] or ["  none"]
+        return out
+
+
+def _flag(value: str) -> bool | None:
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "y", "是"}:
+        return True
+    if text in {"0", "false", "no", "n", "否"}:
+        return False
+    if not text:
+        return None
+    raise ValueError(f"urgent must be true or false, got {value!r}")
+
+
+def read_labelled(path: Path) -> list[LabelledComplaint]:
+    """Rows of a CSV with columns text,department and optional category_code,urgent."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            try:
+                rows.append(
+                    LabelledComplaint(
+                        text=row["text"],
+                        department=row["department"].strip(),
+                        category_code=(row.get("category_code") or "").strip() or None,
+                        urgent=_flag(row.get("urgent") or ""),
+                    )
+                )
+            except ValueError as error:
+                raise ValueError(f"{path} line {number}: {error}") from None
+        return rows
+
+
+def evaluate(
+    classifier: Classifier, rows: Iterable[LabelledComplaint], confusions: int = 10
+) -> EvaluationReport:
+    total = top1 = top3 = category_rows = category_hits = urgent_rows = 0
+    true_positive = predicted_urgent = actual_urgent = 0
+    mistakes: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        result = classifier.classify(row.text)
+        codes = [d.code for d in result.departments]
+        total += 1
+        top1 += codes[0] == row.department
+        top3 += row.department in codes
+        if codes[0] != row.department:
+            mistakes[(row.department, codes[0])] += 1
+        if row.category_code is not None:
+            category_rows += 1
+            category_hits += (
+                result.category is not None and result.category.code == row.category_code
+            )
+        if row.urgent is not None:
+            urgent_rows += 1
+            predicted_urgent += result.urgent
+            actual_urgent += row.urgent
+            true_positive += result.urgent and row.urgent
+    return EvaluationReport(
+        rows=total,
+        top1=top1 / total if total else 0.0,
+        top3=top3 / total if total else 0.0,
+        category_rows=category_rows,
+        category_accuracy=category_hits / category_rows if category_rows else None,
+        urgent_rows=urgent_rows,
+        urgent_precision=true_positive / predicted_urgent if predicted_urgent else None,
+        urgent_recall=true_positive / actual_urgent if actual_urgent else None,
+        confusions=[(want, got, n) for (want, got), n in mistakes.most_common(confusions)],
+    )

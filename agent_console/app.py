@@ -14,6 +14,7 @@ from aiohttp import web
 
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
+from hotline.throttle import LoginThrottles
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ services_key = web.AppKey("services", ConsoleServices)
 options_key = web.AppKey("options", ConsoleOptions)
 notifier_key = web.AppKey("notifier", Notifier)
 health_key: web.AppKey[HealthCheck] = web.AppKey("health")
+throttle_key = web.AppKey("login_throttles", LoginThrottles)
 
 
 @web.middleware
@@ -102,6 +104,7 @@ def create_app(
     app[notifier_key] = notifier
     app[health_key] = health
     app[services_key] = services
+    app[throttle_key] = LoginThrottles()
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/api/openapi.json", openapi.handler)
     app.router.add_post("/api/login", http.login)

@@ -16,6 +16,7 @@ from agent_console.app import (
     options_key,
     read_json,
     services_key,
+    throttle_key,
 )
 from hotline.accounts import AccountError, Principal
 from hotline.models import Ticket
@@ -77,12 +78,27 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(agent_id, str) or not isinstance(password, str) or not agent_id:
         raise ApiError(400, "missing-field", "agent_id and password are required")
     options = request.app[options_key]
+    now = options.clock()
+    throttles = request.app[throttle_key]
+    agent_key, address_key = [agent_id.strip()], [str(request.remote)]
+    waits = [
+        throttles.agent.retry_after(agent_key, now),
+        throttles.address.retry_after(address_key, now),
+    ]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        raise ApiError(
+            429, "too-many-attempts", f"too many wrong passwords; try again in {int(wait) + 1} s"
+        )
     try:
         token, principal = await request.app[services_key].accounts.login(
-            agent_id.strip(), password, options.clock()
+            agent_id.strip(), password, now
         )
     except AccountError as error:
+        throttles.agent.failed(agent_key, now)
+        throttles.address.failed(address_key, now)
         raise ApiError(401, error.error_id, str(error)) from None
+    throttles.agent.succeeded(agent_key)
     response = web.json_response({"token": token, "agent": _principal_json(principal)})
     response.set_cookie(
         SESSION_COOKIE,

@@ -201,3 +201,23 @@ async def test_pause_reasons_come_from_the_configured_list(hotline: RunningHotli
     assert refused[0] == 400 and refused[1]["field"] == "reason"
     assert accepted[0] == 200 and accepted[1]["reason"] == "用餐"
     assert "用餐" in me["pause_reasons"] and me["status"]["state"] == "paused"
+
+
+async def test_repeated_wrong_passwords_are_throttled(hotline: RunningHotline) -> None:
+    await hotline.add_agent("1001")
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(6):
+            status, _body = await call(
+                http, hotline, "POST", "/api/login", body={"agent_id": "1001", "password": "guess"}
+            )
+            statuses.append(status)
+        locked = await call(
+            http,
+            hotline,
+            "POST",
+            "/api/login",
+            body={"agent_id": "1001", "password": "pw-1001-secret"},
+        )
+    assert statuses == [401] * 5 + [429]
+    assert locked[0] == 429 and locked[1]["error_id"] == "too-many-attempts"

@@ -1,4 +1,4 @@
-"""The `hotline` command: serve, migrate, agents, classify, demo-agents."""
+"""The `hotline` command: serve, migrate, agents, demo-agents, classify, nlp, staffing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from hotline.config import ConfigError, HotlineConfig, load_config
+
+if TYPE_CHECKING:  # the CLI imports its heavy parts only for the command that needs them
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from hotline.accounts import Accounts
 
 DEMO_AGENTS = (
     # id, name, role, console password, SIP password
@@ -26,7 +32,7 @@ def _config(args: argparse.Namespace) -> HotlineConfig:
     return load_config(path)
 
 
-def _accounts(config: HotlineConfig):  # type: ignore[no-untyped-def]
+def _accounts(config: HotlineConfig) -> tuple[AsyncEngine, Accounts]:
     from hotline.accounts import Accounts
     from hotline.db import create_engine, session_factory
 

@@ -11,17 +11,3 @@ def mask_phone(number: str) -> str:
     if len(digits) <= 7:
         return "*" * (len(digits) - 4) + digits[-4:]
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
-def mask_address(address: str) -> str:
-    """Keep the first few characters (district, road) and hide house numbers and the rest."""
-    text = address.strip()
-    if len(text) <= 4:
-        return "*" * len(text)
-    keep = min(6, len(text) // 2)
-    return text[:keep] + "*" * (len(text) - keep)
-
-
-def mask_sip_user(uri_or_number: str) -> str:
-    """Mask the user part of a caller id for logs."""
-    return mask_phone(uri_or_number) if uri_or_number else uri_or_number

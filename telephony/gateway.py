@@ -603,11 +603,6 @@ class SipGateway:
 
     # --- ending -------------------------------------------------------------------------
 
-    def hang_up(self, call_id: str, reason: str = "hung-up-by-gateway") -> None:
-        call = self._calls.get(call_id)
-        if call is not None:
-            self._end_call(call, reason, None)
-
     def _end_call(self, call: HotlineCall, reason: str, initiator: Leg | None) -> None:
         if call.ended:
             return

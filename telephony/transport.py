@@ -33,7 +33,6 @@ class SipTransport(asyncio.DatagramProtocol):
         self._on_response = on_response
         self._transport: asyncio.DatagramTransport | None = None
         self.address: tuple[str, int] = ("", 0)
-        self.malformed = 0
 
     @property
     def running(self) -> bool:
@@ -59,12 +58,10 @@ class SipTransport(asyncio.DatagramProtocol):
         if not data.strip(b"\r\n\x00 "):
             return  # keep-alive (RFC 5626 CRLF) or padding
         if len(data) > MAX_DATAGRAM:
-            self.malformed += 1
             return
         try:
             message = parse_message(data)
         except SipParseError as exc:
-            self.malformed += 1
             self._answer_malformed(data, addr, str(exc))
             return
         try:

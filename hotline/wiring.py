@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
@@ -38,12 +36,6 @@ log = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def load_departments() -> dict[str, str]:
-    """Department code → name, from the classifier's shipped list."""
-    text_ = resources.files("nlp").joinpath("data/departments.csv").read_text(encoding="utf-8")
-    return {row["code"]: row["name"] for row in csv.DictReader(text_.splitlines())}
 
 
 @dataclass
@@ -134,7 +126,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         options=ConsoleOptions(
             hotlines=tuple(config.hotlines),
             pause_reasons=config.routing.pause_reasons,
-            departments=load_departments(),
+            departments=classifier.departments,
             secure_cookies=config.console.secure_cookies,
             session_hours=config.console.session_hours,
             clock=clock,

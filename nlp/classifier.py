@@ -117,6 +117,11 @@ class Classifier:
         book, words = load_rule_book(data)
         return cls(book, words)
 
+    @property
+    def departments(self) -> dict[str, str]:
+        """Department code → name, in the order of the rule book's list."""
+        return dict(self._names)
+
     @classmethod
     def load_default(cls) -> Classifier:
         """The shipped rules, dictionary, departments and directory."""

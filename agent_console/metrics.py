@@ -32,8 +32,9 @@ async def figures(request: web.Request) -> web.Response:
         raise ApiError(403, "lead-only", "only a shift lead can see the statistics")
     end = request.app[options_key].clock()
     start = end - timedelta(hours=_hours(request))
-    queues, agents = await request.app[services_key].statistics.figures(start, end)
-    body = figures_json(queues, agents)
+    statistics = request.app[services_key].statistics
+    queues, agents = await statistics.figures(start, end)
+    body = figures_json(queues, agents, await statistics.hourly(start, end))
     body.update(start=start.isoformat(), end=end.isoformat())
     return web.json_response(body)
 

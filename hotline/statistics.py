@@ -17,6 +17,7 @@ from routing.metrics import (
     MetricsOptions,
     QueueFigures,
     agent_figures,
+    hourly_figures,
     queue_figures,
 )
 
@@ -72,11 +73,24 @@ class Statistics:
             agent_figures(calls, states, start, end),
         )
 
+    async def hourly(
+        self, start: datetime, end: datetime
+    ) -> dict[datetime, dict[str, QueueFigures]]:
+        """Queue figures hour by hour, for the hours of the window that had calls."""
+        calls, states = await self._records(start, end)
+        return hourly_figures(calls, states, start, end, self._options)
+
 
 def figures_json(
-    queues: dict[str, QueueFigures], agents: dict[str, AgentFigures]
+    queues: dict[str, QueueFigures],
+    agents: dict[str, AgentFigures],
+    hours: dict[datetime, dict[str, QueueFigures]],
 ) -> dict[str, Any]:
     return {
         "queues": {name: asdict(figures) for name, figures in queues.items()},
         "agents": {name: asdict(figures) for name, figures in agents.items()},
+        "hours": {
+            hour.isoformat(): {name: asdict(figures) for name, figures in by_queue.items()}
+            for hour, by_queue in hours.items()
+        },
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 BUSY_STATES = frozenset({"offered", "talking", "wrap_up"})
@@ -199,20 +199,14 @@ def agent_figures(
     return figures
 
 
-@dataclass(frozen=True)
-class HourlyFigures:
-    """Queue figures for each hour of a window (keys: the hour's start)."""
-
-    hours: dict[datetime, dict[str, QueueFigures]] = field(default_factory=dict)
-
-
 def hourly_figures(
     calls: Sequence[CallRecord],
     states: Sequence[AgentStateRecord],
     start: datetime,
     end: datetime,
     options: MetricsOptions = MetricsOptions(),
-) -> HourlyFigures:
+) -> dict[datetime, dict[str, QueueFigures]]:
+    """Queue figures for each hour of the window that had calls (keys: the hour's start)."""
     hours: dict[datetime, dict[str, QueueFigures]] = {}
     hour = start.replace(minute=0, second=0, microsecond=0)
     while hour < end:
@@ -220,4 +214,4 @@ def hourly_figures(
         if figures:
             hours[hour] = figures
         hour += timedelta(hours=1)
-    return HourlyFigures(hours)
+    return hours

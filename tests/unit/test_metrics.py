@@ -119,6 +119,6 @@ def test_empty_window_has_no_ratios_rather_than_zero() -> None:
 
 
 def test_hourly_breakdown() -> None:
-    hours = hourly_figures(CALLS, STATES, T0, T0 + timedelta(hours=2)).hours
+    hours = hourly_figures(CALLS, STATES, T0, T0 + timedelta(hours=2))
     assert list(hours) == [T0]
     assert hours[T0]["*"].offered == 6

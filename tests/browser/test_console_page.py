@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from sqlalchemy import func, select
 
 from hotline.models import Ticket
@@ -88,6 +88,16 @@ async def lead_sets_state(hotline: RunningHotline, agent_id: str, state: str) ->
             headers={"Authorization": f"Bearer {token}"},
         ) as response:
             assert response.status == 200, await response.text()
+
+
+async def ready_agent(page: Page, hotline: RunningHotline) -> Locator:
+    """Agent 1001 logs in on the page and goes ready; returns the state badge."""
+    await hotline.add_agent("1001")
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    badge = page.get_by_test_id("state-badge")
+    await page.get_by_test_id("btn-ready").click()
+    await expect(badge).to_have_text("空闲")
+    return badge
 
 
 def arrive(hotline: RunningHotline, caller: str, dialled: str, queue: str) -> str:
@@ -253,11 +263,7 @@ async def test_keyboard_order_and_urgency_suggestion(hotline: RunningHotline, pa
 async def test_a_call_is_offered_connected_ended_and_ticketed(
     hotline: RunningHotline, page: Page
 ) -> None:
-    await hotline.add_agent("1001")
-    await log_in(page, hotline, "1001", "pw-1001-secret")
-    badge = page.get_by_test_id("state-badge")
-    await page.get_by_test_id("btn-ready").click()
-    await expect(badge).to_have_text("空闲")
+    badge = await ready_agent(page, hotline)
 
     # The call is queued and offered to the only ready agent. A simulated call is unknown to
     # the SIP gateway, so ringing the (unregistered) phone is a no-op and the offer stands.
@@ -306,11 +312,7 @@ async def test_a_call_is_offered_connected_ended_and_ticketed(
 async def test_a_missed_transferred_call_pauses_the_agent(
     hotline: RunningHotline, page: Page
 ) -> None:
-    await hotline.add_agent("1001")
-    await log_in(page, hotline, "1001", "pw-1001-secret")
-    badge = page.get_by_test_id("state-badge")
-    await page.get_by_test_id("btn-ready").click()
-    await expect(badge).to_have_text("空闲")
+    badge = await ready_agent(page, hotline)
 
     # A 12345 transfer queued under 96198: the ticket's hotline is the queue.
     call_id = arrive(hotline, "13700001111", "12345", "96198")
@@ -333,12 +335,8 @@ async def test_a_missed_transferred_call_pauses_the_agent(
 async def test_session_survives_reload_and_websocket_drops(
     hotline: RunningHotline, page: Page
 ) -> None:
-    await hotline.add_agent("1001")
     await hotline.add_agent("9001", role="lead")
-    await log_in(page, hotline, "1001", "pw-1001-secret")
-    badge = page.get_by_test_id("state-badge")
-    await page.get_by_test_id("btn-ready").click()
-    await expect(badge).to_have_text("空闲")
+    badge = await ready_agent(page, hotline)
 
     # Reload: the session cookie goes straight to the desk, state intact.
     await page.reload()

@@ -32,6 +32,6 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("jieba").setLevel(logging.WARNING)

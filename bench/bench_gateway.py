@@ -1,0 +1,363 @@
+"""The SIP gateway under SIPp load, beside pyVoIP 1.6.8 as shipped, in one run.
+
+    python bench/bench_gateway.py                      # both subjects, all three measurements
+    python bench/bench_gateway.py --subject hotline --steps 50,100,200 --memory-calls 10000
+
+For each subject it measures:
+- capacity: N calls at once (stepped), each caller streaming A-law audio for the whole
+  call; packets per second of every stream the subject sends, counted on loopback in a
+  window when all N calls are up; calls that failed (SIPp's count).
+- answer latency: INVITE → 200 OK at 10 calls per second (SIPp's response-time trace).
+- memory: resident set size after 100 short calls and after --memory-calls.
+
+The hotline bridges each call to an agent phone (SIPp, echoing) and records it; pyVoIP can
+only answer and echo (one leg). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.gateway_peers import (  # noqa: E402
+    Process,
+    PyVoipServer,
+    SippResult,
+    StreamCounter,
+    run_sipp,
+    sipp_args,
+    start_process,
+    start_sipp,
+)
+from tests.support.rtp_audio import caller_payloads, write_rtp_pcap  # noqa: E402
+from tests.support.sipp import free_ports  # noqa: E402
+
+SCENARIOS = ROOT / "tests" / "sipp"
+BENCH_SCENARIOS = ROOT / "bench" / "sipp"
+CALLS_PER_SECOND_RAMP = 20
+SETTLE_SECONDS = 3.0
+WINDOW_SECONDS = 10.0
+
+
+@dataclass
+class Subject:
+    name: str
+    server: Process
+    sip_port: int
+    rtp_low: int
+    rtp_high: int
+    legs_per_call: int
+    peers: list[Process]
+    close: Callable[[], None] | None = None
+
+    def stop(self) -> None:
+        self.server.stop()
+        for peer in self.peers:
+            peer.stop()
+        if self.close is not None:
+            self.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _ready_agents(console: str, agents: list[str]) -> None:
+    """Each agent logs in to the console API and goes ready, as from the web page."""
+    async with aiohttp.ClientSession() as http:
+        gate = asyncio.Semaphore(8)
+
+        async def one(agent: str) -> None:
+            async with gate:
+                login = {"agent_id": agent, "password": f"bench-{agent}-pw"}
+                async with http.post(f"{console}/api/login", json=login) as response:
+                    token = (await response.json())["token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                async with http.post(
+                    f"{console}/api/agents/{agent}/state", json={"state": "ready"}, headers=headers
+                ) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"{agent}: {await response.text()}")
+
+        await asyncio.gather(*(one(agent) for agent in agents))
+
+
+async def _add_agents(url: str, agents: list[str]) -> None:
+    from hotline.accounts import Accounts
+    from hotline.db import create_engine, session_factory
+
+    engine = create_engine(url)
+    accounts = Accounts(session_factory(engine), "bench", 12)
+    now = datetime.now(UTC)
+    for agent in agents:
+        await accounts.add_agent(
+            agent, f"坐席{agent}", f"bench-{agent}-pw", "bench-sip-pw", "agent", now
+        )
+    await engine.dispose()
+
+
+def _wait_for(predicate: object, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _healthy(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def start_hotline(work: Path, agent_count: int) -> Subject:
+    sip_port, console_port = free_ports(1), free_ports(1)
+    rtp_low = 30000
+    database = f"sqlite+aiosqlite:///{work / 'bench.db'}"
+    env = {
+        **os.environ,
+        "HOTLINE_CONFIG": str(ROOT / "config" / "demo.toml"),
+        "HOTLINE_SIP_PORT": str(sip_port),
+        "HOTLINE_SIP_REALM": "bench",
+        "HOTLINE_SIP_RTP_PORT_MIN": str(rtp_low),
+        "HOTLINE_SIP_RTP_PORT_MAX": str(rtp_low + 1999),
+        "HOTLINE_CONSOLE_PORT": str(console_port),
+        "HOTLINE_DATABASE_URL": database,
+        "HOTLINE_ROUTING_WRAP_UP_SECONDS": "0",
+    }
+    hotline = [sys.executable, "-m", "hotline.cli"]
+    start_process("migrate", [*hotline, "migrate"], work, env).popen.wait()
+    agents = [str(2000 + n) for n in range(agent_count)]
+    asyncio.run(_add_agents(database, agents))
+    server = start_process("hotline", [*hotline, "serve", "--log-level", "warning"], work, env)
+    console = f"http://127.0.0.1:{console_port}"
+    try:
+        _wait_for(lambda: _healthy(f"{console}/healthz"), "the hotline to serve")
+    except RuntimeError:
+        server.stop()
+        raise RuntimeError(server.log.read_text()[-2000:]) from None
+    phone_port, phone_media = free_ports(1), free_ports(4)
+    phones = start_sipp(
+        "agent-phones",
+        sipp_args(
+            SCENARIOS / "agent_answer.xml",
+            phone_port,
+            10_000_000,
+            ["-rtp_echo", "-mp", str(phone_media), "-mi", "127.0.0.1"],
+        ),
+        work / "phones",
+    )
+    injection = work / "agents.csv"
+    injection.write_text(
+        "SEQUENTIAL\n"
+        + "".join(
+            f"{a};bench-sip-pw;{phone_port};[authentication username={a} password=bench-sip-pw]\n"
+            for a in agents
+        )
+    )
+    registered = run_sipp(
+        sipp_args(
+            BENCH_SCENARIOS / "register_many.xml",
+            free_ports(1),
+            agent_count,
+            ["-inf", str(injection), "-r", "50"],
+            f"127.0.0.1:{sip_port}",
+        ),
+        work / "register",
+        120,
+    )
+    if registered.successful != agent_count:
+        raise RuntimeError(f"registered {registered.successful}/{agent_count}: {registered.output}")
+    asyncio.run(_ready_agents(console, agents))
+    return Subject("hotline", server, sip_port, rtp_low, rtp_low + 1999, 2, [phones])
+
+
+def start_pyvoip(work: Path) -> Subject:
+    server_port, sip_port = free_ports(1), free_ports(1)
+    rtp_low = 32000
+    stand_in = PyVoipServer(server_port)
+    phone = start_process(
+        "pyvoip",
+        [
+            sys.executable,
+            str(ROOT / "bench" / "pyvoip_echo.py"),
+            "--registrar",
+            f"127.0.0.1:{server_port}",
+            "--sip-port",
+            str(sip_port),
+            "--rtp-low",
+            str(rtp_low),
+            "--rtp-high",
+            str(rtp_low + 7999),
+        ],
+        work,
+        dict(os.environ),
+    )
+    _wait_for(lambda: "registered" in phone.log.read_text(), "pyVoIP to register")
+    return Subject("pyVoIP 1.6.8", phone, sip_port, rtp_low, rtp_low + 7999, 1, [], stand_in.close)
+
+
+def call(
+    subject: Subject,
+    work: Path,
+    calls: int,
+    rate: float,
+    hold_ms: int,
+    concurrent: int | None = None,
+    rtt: bool = False,
+) -> SippResult:
+    """SIPp as the carrier trunk: `calls` citizens at `rate` per second, each talking hold_ms."""
+    work.mkdir(parents=True, exist_ok=True)
+    pcap = work / "caller.pcap"
+    if not pcap.exists():
+        write_rtp_pcap(pcap, caller_payloads(hold_ms / 1000 + 2, 8), 8)
+    extra = [
+        "-s",
+        "12319",
+        "-key",
+        "caller",
+        "13800138000",
+        "-d",
+        str(hold_ms),
+        "-r",
+        str(rate),
+        "-l",
+        str(concurrent or calls),
+        "-mp",
+        str(free_ports(4)),
+        "-mi",
+        "127.0.0.1",
+    ]
+    if rtt:
+        extra += ["-trace_rtt", "-rtt_freq", "1"]
+    args = sipp_args(
+        SCENARIOS / "caller.xml", free_ports(1), calls, extra, f"127.0.0.1:{subject.sip_port}"
+    )
+    return run_sipp(args, work, timeout_s=calls / rate + hold_ms / 1000 + 120)
+
+
+def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
+    ramp = concurrent / CALLS_PER_SECOND_RAMP
+    hold_ms = int((ramp + SETTLE_SECONDS * 2 + WINDOW_SECONDS + 2) * 1000)
+    counter = StreamCounter(subject.rtp_low, subject.rtp_high)
+    cpu_before = subject.server.cpu_seconds()
+    result: list[SippResult] = []
+
+    def run() -> None:
+        result.append(call(subject, work, concurrent, CALLS_PER_SECOND_RAMP, hold_ms))
+
+    import threading
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    time.sleep(ramp + SETTLE_SECONDS)  # the bench's schedule, not synchronisation of a test
+    counter.open_window()
+    cpu_start = subject.server.cpu_seconds()
+    threads = subject.server.threads()
+    time.sleep(WINDOW_SECONDS)
+    rates = counter.close_window()
+    cpu = (subject.server.cpu_seconds() - cpu_start) / WINDOW_SECONDS * 100
+    runner.join()
+    dropped = counter.dropped()
+    counter.close()
+    done = result[0]
+    expected = concurrent * subject.legs_per_call
+    values = sorted(rates.values())
+    below = sum(1 for v in values if v < 49.5)
+    print(
+        f"  {concurrent:4d} at once: calls ok {done.successful}/{concurrent} failed {done.failed}"
+        f" | streams {len(values)}/{expected}"
+        f" min {values[0] if values else 0:.1f} median "
+        f"{statistics.median(values) if values else 0:.1f} pkt/s, below 49.5: {below}"
+        f" | CPU {cpu:.0f}% threads {threads} | tap drops {dropped}"
+        f" | whole step CPU {subject.server.cpu_seconds() - cpu_before:.1f} s",
+        flush=True,
+    )
+
+
+def answer_latency(subject: Subject, work: Path, calls: int) -> None:
+    done = call(subject, work, calls, 10, 2000, rtt=True)
+    times = done.response_ms
+    if not times:
+        print(f"  INVITE→200: no response times ({done.output[-300:]})")
+        return
+    print(
+        f"  INVITE→200 at 10 calls/s, {len(times)} calls (failed {done.failed}):"
+        f" p50 {percentile(times, 0.5):.1f} ms p95 {percentile(times, 0.95):.1f} ms"
+        f" max {max(times):.1f} ms",
+        flush=True,
+    )
+
+
+def memory(subject: Subject, work: Path, total: int, rate: float) -> None:
+    first = call(subject, work / "first", 100, rate, 1000)
+    time.sleep(SETTLE_SECONDS)
+    after_first = subject.server.rss_mib()
+    rest = call(subject, work / "rest", total - 100, rate, 1000)
+    time.sleep(SETTLE_SECONDS)
+    after_all = subject.server.rss_mib()
+    print(
+        f"  RSS after 100 calls {after_first:.1f} MiB, after {total:,} calls {after_all:.1f} MiB"
+        f" (growth {after_all - after_first:+.1f} MiB; failed"
+        f" {first.failed + rest.failed}, ok {first.successful + rest.successful})",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subject", choices=["hotline", "pyvoip", "both"], default="both")
+    parser.add_argument("--steps", default="50,100,150,200")
+    parser.add_argument("--latency-calls", type=int, default=300)
+    parser.add_argument("--memory-calls", type=int, default=10_000)
+    parser.add_argument("--pyvoip-memory-calls", type=int, default=2_000)
+    parser.add_argument("--memory-rate", type=float, default=30)
+    parser.add_argument("--skip", default="", help="comma list of capacity,latency,memory")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep its logs")
+    args = parser.parse_args()
+    steps = [int(s) for s in args.steps.split(",")]
+    skip = set(args.skip.split(","))
+    subjects = ["hotline", "pyvoip"] if args.subject == "both" else [args.subject]
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as scratch:
+        tmp = args.keep or Path(scratch)
+        for name in subjects:
+            work = Path(tmp) / name
+            subject = (
+                start_hotline(work, max(steps) + 10) if name == "hotline" else start_pyvoip(work)
+            )
+            print(f"{subject.name} (pid {subject.server.pid})", flush=True)
+            try:
+                if "capacity" not in skip:
+                    for step in steps:
+                        capacity_step(subject, work / f"step-{step}", step)
+                if "latency" not in skip:
+                    answer_latency(subject, work / "latency", args.latency_calls)
+                if "memory" not in skip:
+                    total = args.memory_calls if name == "hotline" else args.pyvoip_memory_calls
+                    memory(subject, work / "memory", total, args.memory_rate)
+            finally:
+                subject.stop()
+
+
+if __name__ == "__main__":
+    main()

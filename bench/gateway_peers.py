@@ -1,0 +1,275 @@
+"""What bench_gateway.py drives and watches: SIPp runs, subject processes, an RTP counter.
+
+The RTP counter is a raw loopback socket with a kernel filter that passes only the UDP
+packets a subject sends from its RTP port range, so the bench reads ~50 packets per second
+per outgoing stream and nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import ctypes
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.sipp import free_ports, sipp_binary
+
+ETH_P_ALL = 0x0003
+SO_ATTACH_FILTER = 26
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE, as an unsigned offset
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _udp_source_filter(low: int, high: int) -> list[tuple[int, int, int, int]]:
+    """Classic BPF: received (not outgoing) IPv4 UDP frames whose source port is in range."""
+    drop = 11
+    return [
+        (0x20, 0, 0, SKF_AD_PKTTYPE),  # A = packet type
+        (0x15, 0, drop - 2, 0),  # PACKET_HOST (the loopback copy as received)
+        (0x28, 0, 0, 12),  # A = ethertype
+        (0x15, 0, drop - 4, 0x0800),
+        (0x30, 0, 0, 23),  # A = IP protocol
+        (0x15, 0, drop - 6, 17),
+        (0xB1, 0, 0, 14),  # X = IP header length
+        (0x48, 0, 0, 14),  # A = UDP source port
+        (0x35, 0, drop - 9, low),
+        (0x25, drop - 10, 0, high),
+        (0x06, 0, 0, 96),  # accept the headers
+        (0x06, 0, 0, 0),  # drop
+    ]
+
+
+class StreamCounter:
+    """Counts packets per source port in [low, high] while a window is open."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024 * 1024)
+        program = _udp_source_filter(low, high)
+        self._program = (ctypes.c_ubyte * (8 * len(program)))(
+            *b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+        )
+        fprog = struct.pack("HL", len(program), ctypes.addressof(self._program))
+        self._socket.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        self._socket.bind(("lo", 0))
+        self._socket.settimeout(0.2)
+        self._counts: Counter[int] = Counter()
+        self._counting = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self.opened_at = self.closed_at = 0.0
+
+    def _run(self) -> None:
+        counts = self._counts
+        while not self._stop.is_set():
+            try:
+                frame = self._socket.recv(96)
+            except TimeoutError:
+                continue
+            if self._counting:
+                header = (frame[14] & 0x0F) * 4
+                counts[int.from_bytes(frame[14 + header : 16 + header], "big")] += 1
+
+    def open_window(self) -> None:
+        self._counts.clear()
+        self.opened_at = time.monotonic()
+        self._counting = True
+
+    def close_window(self) -> dict[int, float]:
+        """Packets per second for each source port seen while the window was open."""
+        self._counting = False
+        self.closed_at = time.monotonic()
+        seconds = self.closed_at - self.opened_at
+        return {port: count / seconds for port, count in self._counts.items()}
+
+    def dropped(self) -> int:
+        """Frames the kernel dropped because this counter fell behind (should be 0)."""
+        raw = self._socket.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        return int(struct.unpack("II", raw)[1])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+
+
+@dataclass
+class Process:
+    """A process this bench started; ended by its PID only."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"{self.name} has no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def threads(self) -> int:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[17])
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def start_process(name: str, args: list[str], cwd: Path, env: dict[str, str]) -> Process:
+    cwd.mkdir(parents=True, exist_ok=True)
+    log = cwd / f"{name}.log"
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+        )
+    return Process(name, popen, log)
+
+
+@dataclass
+class SippResult:
+    code: int
+    successful: int
+    failed: int
+    response_ms: list[float] = field(default_factory=list)
+    output: str = ""
+
+
+def sipp_args(
+    scenario: Path, local_port: int, calls: int, extra: list[str], remote: str | None = None
+) -> list[str]:
+    args = [
+        sipp_binary(),
+        "-sf",
+        str(scenario),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(local_port),
+        "-cp",
+        str(free_ports(1)),
+        "-m",
+        str(calls),
+        "-nostdin",
+        "-trace_err",
+        "-trace_stat",
+        "-stf",
+        "stats.csv",
+        "-fd",
+        "1",
+        "-max_recv_loops",
+        "1000",
+        *extra,
+    ]
+    return [*args, remote] if remote else args
+
+
+def run_sipp(args: list[str], cwd: Path, timeout_s: float) -> SippResult:
+    """Run SIPp to the end (bounded in time) and read its final counters."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    for old in cwd.glob("*.csv"):
+        old.unlink()
+    done = subprocess.run(
+        args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s
+    )
+    successful = failed = 0
+    stats = cwd / "stats.csv"
+    if stats.exists():
+        rows = list(csv.DictReader(stats.open(), delimiter=";"))
+        if rows:
+            successful = int(rows[-1]["SuccessfulCall(C)"])
+            failed = int(rows[-1]["FailedCall(C)"])
+    response_ms: list[float] = []
+    for rtt in cwd.glob("*_rtt.csv"):
+        for row in csv.DictReader(rtt.open(), delimiter=";"):
+            response_ms.append(float(row["response_time_ms"]))
+    output = done.stdout.decode(errors="replace")[-2000:]
+    return SippResult(done.returncode, successful, failed, response_ms, output)
+
+
+def start_sipp(name: str, args: list[str], cwd: Path) -> Process:
+    return start_process(name, args, cwd, dict(os.environ))
+
+
+class PyVoipServer:
+    """What pyVoIP needs as its "server": a registrar, and a relay for its responses.
+
+    pyVoIP 1.6.8 sends every response to its configured server, never to the Via of the
+    request (a defect the baseline lists), so SIPp callers would never hear its 200 OK. This
+    stand-in challenges and accepts REGISTER and passes every other message on to the address
+    in its top Via, which is where a compliant UA would have sent it.
+    """
+
+    def __init__(self, port: int) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", port))
+        self._socket.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self._socket.recvfrom(65535)
+            except TimeoutError:
+                continue
+            text = data.decode(errors="replace")
+            if os.environ.get("BENCH_DEBUG"):
+                print("stand-in got", source, text[:300], flush=True)
+            if text.startswith("REGISTER "):
+                self._socket.sendto(self._register_answer(text), source)
+                continue
+            via = next((h for h in text.split("\r\n") if h.lower().startswith("via:")), "")
+            parts = via.split()  # "Via:", "SIP/2.0/UDP", "host:port;branch=…"
+            sent_by = parts[2].split(";")[0] if len(parts) > 2 else ""
+            if ":" in sent_by:
+                host, port = sent_by.rsplit(":", 1)
+                self._socket.sendto(data, (host, int(port)))
+
+    @staticmethod
+    def _register_answer(request: str) -> bytes:
+        lines = request.split("\r\n")
+        keep = [
+            h
+            for h in lines
+            if h.split(":", 1)[0].lower() in {"via", "from", "to", "call-id", "cseq", "contact"}
+        ]
+        if any(h.lower().startswith("authorization:") for h in lines):
+            status = "200 OK"
+            extra = ["Expires: 3600"]
+        else:
+            status = "401 Unauthorized"
+            extra = ['WWW-Authenticate: Digest realm="bench", nonce="bench-nonce", algorithm=MD5']
+        return (
+            "\r\n".join([f"SIP/2.0 {status}", *keep, *extra, "Content-Length: 0", "", ""])
+        ).encode()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()

@@ -157,15 +157,30 @@ def start_hotline(work: Path, agent_count: int) -> Subject:
         server.stop()
         raise RuntimeError(server.log.read_text()[-2000:]) from None
     phone_port, phone_media = free_ports(1), free_ports(4)
-    phones = start_sipp(
-        "agent-phones",
-        sipp_args(
-            SCENARIOS / "agent_answer.xml",
-            phone_port,
-            10_000_000,
-            ["-rtp_echo", "-mp", str(phone_media), "-mi", "127.0.0.1"],
-        ),
-        work / "phones",
+    subject = Subject("hotline", server, sip_port, rtp_low, rtp_low + 1999, 2, [])
+    try:
+        _put_agents_on_duty(subject, work, console, agents, phone_port, phone_media)
+    except BaseException:
+        subject.stop()
+        raise
+    return subject
+
+
+def _put_agents_on_duty(
+    subject: Subject, work: Path, console: str, agents: list[str], phone_port: int, media: int
+) -> None:
+    """SIPp answers as every agent's phone; the phones register; the agents go ready."""
+    subject.peers.append(
+        start_sipp(
+            "agent-phones",
+            sipp_args(
+                SCENARIOS / "agent_answer.xml",
+                phone_port,
+                10_000_000,
+                ["-rtp_echo", "-mp", str(media), "-mi", "127.0.0.1"],
+            ),
+            work / "phones",
+        )
     )
     injection = work / "agents.csv"
     injection.write_text(
@@ -179,17 +194,16 @@ def start_hotline(work: Path, agent_count: int) -> Subject:
         sipp_args(
             BENCH_SCENARIOS / "register_many.xml",
             free_ports(1),
-            agent_count,
+            len(agents),
             ["-inf", str(injection), "-r", "50"],
-            f"127.0.0.1:{sip_port}",
+            f"127.0.0.1:{subject.sip_port}",
         ),
         work / "register",
         120,
     )
-    if registered.successful != agent_count:
-        raise RuntimeError(f"registered {registered.successful}/{agent_count}: {registered.output}")
+    if registered.successful != len(agents):
+        raise RuntimeError(f"registered {registered.successful}/{len(agents)}: {registered.output}")
     asyncio.run(_ready_agents(console, agents))
-    return Subject("hotline", server, sip_port, rtp_low, rtp_low + 1999, 2, [phones])
 
 
 def start_pyvoip(work: Path) -> Subject:

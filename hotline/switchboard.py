@@ -39,6 +39,8 @@ from telephony.events import (
 )
 
 log = logging.getLogger(__name__)
+# Call-log writes committed together at most (one transaction each batch).
+WRITE_BATCH = 200
 
 
 @dataclass
@@ -319,21 +321,35 @@ class Switchboard:
 
     async def _write_loop(self) -> None:
         while True:
-            job = await self._writes.get()
+            batch = [await self._writes.get()]
+            # Whatever queued up meanwhile goes in the same transaction: one commit per
+            # batch keeps the log in step with a busy gateway instead of falling behind.
+            while len(batch) < WRITE_BATCH and not self._writes.empty():
+                batch.append(self._writes.get_nowait())
             try:
-                for attempt in range(3):
-                    try:
-                        async with self._sessions.begin() as db:
-                            await job(db)
-                        break
-                    except Exception:
-                        if attempt == 2:
-                            raise
-                        await asyncio.sleep(0.2 * (attempt + 1))
-            except Exception:
-                log.exception("could not record a call event")
+                if not await self._commit(batch):
+                    for job in batch:  # one bad job must not lose the others
+                        await self._commit([job])
             finally:
-                self._writes.task_done()
+                for _ in batch:
+                    self._writes.task_done()
+
+    async def _commit(self, jobs: list[Callable[[AsyncSession], Awaitable[None]]]) -> bool:
+        """Run jobs in one transaction, retrying briefly (a locked database); False if failed."""
+        failure: Exception | None = None
+        for attempt in range(3):
+            try:
+                async with self._sessions.begin() as db:
+                    for job in jobs:
+                        await job(db)
+                return True
+            except Exception as error:
+                failure = error
+                if attempt < 2:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+        if len(jobs) == 1:
+            log.error("could not record a call event", exc_info=failure)
+        return False
 
     def _insert_call(self, event: CallArrived) -> Callable[[AsyncSession], Awaitable[None]]:
         async def job(db: AsyncSession) -> None:

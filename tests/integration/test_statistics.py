@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+from sqlalchemy import select
 
 from agent_console.app import services_key
 from hotline.models import Call
@@ -135,3 +136,24 @@ async def test_a_restart_keeps_agent_states_and_closes_calls_it_could_not_keep(
     async with hotline.system.sessions() as db:
         waiting = await db.get(Call, "waiting")
     assert waiting is not None and waiting.end_reason == "restart"
+
+
+async def test_a_write_that_fails_loses_none_of_the_calls_batched_with_it(
+    hotline: RunningHotline,
+) -> None:
+    """Call-log writes are committed in batches; one that fails is retried alone."""
+    switchboard = hotline.system.switchboard
+    now = datetime.now(UTC)
+
+    async def broken(db: object) -> None:
+        raise RuntimeError("a write that cannot succeed")
+
+    switchboard._write(broken)
+    for n in range(30):
+        switchboard.on_telephony_event(
+            CallArrived(now, f"batch-{n}", f"sip-b{n}", "13800138000", "12319", "12319", "PCMU")
+        )
+    await switchboard.synced()
+    async with hotline.system.sessions() as db:
+        stored = {call.id for call in (await db.scalars(select(Call))).all()}
+    assert {f"batch-{n}" for n in range(30)} <= stored

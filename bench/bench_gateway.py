@@ -51,6 +51,7 @@ BENCH_SCENARIOS = ROOT / "bench" / "sipp"
 CALLS_PER_SECOND_RAMP = 20
 SETTLE_SECONDS = 3.0
 WINDOW_SECONDS = 10.0
+TRANSACTION_LINGER_SECONDS = 40.0
 
 
 @dataclass
@@ -324,11 +325,13 @@ def answer_latency(subject: Subject, work: Path, calls: int) -> None:
 
 
 def memory(subject: Subject, work: Path, total: int, rate: float) -> None:
+    # Ended calls stay referenced until their transactions' Timer H/J (32 s) run out, so
+    # RSS is read once those have passed: what is left then is what a call leaves behind.
     first = call(subject, work / "first", 100, rate, 1000)
-    time.sleep(SETTLE_SECONDS)
+    time.sleep(TRANSACTION_LINGER_SECONDS)
     after_first = subject.server.rss_mib()
     rest = call(subject, work / "rest", total - 100, rate, 1000)
-    time.sleep(SETTLE_SECONDS)
+    time.sleep(TRANSACTION_LINGER_SECONDS)
     after_all = subject.server.rss_mib()
     print(
         f"  RSS after 100 calls {after_first:.1f} MiB, after {total:,} calls {after_all:.1f} MiB"

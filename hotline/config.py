@@ -99,6 +99,21 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    # Directory of caller prompts (see tools/make_prompts.sh for the names); empty = shipped.
+    prompts_dir: str = ""
+    # Seconds between queue position / estimated wait announcements.
+    announce_seconds: float = 30.0
+    # Offer "press 1 for a callback" when the estimated wait exceeds this; 0 never offers.
+    callback_offer_above_seconds: float = 0.0
+    # Record every bridged call as a stereo WAV (caller left, agent right) under this
+    # directory; empty records nothing.
+    recordings_dir: str = ""
+    # Recordings older than this are deleted (checked hourly).
+    recording_retention_days: int = 180
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -118,6 +133,7 @@ class HotlineConfig:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
 
     @property
     def queues(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -140,6 +141,18 @@ class TicketCounter(Base):
     hotline: Mapped[str] = mapped_column(String(32), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, centre's timezone
     last: Mapped[int] = mapped_column(Integer)
+
+
+class Recording(Base):
+    """The stereo WAV of a bridged call (caller left, agent right); its ticket via the call."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class Ticket(Base):

@@ -27,6 +27,8 @@ PROMPT_NAMES = (
     "wait_after",
     "ten",
     *DIGITS,
+    "callback_offer",
+    "callback_confirmed",
 )
 LARGEST_SPOKEN = 99  # above this the caller hears "99"; an exact figure no longer helps
 
@@ -129,6 +131,7 @@ class HoldProgramme:
         status: StatusProvider,
         interval_seconds: float,
         now: float,
+        callback_above_seconds: float | None = None,
     ) -> None:
         self._library = library
         self._status = status
@@ -140,6 +143,9 @@ class HoldProgramme:
         # The first announcement comes right after the greeting (it is due at once).
         self.schedule = AnnouncementSchedule(interval_seconds, now)
         self.announcements = 0
+        # Offer a callback (press 1) once, when the estimated wait exceeds this.
+        self._callback_above = callback_above_seconds
+        self.callback_offered = False
 
     def play(self, clip: bytes) -> None:
         """Interrupt with a message (e.g. the callback offer); music resumes after it."""
@@ -158,7 +164,15 @@ class HoldProgramme:
             status = self._status()
             if status is not None:
                 self.announcements += 1
-                self.play(self._library.say(announcement_words(status)))
+                words = announcement_words(status)
+                if (
+                    self._callback_above is not None
+                    and status.estimated_wait_seconds > self._callback_above
+                    and not self.callback_offered
+                ):
+                    self.callback_offered = True
+                    words.append("callback_offer")
+                self.play(self._library.say(words))
                 return self.next_frame(now)
         self._in_music = True
         if not self._music:

@@ -19,11 +19,15 @@ from datetime import datetime
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import sdp
+from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.events import (
     AgentAnswered,
     AgentLegFailed,
     CallArrived,
+    CallbackRequested,
     CallEnded,
+    DigitPressed,
+    RecordingFinished,
     TelephonyEvent,
 )
 from telephony.media import MediaEngine, RtpLeg
@@ -112,6 +116,7 @@ class HotlineCall:
     agent_leg: Leg | None = None
     agent_id: str | None = None
     ended: bool = False
+    media: CallerMedia | None = None
 
 
 def _ip_literal(host: str) -> bool:
@@ -155,6 +160,7 @@ class SipGateway:
         on_event: EventSink,
         clock: Clock,
         agent_ring_seconds: float,
+        caller_media: CallerMediaOptions | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -165,6 +171,7 @@ class SipGateway:
         self._emit = on_event
         self._clock = clock
         self._ring_seconds = agent_ring_seconds
+        self._caller_media = caller_media or CallerMediaOptions()
         self._transport = SipTransport(self._on_request, self._on_response)
         self._servers = ServerTransactions(self._transport.send)
         self._clients = ClientTransactions(self._transport.send)
@@ -333,6 +340,7 @@ class SipGateway:
             except SipParseError:
                 pass
         call = HotlineCall(str(uuid.uuid4()), caller, dialled, queue, codec)
+        call.media = CallerMedia(call.id, self._caller_media)
         local = NameAddr.parse(str(request.to))
         local.params["tag"] = new_tag()
         contact = request.headers.get("Contact")
@@ -350,6 +358,9 @@ class SipGateway:
         )
         leg.local_sdp = bytes(answer)
         media.payload_type = answer.payload_types[0]
+        if len(answer.payload_types) > 1:
+            media.event_payload_type = answer.payload_types[1]  # telephone-event
+            media.on_digit = lambda digit: self._on_digit(call, digit)
         call.caller_leg = leg
         self._calls[call.id] = call
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
@@ -364,7 +375,7 @@ class SipGateway:
         reply(response)
         self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
         leg.answered = True
-        self._media.play_prompt(media)
+        call.media.hold(self._media, media, asyncio.get_running_loop().time())
         log.info(
             "call answered and queued",
             extra={"call": call.id, "caller": mask_phone(caller), "dialled": dialled},
@@ -562,6 +573,8 @@ class SipGateway:
         caller_leg = leg.call.caller_leg
         if caller_leg is not None:
             self._media.bridge(caller_leg.media, leg.media)
+            if leg.call.media is not None:
+                leg.call.media.bridged(self._media, caller_leg.media, leg.media, self._clock())
         agent_id = leg.call.agent_id or ""
         log.info("agent answered; legs bridged", extra={"call": leg.call.id, "agent": agent_id})
         self._emit(AgentAnswered(self._clock(), leg.call.id, agent_id))
@@ -622,6 +635,32 @@ class SipGateway:
         self._calls.pop(call.id, None)
         log.info("call ended", extra={"call": call.id, "reason": reason})
         self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+        if call.media is not None and call.media.recorder is not None:
+            self._tasks.spawn(self._finish_recording(call.id, call.media), name="recording")
+
+    async def _finish_recording(self, call_id: str, media: CallerMedia) -> None:
+        finished = await media.finish()
+        if finished is not None:
+            self._emit(
+                RecordingFinished(
+                    self._clock(), call_id, str(finished.path), finished.duration_seconds
+                )
+            )
+
+    def _on_digit(self, call: HotlineCall, digit: str) -> None:
+        if call.ended or call.media is None:
+            return
+        self._emit(DigitPressed(self._clock(), call.id, digit))
+        if call.agent_leg is not None:
+            return  # bridged or ringing: the digits are the agent's business
+        hang_up_in = call.media.digit(digit)
+        if hang_up_in is not None:
+            log.info("caller booked a callback", extra={"call": call.id})
+            self._emit(CallbackRequested(self._clock(), call.id, call.caller))
+            # Hang up once the confirmation has been heard.
+            asyncio.get_running_loop().call_later(
+                hang_up_in + 0.5, self._end_call, call, "callback", None
+            )
 
     def _cancel_ringing(self, leg: Leg) -> None:
         if leg.role == "agent" and leg.invite is not None:

@@ -116,3 +116,34 @@ def test_the_shipped_prompts_are_complete_and_well_formed() -> None:
     library = PromptLibrary.load(PROMPTS_DIR)
     assert all(len(library.clip(name)) % FRAME_BYTES == 0 for name in PROMPT_NAMES)
     assert len(library.clip("moh")) >= 8000 * 2  # at least a second of music before it loops
+
+
+def test_a_long_wait_offers_a_callback_once() -> None:
+    library = _library()
+    programme = HoldProgramme(
+        library, lambda: QueueStatus(5, 900), interval_seconds=1, now=0, callback_above_seconds=600
+    )
+    frames = [programme.next_frame(now=2 + index * 0.02) for index in range(10)]
+    assert _names(library, frames)[2:10] == [
+        "position_before",
+        "four",
+        "position_after",
+        "wait_before",
+        "ten",
+        "five",
+        "wait_after",
+        "callback_offer",
+    ]
+    assert programme.callback_offered
+    again = [programme.next_frame(now=10 + index * 0.02) for index in range(8)]
+    assert "callback_offer" not in _names(library, again)
+
+
+def test_a_short_wait_offers_no_callback() -> None:
+    library = _library()
+    programme = HoldProgramme(
+        library, lambda: QueueStatus(1, 30), interval_seconds=1, now=0, callback_above_seconds=600
+    )
+    frames = [programme.next_frame(now=2 + index * 0.02) for index in range(10)]
+    assert "callback_offer" not in _names(library, frames)
+    assert not programme.callback_offered

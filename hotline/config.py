@@ -114,6 +114,14 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class AdmissionConfig:
+    # Daily opening hours in the centre's time zone, e.g. "08:00-20:00"; empty = 24 hours.
+    opening_hours: str = ""
+    # Callers waiting in one queue before new ones hear a message and get 486; 0 = no cap.
+    max_waiting_per_queue: int = 0
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -134,6 +142,7 @@ class HotlineConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
 
     @property
     def queues(self) -> tuple[str, ...]:

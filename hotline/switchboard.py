@@ -262,13 +262,15 @@ class Switchboard:
         if position is None:
             return None
         live = self.calls.get(call_id)
-        queue = live.queue if live is not None else ""
-        on_duty = sum(
+        return self.waits.status(position, self.agents_on_duty(live.queue if live else ""))
+
+    def agents_on_duty(self, queue: str) -> int:
+        """Agents logged in (ready, paused or busy) who serve the queue."""
+        return sum(
             1
             for agent in self.routing.agents()
             if agent.state is not AgentState.LOGGED_OUT and agent.serves(queue)
         )
-        return self.waits.status(position, on_duty)
 
     # --- from the console ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from hotline.tickets import TicketService
 from nlp import Classifier
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
+from telephony.admission import Admission, OpeningHours, decide
 from telephony.announcements import PROMPTS_DIR, PromptLibrary
 from telephony.caller_media import CallerMediaOptions
 from telephony.gateway import SipGateway
@@ -93,7 +95,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
-        caller_media=caller_media_options(config, switchboard),
+        caller_media=caller_media_options(config, switchboard, clock),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     sender = OutboxSender(
@@ -175,9 +177,23 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     return system
 
 
-def caller_media_options(config: HotlineConfig, switchboard: Switchboard) -> CallerMediaOptions:
-    """Prompts, announcements, callback offer and recording, from the [media] section."""
+def caller_media_options(
+    config: HotlineConfig, switchboard: Switchboard, clock: Callable[[], datetime]
+) -> CallerMediaOptions:
+    """Prompts, announcements, callback offer, recording and admission, from the config."""
     media = config.media
+    hours = OpeningHours.parse(config.admission.opening_hours)
+    zone = ZoneInfo(config.centre.timezone)
+
+    def admission(queue: str) -> Admission:
+        return decide(
+            clock().astimezone(zone).time(),
+            hours,
+            switchboard.agents_on_duty(queue),
+            len(switchboard.routing.waiting(queue)),
+            config.admission.max_waiting_per_queue,
+        )
+
     prompts_dir = Path(media.prompts_dir) if media.prompts_dir else PROMPTS_DIR
     greeting = Path(config.sip.greeting) if config.sip.greeting else None
     return CallerMediaOptions(
@@ -186,6 +202,7 @@ def caller_media_options(config: HotlineConfig, switchboard: Switchboard) -> Cal
         queue_status=switchboard.queue_status,
         callback_above_seconds=media.callback_offer_above_seconds or None,
         recordings_dir=Path(media.recordings_dir) if media.recordings_dir else None,
+        admission=admission,
     )
 
 

@@ -11,6 +11,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 FRAME_SAMPLES = 160
 FRAME_BYTES = 2 * FRAME_SAMPLES
@@ -29,6 +30,7 @@ PROMPT_NAMES = (
     *DIGITS,
     "callback_offer",
     "callback_confirmed",
+    "queue_full",
 )
 LARGEST_SPOKEN = 99  # above this the caller hears "99"; an exact figure no longer helps
 
@@ -42,6 +44,29 @@ class QueueStatus:
 
 
 StatusProvider = Callable[[], QueueStatus | None]
+
+
+class FrameSource(Protocol):
+    def next_frame(self, now: float) -> bytes:
+        """The next 20 ms of 8 kHz 16-bit linear PCM."""
+        ...
+
+
+class OneMessage:
+    """A message played once, then silence (before a refusal or a voicemail beep)."""
+
+    def __init__(self, pcm: bytes) -> None:
+        self._pcm = pcm
+        self._position = 0
+
+    @property
+    def seconds(self) -> float:
+        return len(self._pcm) / 16000
+
+    def next_frame(self, now: float) -> bytes:
+        frame = self._pcm[self._position : self._position + FRAME_BYTES]
+        self._position += FRAME_BYTES
+        return frame if len(frame) == FRAME_BYTES else SILENCE
 
 
 def spoken_number(number: int) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from telephony.admission import Admission
 from telephony.announcements import HoldProgramme, PromptLibrary, QueueStatus
 from telephony.media import MediaEngine, RtpLeg
 from telephony.recording import CallRecorder, FinishedRecording
@@ -25,6 +26,10 @@ def _no_status(call_id: str) -> QueueStatus | None:
     return None
 
 
+def _always_open(queue: str) -> Admission:
+    return Admission.OPEN
+
+
 @dataclass(frozen=True)
 class CallerMediaOptions:
     """What a caller hears and whether calls are recorded; the defaults keep the plain greeting."""
@@ -35,6 +40,8 @@ class CallerMediaOptions:
     # Offer "press 1 for a callback" when the estimated wait exceeds this; None = never.
     callback_above_seconds: float | None = None
     recordings_dir: Path | None = None
+    # Decides, before answering, whether a caller may join the queue.
+    admission: Callable[[str], Admission] = _always_open
 
 
 @dataclass

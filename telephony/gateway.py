@@ -19,6 +19,8 @@ from datetime import datetime
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import sdp
+from telephony.admission import Admission
+from telephony.announcements import OneMessage
 from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.events import (
     AgentAnswered,
@@ -309,6 +311,9 @@ class SipGateway:
             )
             return
         reply(response_for(request, 100))
+        if self._caller_media.admission(queue) is Admission.FULL:
+            self._tasks.spawn(self._refuse_busy(request, reply, offer, codec), name="busy")
+            return
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
         self._tasks.spawn(
             self._answer_caller(request, source, reply, offer, codec, dialled, queue),
@@ -385,6 +390,43 @@ class SipGateway:
                 self._clock(), call.id, request.call_id, caller, dialled, queue, CODEC_NAMES[codec]
             )
         )
+
+    async def _refuse_busy(
+        self, request: SipRequest, reply: Reply, offer: sdp.SessionDescription, codec: int
+    ) -> None:
+        """Queue cap reached: the message as early media (183), then 486 Busy Here."""
+        tag = new_tag()  # one early dialog: the 183 and the 486 carry the same To tag
+        busy = response_for(request, 486, to_tag=tag, extra=[("Retry-After", "60")])
+        prompts = self._caller_media.prompts
+        try:
+            media = await self._media.open_leg(codec)
+        except RuntimeError:
+            reply(busy)
+            return
+        try:
+            answer = sdp.build_answer(
+                offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
+            )
+            media.payload_type = answer.payload_types[0]
+            media.set_remote((offer.connection_address, offer.audio_port))
+            if prompts is not None:
+                message = OneMessage(prompts.clip("queue_full"))
+                reply(
+                    response_for(
+                        request,
+                        183,
+                        to_tag=tag,
+                        extra=[("Contact", self._contact())],
+                        body=bytes(answer),
+                        content_type="application/sdp",
+                    )
+                )
+                self._media.play_programme(media, message)
+                await asyncio.sleep(message.seconds + 0.2)  # the message plays out
+            log.info("queue full; caller refused", extra={"call": request.call_id})
+            reply(busy)
+        finally:
+            self._media.close_leg(media)
 
     def _retransmit_2xx(self, leg: Leg, data: bytes, destination: tuple[str, int]) -> None:
         """Timer G until the ACK comes; Timer H gives up and hangs up."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from telephony import g711
-from telephony.announcements import HoldProgramme
+from telephony.announcements import FrameSource
 from telephony.dtmf import DtmfDecoder
 from telephony.recording import CallRecorder
 from telephony.rtp import RtpPacket
@@ -75,7 +75,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._latched = False
         self.prompt: bytes | None = None
         self._prompt_position = 0
-        self.programme: HoldProgramme | None = None  # takes precedence over `prompt`
+        self.programme: FrameSource | None = None  # takes precedence over `prompt`
         # RFC 4733: the negotiated telephone-event payload type, and who hears the digits.
         self.event_payload_type: int | None = None
         self.on_digit: Callable[[str], None] | None = None
@@ -215,7 +215,7 @@ class MediaEngine:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")
 
-    def play_programme(self, leg: RtpLeg, programme: HoldProgramme) -> None:
+    def play_programme(self, leg: RtpLeg, programme: FrameSource) -> None:
         """The caller hears greeting, music and announcements from `programme`."""
         leg.programme = programme
         self.play_prompt(leg)

@@ -14,7 +14,13 @@ from sqlalchemy import select
 
 from hotline.models import Call, Recording
 from telephony.announcements import PROMPTS_DIR, read_prompt
-from telephony.events import CallbackRequested, DigitPressed, RecordingFinished, TelephonyEvent
+from telephony.events import (
+    CallArrived,
+    CallbackRequested,
+    DigitPressed,
+    RecordingFinished,
+    TelephonyEvent,
+)
 from telephony.sdp import PCMA, PCMU
 from tests.conftest import RunningHotline
 from tests.support.media_audio import (
@@ -52,6 +58,7 @@ def hotline_overrides(tmp_path: Path) -> dict[str, dict[str, object]]:
             "recordings_dir": str(tmp_path / "recordings"),
             "callback_offer_above_seconds": 60.0,
         },
+        "admission": {"max_waiting_per_queue": 1},
     }
 
 
@@ -228,3 +235,40 @@ async def test_a_waiting_caller_hears_the_announcement_and_books_a_callback_with
     async with hotline.system.sessions() as db:
         call = await db.get(Call, callback.call_id)
     assert call is not None and call.end_reason == "callback"
+
+
+async def test_a_full_queue_plays_its_message_then_answers_486(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    watch = EventWatch(hotline)
+    await hotline.add_agent("1001")
+    waiting_dir, refused_dir = tmp_path / "waiting", tmp_path / "refused"
+    waiting_dir.mkdir()
+    refused_dir.mkdir()
+    write_tone_pcap(waiting_dir / "caller.pcap", CALLER_TONE, 1.0, PCMA)
+    async with aiohttp.ClientSession() as http:
+        console = await open_console(hotline, http, "1001")
+        # On duty but paused: the one caller allowed (cap 1) waits, the next is refused.
+        status, body = await console.post(
+            "/api/agents/1001/state", {"state": "paused", "reason": "会议"}
+        )
+        assert status == 200, body
+        waiting = await start_caller(
+            hotline, waiting_dir, "caller_codec.xml", PCMA, free_ports(4), talk_ms=8000
+        )
+        queued = await watch.first(CallArrived)
+        refused_media = free_ports(4)
+        with RtpTap({refused_media}) as tap:
+            refused = await start_caller(
+                hotline, refused_dir, "caller_busy.xml", PCMA, refused_media
+            )
+            code, output = await refused.wait(60)
+            assert code == 0, output  # 183, then 486 Busy Here
+        code, output = await waiting.wait(60)
+        assert code == 0, output
+        await console.ws.close()
+    arrived = [e for e in watch.events if isinstance(e, CallArrived)]
+    assert arrived == [queued]  # the refused caller never joined the queue
+    silence = encode(b"\x00" * 320, PCMA)
+    message = {encode(f, PCMA) for f in frames(read_prompt(PROMPTS_DIR / "queue_full.wav"), 320)}
+    assert tap.matching(refused_media, message - {silence}) >= 50

@@ -109,6 +109,10 @@ class MediaConfig:
     # Record every bridged call as a stereo WAV (caller left, agent right) under this
     # directory; empty records nothing.
     recordings_dir: str = ""
+    # When nobody is on duty or after hours, callers may leave a voicemail here (it becomes a
+    # draft ticket); empty = no voicemail, such callers wait in the queue.
+    voicemail_dir: str = ""
+    voicemail_max_seconds: float = 120.0
     # Recordings older than this are deleted (checked hourly).
     recording_retention_days: int = 180
 

@@ -172,7 +172,8 @@ class Ticket(Base):
     category_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="accepted")
-    created_by: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    # None for a draft made from a voicemail, until an agent completes it.
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

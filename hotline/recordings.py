@@ -50,17 +50,21 @@ class RecordingArchive:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
-    async def for_call(self, call_id: str) -> tuple[Recording, str | None] | None:
-        """The call's recording and the agent who took the call, or None."""
+    async def for_call(self, call_id: str) -> tuple[Recording, Call] | None:
+        """The call's recording and the call, or None."""
         async with self._sessions() as db:
             row = (
                 await db.execute(
-                    select(Recording, Call.agent_id)
+                    select(Recording, Call)
                     .join(Call, Call.id == Recording.call_id)
                     .where(Recording.call_id == call_id)
                 )
             ).first()
         return None if row is None else (row[0], row[1])
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
 
     async def purge(self, now: datetime) -> int:
         """Delete recordings (files and rows) older than the retention period; how many."""

@@ -21,6 +21,7 @@ from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
 from hotline.recordings import record_call
+from hotline.voicemail import draft_from_voicemail
 from routing import (
     AgentState,
     AgentStateChanged,
@@ -40,6 +41,7 @@ from telephony.events import (
     PhoneRegistered,
     RecordingFinished,
     TelephonyEvent,
+    VoicemailLeft,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class Switchboard:
         notifier: Notifier,
         clock: Callable[[], datetime],
         priority_numbers: Iterable[str] = (),
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.routing = routing
         self._priority_numbers = frozenset(priority_numbers)
@@ -94,6 +97,7 @@ class Switchboard:
         self._wrap_up_changed = asyncio.Event()
         self.calls: dict[str, LiveCall] = {}
         self.waits = WaitEstimator()
+        self._timezone = timezone
 
     def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
         self._ring = ring
@@ -246,6 +250,8 @@ class Switchboard:
             )
         elif isinstance(event, RecordingFinished):
             self._write(record_call(event))
+        elif isinstance(event, VoicemailLeft):
+            self._write(draft_from_voicemail(event, self._timezone))
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,

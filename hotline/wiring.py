@@ -76,7 +76,12 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.routing.missed_offers_before_pause,
     )
     switchboard = Switchboard(
-        routing, sessions, notifier, clock, priority_numbers=config.routing.priority_numbers
+        routing,
+        sessions,
+        notifier,
+        clock,
+        priority_numbers=config.routing.priority_numbers,
+        timezone=config.centre.timezone,
     )
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
@@ -203,6 +208,8 @@ def caller_media_options(
         callback_above_seconds=media.callback_offer_above_seconds or None,
         recordings_dir=Path(media.recordings_dir) if media.recordings_dir else None,
         admission=admission,
+        voicemail_dir=Path(media.voicemail_dir) if media.voicemail_dir else None,
+        voicemail_max_seconds=media.voicemail_max_seconds,
     )
 
 

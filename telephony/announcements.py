@@ -31,6 +31,8 @@ PROMPT_NAMES = (
     "callback_offer",
     "callback_confirmed",
     "queue_full",
+    "nobody_on_duty",
+    "after_hours",
 )
 LARGEST_SPOKEN = 99  # above this the caller hears "99"; an exact figure no longer helps
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from telephony.admission import Admission
-from telephony.announcements import HoldProgramme, PromptLibrary, QueueStatus
+from telephony.announcements import HoldProgramme, OneMessage, PromptLibrary, QueueStatus
 from telephony.media import MediaEngine, RtpLeg
 from telephony.recording import CallRecorder, FinishedRecording
 
@@ -42,6 +42,16 @@ class CallerMediaOptions:
     recordings_dir: Path | None = None
     # Decides, before answering, whether a caller may join the queue.
     admission: Callable[[str], Admission] = _always_open
+    # Nobody on duty / after hours: voicemail here (None: such callers queue as usual).
+    voicemail_dir: Path | None = None
+    voicemail_max_seconds: float = 120.0
+
+    def takes_voicemail(self, admission: Admission) -> bool:
+        return (
+            self.voicemail_dir is not None
+            and self.prompts is not None
+            and admission in (Admission.NOBODY_ON_DUTY, Admission.AFTER_HOURS)
+        )
 
 
 @dataclass
@@ -53,6 +63,7 @@ class CallerMedia:
     programme: HoldProgramme | None = None
     recorder: CallRecorder | None = None
     callback_confirmed: bool = False
+    voicemail: Admission | None = None  # why the caller is leaving a voicemail
     digits: list[str] = field(default_factory=list)
 
     def hold(self, engine: MediaEngine, leg: RtpLeg, now: float) -> None:
@@ -69,6 +80,21 @@ class CallerMedia:
             self.options.callback_above_seconds,
         )
         engine.play_programme(leg, self.programme)
+
+    def leave_voicemail(
+        self, engine: MediaEngine, leg: RtpLeg, reason: Admission, at: datetime
+    ) -> float:
+        """Play why nobody answers, then record the caller; seconds until recording stops."""
+        library = self.options.prompts
+        directory = self.options.voicemail_dir
+        assert library is not None and directory is not None  # see takes_voicemail
+        self.voicemail = reason
+        message = OneMessage(library.clip(str(reason).replace("-", "_")))
+        engine.play_programme(leg, message)
+        self.recorder = CallRecorder(directory / at.strftime("%Y-%m-%d") / f"{self.call_id}.wav")
+        # Recording starts now; the message is at the start of the caller's silence.
+        leg.recorder, leg.record_side = self.recorder, 0
+        return message.seconds + self.options.voicemail_max_seconds
 
     def digit(self, digit: str) -> float | None:
         """A key the caller pressed while queued; seconds until hang-up if it booked a callback."""

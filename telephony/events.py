@@ -81,6 +81,20 @@ class RecordingFinished:
     duration_seconds: float
 
 
+@dataclass(frozen=True)
+class VoicemailLeft:
+    """Nobody could answer; the caller left a message (a draft ticket is made of it)."""
+
+    at: datetime
+    call_id: str
+    caller: str
+    dialled: str
+    queue: str
+    reason: str  # nobody-on-duty | after-hours
+    path: str
+    duration_seconds: float
+
+
 TelephonyEvent = (
     CallArrived
     | AgentAnswered
@@ -90,4 +104,5 @@ TelephonyEvent = (
     | DigitPressed
     | CallbackRequested
     | RecordingFinished
+    | VoicemailLeft
 )

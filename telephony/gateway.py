@@ -31,6 +31,7 @@ from telephony.events import (
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
+    VoicemailLeft,
 )
 from telephony.media import MediaEngine, RtpLeg
 from telephony.registrar import Registrar
@@ -311,12 +312,14 @@ class SipGateway:
             )
             return
         reply(response_for(request, 100))
-        if self._caller_media.admission(queue) is Admission.FULL:
+        admission = self._caller_media.admission(queue)
+        if admission is Admission.FULL:
             self._tasks.spawn(self._refuse_busy(request, reply, offer, codec), name="busy")
             return
+        voicemail = admission if self._caller_media.takes_voicemail(admission) else None
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
         self._tasks.spawn(
-            self._answer_caller(request, source, reply, offer, codec, dialled, queue),
+            self._answer_caller(request, source, reply, offer, codec, dialled, queue, voicemail),
             name="answer-caller",
         )
 
@@ -329,6 +332,7 @@ class SipGateway:
         codec: int,
         dialled: str,
         queue: str,
+        voicemail: Admission | None = None,
     ) -> None:
         try:
             media = await self._media.open_leg(codec)
@@ -380,6 +384,15 @@ class SipGateway:
         reply(response)
         self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
         leg.answered = True
+        if voicemail is not None:
+            seconds = call.media.leave_voicemail(self._media, media, voicemail, self._clock())
+            leg.handles.append(
+                asyncio.get_running_loop().call_later(
+                    seconds, self._end_call, call, "voicemail", None
+                )
+            )
+            log.info("caller leaves a voicemail", extra={"call": call.id, "reason": voicemail})
+            return
         call.media.hold(self._media, media, asyncio.get_running_loop().time())
         log.info(
             "call answered and queued",
@@ -677,8 +690,26 @@ class SipGateway:
         self._calls.pop(call.id, None)
         log.info("call ended", extra={"call": call.id, "reason": reason})
         self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
-        if call.media is not None and call.media.recorder is not None:
+        if call.media is not None and call.media.voicemail is not None:
+            self._tasks.spawn(self._finish_voicemail(call, call.media), name="voicemail")
+        elif call.media is not None and call.media.recorder is not None:
             self._tasks.spawn(self._finish_recording(call.id, call.media), name="recording")
+
+    async def _finish_voicemail(self, call: HotlineCall, media: CallerMedia) -> None:
+        finished = await media.finish()
+        if finished is not None:
+            self._emit(
+                VoicemailLeft(
+                    self._clock(),
+                    call.id,
+                    call.caller,
+                    call.dialled,
+                    call.queue,
+                    str(media.voicemail),
+                    str(finished.path),
+                    finished.duration_seconds,
+                )
+            )
 
     async def _finish_recording(self, call_id: str, media: CallerMedia) -> None:
         finished = await media.finish()
@@ -693,6 +724,10 @@ class SipGateway:
         if call.ended or call.media is None:
             return
         self._emit(DigitPressed(self._clock(), call.id, digit))
+        if call.media.voicemail is not None:
+            if digit == "#":
+                self._end_call(call, "voicemail", None)
+            return
         if call.agent_leg is not None:
             return  # bridged or ringing: the digits are the agent's business
         hang_up_in = call.media.digit(digit)

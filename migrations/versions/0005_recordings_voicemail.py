@@ -1,4 +1,4 @@
-"""call recordings: one stereo WAV per bridged call, linked to the call (and so its ticket)
+"""call recordings (one stereo WAV per bridged call or voicemail), draft tickets without an agent
 
 Revision ID: 0005
 Revises: 0002
@@ -34,9 +34,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_recordings_recorded_at"), ["recorded_at"], unique=False
         )
+    # A voicemail becomes a draft ticket that no agent has written yet.
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.alter_column("created_by", existing_type=sa.String(length=32), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM tickets WHERE created_by IS NULL")
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.alter_column("created_by", existing_type=sa.String(length=32), nullable=False)
     with op.batch_alter_table("recordings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recordings_recorded_at"))
     op.drop_table("recordings")

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from hotline.models import Call, Recording
+from hotline.models import Call, Recording, Ticket
 from telephony.announcements import PROMPTS_DIR, read_prompt
 from telephony.events import (
     CallArrived,
@@ -20,6 +20,7 @@ from telephony.events import (
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
+    VoicemailLeft,
 )
 from telephony.sdp import PCMA, PCMU
 from tests.conftest import RunningHotline
@@ -44,7 +45,12 @@ CODEC_NAMES = {PCMA: "PCMA", PCMU: "PCMU"}
 
 
 @pytest.fixture
-def hotline_overrides(tmp_path: Path) -> dict[str, dict[str, object]]:
+def hotline_overrides(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> dict[str, dict[str, object]]:
+    extra = dict(getattr(request, "param", {}))
+    if "voicemail_dir" in extra:
+        extra["voicemail_dir"] = str(tmp_path / str(extra["voicemail_dir"]))
     # A short greeting so the announcement (and the callback offer) comes at once.
     greeting = tmp_path / "greeting.wav"
     with wave.open(str(greeting), "wb") as wav:
@@ -57,6 +63,7 @@ def hotline_overrides(tmp_path: Path) -> dict[str, dict[str, object]]:
         "media": {
             "recordings_dir": str(tmp_path / "recordings"),
             "callback_offer_above_seconds": 60.0,
+            **extra,
         },
         "admission": {"max_waiting_per_queue": 1},
     }
@@ -272,3 +279,59 @@ async def test_a_full_queue_plays_its_message_then_answers_486(
     silence = encode(b"\x00" * 320, PCMA)
     message = {encode(f, PCMA) for f in frames(read_prompt(PROMPTS_DIR / "queue_full.wav"), 320)}
     assert tap.matching(refused_media, message - {silence}) >= 50
+
+
+@pytest.mark.parametrize(
+    "hotline_overrides",
+    [{"voicemail_dir": "voicemail", "voicemail_max_seconds": 30.0}],
+    indirect=True,
+)
+async def test_with_nobody_on_duty_the_caller_leaves_a_voicemail_that_becomes_a_draft_ticket(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    watch = EventWatch(hotline)
+    await hotline.add_agent("1001")  # exists, but nobody is logged in
+    caller_dir = tmp_path / "caller"
+    caller_dir.mkdir()
+    write_keys_pcap(caller_dir / "caller.pcap", "#", PCMA, lead_in_seconds=2.0, lead_in_tone=440)
+    caller_media = free_ports(4)
+    with RtpTap({caller_media}) as tap:
+        caller = await start_caller(hotline, caller_dir, "caller_keys.xml", PCMA, caller_media)
+        code, output = await caller.wait(60)  # "#" ends the message; the gateway hangs up
+        assert code == 0, output
+    left = await watch.first(VoicemailLeft)
+    assert isinstance(left, VoicemailLeft)
+    assert left.reason == "nobody-on-duty" and left.caller == CALLER_NUMBER
+    assert not [e for e in watch.events if isinstance(e, CallArrived)]  # never queued
+    silence = encode(b"\x00" * 320, PCMA)
+    message = {
+        encode(f, PCMA) for f in frames(read_prompt(PROMPTS_DIR / "nobody_on_duty.wav"), 320)
+    }
+    assert tap.matching(caller_media, message - {silence}) >= 20
+
+    with wave.open(left.path, "rb") as wav:
+        stereo = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(stereo) // 2}h", stereo)
+    assert goertzel(list(samples[0::2]), CALLER_TONE) > 100_000  # the caller's words
+
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        ticket = await db.scalar(select(Ticket).where(Ticket.call_id == left.call_id))
+        recording = await db.scalar(select(Recording).where(Recording.call_id == left.call_id))
+        call = await db.get(Call, left.call_id)
+    assert ticket is not None and ticket.status == "draft" and ticket.created_by is None
+    assert ticket.phone == CALLER_NUMBER and ticket.hotline == "12319"
+    assert recording is not None and recording.path == left.path
+    assert call is not None and call.end_reason == "voicemail"
+
+    async with aiohttp.ClientSession() as http:
+        token = await hotline.login(http, "1001")
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.get(hotline.url("/api/voicemails"), headers=auth) as response:
+            assert response.status == 200
+            listed = (await response.json())["voicemails"]
+        assert [v["number"] for v in listed] == [ticket.number]
+        assert listed[0]["phone"] != CALLER_NUMBER and listed[0]["phone"].endswith("8000")
+        async with http.get(hotline.url(listed[0]["recording"]), headers=auth) as response:
+            assert response.status == 200  # any agent may listen to a voicemail
+            assert await response.read() == Path(left.path).read_bytes()

@@ -52,9 +52,12 @@ def write_tone_pcap(path: Path, frequency: float, seconds: float, codec: int) ->
     write_rtp_pcap(path, frames(encode(tone_pcm(frequency, seconds), codec), 160), codec)
 
 
-def write_keys_pcap(path: Path, digits: str, codec: int, lead_in_seconds: float = 1.0) -> None:
-    """Silence, then each key pressed as RFC 4733 events (payload type 101), 0.4 s apart."""
+def write_keys_pcap(
+    path: Path, digits: str, codec: int, lead_in_seconds: float = 1.0, lead_in_tone: float = 0
+) -> None:
+    """Silence (or a tone), then each key as RFC 4733 events (payload type 101), 0.4 s apart."""
     silence = encode(b"\x00\x00" * 160, codec)
+    lead_in = frames(encode(tone_pcm(lead_in_tone, lead_in_seconds), codec), 160)
     packets: list[RtpPacket] = []
 
     def add(payload_type: int, payload: bytes, timestamp: int) -> None:
@@ -62,8 +65,8 @@ def write_keys_pcap(path: Path, digits: str, codec: int, lead_in_seconds: float 
             RtpPacket(payload_type, len(packets), timestamp, 0x2833, payload, not packets)
         )
 
-    for _ in range(int(lead_in_seconds * 50)):
-        add(codec, silence, len(packets) * 160)
+    for frame in lead_in:
+        add(codec, frame if lead_in_tone else silence, len(packets) * 160)
     for digit in digits:
         start = len(packets) * 160  # every packet of one press carries its start time
         for payload in press_payloads(digit):

@@ -99,6 +99,33 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    # Directory of caller prompts (see tools/make_prompts.sh for the names); empty = shipped.
+    prompts_dir: str = ""
+    # Seconds between queue position / estimated wait announcements.
+    announce_seconds: float = 30.0
+    # Offer "press 1 for a callback" when the estimated wait exceeds this; 0 never offers.
+    callback_offer_above_seconds: float = 0.0
+    # Record every bridged call as a stereo WAV (caller left, agent right) under this
+    # directory; empty records nothing.
+    recordings_dir: str = ""
+    # When nobody is on duty or after hours, callers may leave a voicemail here (it becomes a
+    # draft ticket); empty = no voicemail, such callers wait in the queue.
+    voicemail_dir: str = ""
+    voicemail_max_seconds: float = 120.0
+    # Recordings older than this are deleted (checked hourly).
+    recording_retention_days: int = 180
+
+
+@dataclass(frozen=True)
+class AdmissionConfig:
+    # Daily opening hours in the centre's time zone, e.g. "08:00-20:00"; empty = 24 hours.
+    opening_hours: str = ""
+    # Callers waiting in one queue before new ones hear a message and get 486; 0 = no cap.
+    max_waiting_per_queue: int = 0
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -118,6 +145,8 @@ class HotlineConfig:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
 
     @property
     def queues(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -142,6 +143,18 @@ class TicketCounter(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
+class Recording(Base):
+    """The stereo WAV of a bridged call (caller left, agent right); its ticket via the call."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class Ticket(Base):
     """A case (工单) written by an agent, forwarded to the dispatch core."""
 
@@ -159,7 +172,8 @@ class Ticket(Base):
     category_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="accepted")
-    created_by: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    # None for a draft made from a voicemail, until an agent completes it.
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

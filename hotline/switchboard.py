@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console.notifier import Notifier
 from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
+from hotline.queue_status import WaitEstimator
+from hotline.recordings import record_call
+from hotline.voicemail import draft_from_voicemail
 from routing import (
     AgentState,
     AgentStateChanged,
@@ -29,13 +32,16 @@ from routing import (
     RoutingEngine,
     RoutingEvent,
 )
+from telephony.announcements import QueueStatus
 from telephony.events import (
     AgentAnswered,
     AgentLegFailed,
     CallArrived,
     CallEnded,
     PhoneRegistered,
+    RecordingFinished,
     TelephonyEvent,
+    VoicemailLeft,
 )
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,7 @@ class Switchboard:
         notifier: Notifier,
         clock: Callable[[], datetime],
         priority_numbers: Iterable[str] = (),
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.routing = routing
         self._priority_numbers = frozenset(priority_numbers)
@@ -91,6 +98,8 @@ class Switchboard:
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
         self.calls: dict[str, LiveCall] = {}
+        self.waits = WaitEstimator()
+        self._timezone = timezone
 
     def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
         self._ring = ring
@@ -220,6 +229,8 @@ class Switchboard:
                 )
         elif isinstance(event, CallEnded):
             live = self.calls.pop(event.call_id, None)
+            if live is not None and live.connected_at is not None:
+                self.waits.handled((now - live.connected_at).total_seconds())
             agent_id = self.routing.agent_for_call(event.call_id)
             # The agent hears of the hang-up before of the wrap-up it starts.
             if agent_id is not None and live is not None:
@@ -239,6 +250,10 @@ class Switchboard:
                     rtp_to_caller=event.rtp_to_caller,
                 )
             )
+        elif isinstance(event, RecordingFinished):
+            self._write(record_call(event))
+        elif isinstance(event, VoicemailLeft):
+            self._write(draft_from_voicemail(event, self._timezone))
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,
@@ -248,6 +263,22 @@ class Switchboard:
                 },
             )
         self._apply(self.routing.assign(self._clock()))
+
+    def queue_status(self, call_id: str) -> QueueStatus | None:
+        """Where a queued call stands and its estimated wait; None once it left the queue."""
+        position = self.routing.position(call_id)
+        if position is None:
+            return None
+        live = self.calls.get(call_id)
+        return self.waits.status(position, self.agents_on_duty(live.queue if live else ""))
+
+    def agents_on_duty(self, queue: str) -> int:
+        """Agents logged in (ready, paused or busy) who serve the queue."""
+        return sum(
+            1
+            for agent in self.routing.agents()
+            if agent.state is not AgentState.LOGGED_OUT and agent.serves(queue)
+        )
 
     # --- from the console ---------------------------------------------------------------
 

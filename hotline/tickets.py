@@ -128,6 +128,22 @@ def case_payload(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+async def next_sequence(db: AsyncSession, hotline: str, day: str) -> int:
+    """The next ticket sequence of the day for a hotline, within the caller's transaction."""
+    bumped = await db.execute(
+        update(TicketCounter)
+        .where(TicketCounter.hotline == hotline, TicketCounter.day == day)
+        .values(last=TicketCounter.last + 1)
+        .returning(TicketCounter.last)
+    )
+    sequence = bumped.scalar_one_or_none()
+    if sequence is not None:
+        return sequence
+    # First ticket of the day; a concurrent first insert makes this fail and the save retry.
+    await db.execute(insert(TicketCounter).values(hotline=hotline, day=day, last=1))
+    return 1
+
+
 class TicketService:
     """Saves tickets; each save writes the outbox row in the same transaction."""
 
@@ -136,18 +152,7 @@ class TicketService:
         self._zone = ZoneInfo(timezone)
 
     async def _next_sequence(self, db: AsyncSession, hotline: str, day: str) -> int:
-        bumped = await db.execute(
-            update(TicketCounter)
-            .where(TicketCounter.hotline == hotline, TicketCounter.day == day)
-            .values(last=TicketCounter.last + 1)
-            .returning(TicketCounter.last)
-        )
-        sequence = bumped.scalar_one_or_none()
-        if sequence is not None:
-            return sequence
-        # First ticket of the day; a concurrent first insert makes this fail and the save retry.
-        await db.execute(insert(TicketCounter).values(hotline=hotline, day=day, last=1))
-        return 1
+        return await next_sequence(db, hotline, day)
 
     async def save(self, draft: TicketDraft, agent_id: str, now: datetime) -> Ticket:
         """Number and store the ticket and its forwarding job atomically."""

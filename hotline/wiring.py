@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agent_console import recordings as recording_routes
 from agent_console.app import ConsoleOptions, create_app
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
@@ -22,12 +24,16 @@ from hotline.accounts import Accounts
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
+from hotline.recordings import RecordingArchive
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
 from nlp import Classifier
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
+from telephony.admission import Admission, OpeningHours, decide
+from telephony.announcements import PROMPTS_DIR, PromptLibrary
+from telephony.caller_media import CallerMediaOptions
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 
@@ -70,7 +76,12 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.routing.missed_offers_before_pause,
     )
     switchboard = Switchboard(
-        routing, sessions, notifier, clock, priority_numbers=config.routing.priority_numbers
+        routing,
+        sessions,
+        notifier,
+        clock,
+        priority_numbers=config.routing.priority_numbers,
+        timezone=config.centre.timezone,
     )
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
@@ -89,6 +100,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
+        caller_media=caller_media_options(config, switchboard, clock),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     sender = OutboxSender(
@@ -145,6 +157,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             sender.wake,
         ),
     )
+    archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
+    recording_routes.add_routes(app, archive)
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)
 
@@ -153,9 +167,11 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         await switchboard.start()
         await gateway.start()
         await sender.start()
+        await archive.start()
         try:
             yield
         finally:
+            await archive.stop()
             await gateway.stop()
             await sender.stop()
             await switchboard.stop()
@@ -164,6 +180,37 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     app.cleanup_ctx.append(lifetime)
     system.app = app
     return system
+
+
+def caller_media_options(
+    config: HotlineConfig, switchboard: Switchboard, clock: Callable[[], datetime]
+) -> CallerMediaOptions:
+    """Prompts, announcements, callback offer, recording and admission, from the config."""
+    media = config.media
+    hours = OpeningHours.parse(config.admission.opening_hours)
+    zone = ZoneInfo(config.centre.timezone)
+
+    def admission(queue: str) -> Admission:
+        return decide(
+            clock().astimezone(zone).time(),
+            hours,
+            switchboard.agents_on_duty(queue),
+            len(switchboard.routing.waiting(queue)),
+            config.admission.max_waiting_per_queue,
+        )
+
+    prompts_dir = Path(media.prompts_dir) if media.prompts_dir else PROMPTS_DIR
+    greeting = Path(config.sip.greeting) if config.sip.greeting else None
+    return CallerMediaOptions(
+        prompts=PromptLibrary.load(prompts_dir, greeting),
+        announce_seconds=media.announce_seconds,
+        queue_status=switchboard.queue_status,
+        callback_above_seconds=media.callback_offer_above_seconds or None,
+        recordings_dir=Path(media.recordings_dir) if media.recordings_dir else None,
+        admission=admission,
+        voicemail_dir=Path(media.voicemail_dir) if media.voicemail_dir else None,
+        voicemail_max_seconds=media.voicemail_max_seconds,
+    )
 
 
 async def serve(config: HotlineConfig, ready: Callable[[System], None] | None = None) -> None:

@@ -53,4 +53,56 @@ class PhoneRegistered:
     expires: int  # seconds; 0 means the phone unregistered
 
 
-TelephonyEvent = CallArrived | AgentAnswered | AgentLegFailed | CallEnded | PhoneRegistered
+@dataclass(frozen=True)
+class DigitPressed:
+    """The caller pressed a key (RFC 4733 telephone-event)."""
+
+    at: datetime
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    """The caller asked to be called back instead of waiting; the call then ends."""
+
+    at: datetime
+    call_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class RecordingFinished:
+    """A bridged call's stereo recording is complete on disk."""
+
+    at: datetime
+    call_id: str
+    path: str
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class VoicemailLeft:
+    """Nobody could answer; the caller left a message (a draft ticket is made of it)."""
+
+    at: datetime
+    call_id: str
+    caller: str
+    dialled: str
+    queue: str
+    reason: str  # nobody-on-duty | after-hours
+    path: str
+    duration_seconds: float
+
+
+TelephonyEvent = (
+    CallArrived
+    | AgentAnswered
+    | AgentLegFailed
+    | CallEnded
+    | PhoneRegistered
+    | DigitPressed
+    | CallbackRequested
+    | RecordingFinished
+    | VoicemailLeft
+)

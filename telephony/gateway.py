@@ -19,12 +19,19 @@ from datetime import datetime
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import sdp
+from telephony.admission import Admission
+from telephony.announcements import OneMessage
+from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.events import (
     AgentAnswered,
     AgentLegFailed,
     CallArrived,
+    CallbackRequested,
     CallEnded,
+    DigitPressed,
+    RecordingFinished,
     TelephonyEvent,
+    VoicemailLeft,
 )
 from telephony.media import MediaEngine, RtpLeg
 from telephony.registrar import Registrar
@@ -112,6 +119,7 @@ class HotlineCall:
     agent_leg: Leg | None = None
     agent_id: str | None = None
     ended: bool = False
+    media: CallerMedia | None = None
 
 
 def _ip_literal(host: str) -> bool:
@@ -155,6 +163,7 @@ class SipGateway:
         on_event: EventSink,
         clock: Clock,
         agent_ring_seconds: float,
+        caller_media: CallerMediaOptions | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -165,6 +174,7 @@ class SipGateway:
         self._emit = on_event
         self._clock = clock
         self._ring_seconds = agent_ring_seconds
+        self._caller_media = caller_media or CallerMediaOptions()
         self._transport = SipTransport(self._on_request, self._on_response)
         self._servers = ServerTransactions(self._transport.send)
         self._clients = ClientTransactions(self._transport.send)
@@ -302,9 +312,14 @@ class SipGateway:
             )
             return
         reply(response_for(request, 100))
+        admission = self._caller_media.admission(queue)
+        if admission is Admission.FULL:
+            self._tasks.spawn(self._refuse_busy(request, reply, offer, codec), name="busy")
+            return
+        voicemail = admission if self._caller_media.takes_voicemail(admission) else None
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
         self._tasks.spawn(
-            self._answer_caller(request, source, reply, offer, codec, dialled, queue),
+            self._answer_caller(request, source, reply, offer, codec, dialled, queue, voicemail),
             name="answer-caller",
         )
 
@@ -317,6 +332,7 @@ class SipGateway:
         codec: int,
         dialled: str,
         queue: str,
+        voicemail: Admission | None = None,
     ) -> None:
         try:
             media = await self._media.open_leg(codec)
@@ -333,6 +349,7 @@ class SipGateway:
             except SipParseError:
                 pass
         call = HotlineCall(str(uuid.uuid4()), caller, dialled, queue, codec)
+        call.media = CallerMedia(call.id, self._caller_media)
         local = NameAddr.parse(str(request.to))
         local.params["tag"] = new_tag()
         contact = request.headers.get("Contact")
@@ -350,6 +367,9 @@ class SipGateway:
         )
         leg.local_sdp = bytes(answer)
         media.payload_type = answer.payload_types[0]
+        if len(answer.payload_types) > 1:
+            media.event_payload_type = answer.payload_types[1]  # telephone-event
+            media.on_digit = lambda digit: self._on_digit(call, digit)
         call.caller_leg = leg
         self._calls[call.id] = call
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
@@ -364,7 +384,16 @@ class SipGateway:
         reply(response)
         self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
         leg.answered = True
-        self._media.play_prompt(media)
+        if voicemail is not None:
+            seconds = call.media.leave_voicemail(self._media, media, voicemail, self._clock())
+            leg.handles.append(
+                asyncio.get_running_loop().call_later(
+                    seconds, self._end_call, call, "voicemail", None
+                )
+            )
+            log.info("caller leaves a voicemail", extra={"call": call.id, "reason": voicemail})
+            return
+        call.media.hold(self._media, media, asyncio.get_running_loop().time())
         log.info(
             "call answered and queued",
             extra={"call": call.id, "caller": mask_phone(caller), "dialled": dialled},
@@ -374,6 +403,43 @@ class SipGateway:
                 self._clock(), call.id, request.call_id, caller, dialled, queue, CODEC_NAMES[codec]
             )
         )
+
+    async def _refuse_busy(
+        self, request: SipRequest, reply: Reply, offer: sdp.SessionDescription, codec: int
+    ) -> None:
+        """Queue cap reached: the message as early media (183), then 486 Busy Here."""
+        tag = new_tag()  # one early dialog: the 183 and the 486 carry the same To tag
+        busy = response_for(request, 486, to_tag=tag, extra=[("Retry-After", "60")])
+        prompts = self._caller_media.prompts
+        try:
+            media = await self._media.open_leg(codec)
+        except RuntimeError:
+            reply(busy)
+            return
+        try:
+            answer = sdp.build_answer(
+                offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
+            )
+            media.payload_type = answer.payload_types[0]
+            media.set_remote((offer.connection_address, offer.audio_port))
+            if prompts is not None:
+                message = OneMessage(prompts.clip("queue_full"))
+                reply(
+                    response_for(
+                        request,
+                        183,
+                        to_tag=tag,
+                        extra=[("Contact", self._contact())],
+                        body=bytes(answer),
+                        content_type="application/sdp",
+                    )
+                )
+                self._media.play_programme(media, message)
+                await asyncio.sleep(message.seconds + 0.2)  # the message plays out
+            log.info("queue full; caller refused", extra={"call": request.call_id})
+            reply(busy)
+        finally:
+            self._media.close_leg(media)
 
     def _retransmit_2xx(self, leg: Leg, data: bytes, destination: tuple[str, int]) -> None:
         """Timer G until the ACK comes; Timer H gives up and hangs up."""
@@ -562,6 +628,8 @@ class SipGateway:
         caller_leg = leg.call.caller_leg
         if caller_leg is not None:
             self._media.bridge(caller_leg.media, leg.media)
+            if leg.call.media is not None:
+                leg.call.media.bridged(self._media, caller_leg.media, leg.media, self._clock())
         agent_id = leg.call.agent_id or ""
         log.info("agent answered; legs bridged", extra={"call": leg.call.id, "agent": agent_id})
         self._emit(AgentAnswered(self._clock(), leg.call.id, agent_id))
@@ -622,6 +690,54 @@ class SipGateway:
         self._calls.pop(call.id, None)
         log.info("call ended", extra={"call": call.id, "reason": reason})
         self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+        if call.media is not None and call.media.voicemail is not None:
+            self._tasks.spawn(self._finish_voicemail(call, call.media), name="voicemail")
+        elif call.media is not None and call.media.recorder is not None:
+            self._tasks.spawn(self._finish_recording(call.id, call.media), name="recording")
+
+    async def _finish_voicemail(self, call: HotlineCall, media: CallerMedia) -> None:
+        finished = await media.finish()
+        if finished is not None:
+            self._emit(
+                VoicemailLeft(
+                    self._clock(),
+                    call.id,
+                    call.caller,
+                    call.dialled,
+                    call.queue,
+                    str(media.voicemail),
+                    str(finished.path),
+                    finished.duration_seconds,
+                )
+            )
+
+    async def _finish_recording(self, call_id: str, media: CallerMedia) -> None:
+        finished = await media.finish()
+        if finished is not None:
+            self._emit(
+                RecordingFinished(
+                    self._clock(), call_id, str(finished.path), finished.duration_seconds
+                )
+            )
+
+    def _on_digit(self, call: HotlineCall, digit: str) -> None:
+        if call.ended or call.media is None:
+            return
+        self._emit(DigitPressed(self._clock(), call.id, digit))
+        if call.media.voicemail is not None:
+            if digit == "#":
+                self._end_call(call, "voicemail", None)
+            return
+        if call.agent_leg is not None:
+            return  # bridged or ringing: the digits are the agent's business
+        hang_up_in = call.media.digit(digit)
+        if hang_up_in is not None:
+            log.info("caller booked a callback", extra={"call": call.id})
+            self._emit(CallbackRequested(self._clock(), call.id, call.caller))
+            # Hang up once the confirmation has been heard.
+            asyncio.get_running_loop().call_later(
+                hang_up_in + 0.5, self._end_call, call, "callback", None
+            )
 
     def _cancel_ringing(self, leg: Leg) -> None:
         if leg.role == "agent" and leg.invite is not None:

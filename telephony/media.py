@@ -10,11 +10,15 @@ import asyncio
 import logging
 import random
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from telephony import g711
+from telephony.announcements import FrameSource
+from telephony.dtmf import DtmfDecoder
+from telephony.recording import CallRecorder
 from telephony.rtp import RtpPacket
 from telephony.sdp import PCMA
 
@@ -71,6 +75,13 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._latched = False
         self.prompt: bytes | None = None
         self._prompt_position = 0
+        self.programme: FrameSource | None = None  # takes precedence over `prompt`
+        # RFC 4733: the negotiated telephone-event payload type, and who hears the digits.
+        self.event_payload_type: int | None = None
+        self.on_digit: Callable[[str], None] | None = None
+        self._dtmf = DtmfDecoder()
+        self.recorder: CallRecorder | None = None
+        self.record_side = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -92,6 +103,13 @@ class RtpLeg(asyncio.DatagramProtocol):
         ) or self.remote is None:
             self.remote = addr
             self._latched = True
+        if packet.payload_type == self.event_payload_type:
+            on_digit = self.on_digit
+            for digit in self._dtmf.feed(packet.payload, packet.timestamp):
+                if on_digit is not None:
+                    on_digit(digit)
+        elif self.recorder is not None and packet.payload_type == self.payload_type:
+            self.recorder.add(self.record_side, packet.sequence, packet.payload, self.codec)
         partner = self.partner
         if partner is not None:
             partner.relay(packet)
@@ -105,8 +123,14 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._emit(packet.payload_type, packet.payload, timestamp, packet.marker or self._marker)
         self._timestamp = (timestamp + len(packet.payload)) & 0xFFFFFFFF
 
-    def play_frame(self) -> None:
+    def play_frame(self, now: float = 0.0) -> None:
         """Send the next 20 ms of the prompt (called by the shared clock)."""
+        if self.programme is not None and self.remote is not None:
+            pcm = self.programme.next_frame(now)
+            encode = g711.linear_to_alaw if self.codec == PCMA else g711.linear_to_ulaw
+            self._emit(self.payload_type, encode(pcm), self._timestamp, self._marker)
+            self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+            return
         prompt = self.prompt
         if prompt is None or self.remote is None:
             return
@@ -174,6 +198,8 @@ class MediaEngine:
 
     def close_leg(self, leg: RtpLeg) -> None:
         self.stop_prompt(leg)
+        leg.recorder = None
+        leg.on_digit = None
         if leg.partner is not None and leg.partner.partner is leg:
             leg.partner.partner = None
         leg.partner = None
@@ -189,9 +215,20 @@ class MediaEngine:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")
 
+    def play_programme(self, leg: RtpLeg, programme: FrameSource) -> None:
+        """The caller hears greeting, music and announcements from `programme`."""
+        leg.programme = programme
+        self.play_prompt(leg)
+
     def stop_prompt(self, leg: RtpLeg) -> None:
         leg.prompt = None
+        leg.programme = None
         self._playing.discard(leg)
+
+    def record(self, caller: RtpLeg, agent: RtpLeg, recorder: CallRecorder) -> None:
+        """Both directions of a bridged call go to `recorder` (caller left, agent right)."""
+        caller.recorder, caller.record_side = recorder, 0
+        agent.recorder, agent.record_side = recorder, 1
 
     def bridge(self, caller: RtpLeg, agent: RtpLeg) -> None:
         """Caller and agent hear each other from now on."""
@@ -204,8 +241,9 @@ class MediaEngine:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while self._playing:
+            now = loop.time()
             for leg in list(self._playing):
-                leg.play_frame()
+                leg.play_frame(now)
             next_at += FRAME_SECONDS
             delay = next_at - loop.time()
             if delay < -0.2:

@@ -100,7 +100,7 @@ class SessionDescription:
             if encoding is not None:
                 lines.append(f"a=rtpmap:{payload_type} {encoding}")
                 if encoding.lower().startswith("telephone-event/"):
-                    lines.append(f"a=fmtp:{payload_type} 0-15")  # DTMF digits (RFC 4733)
+                    lines.append(f"a=fmtp:{payload_type} 0-16")  # DTMF digits and flash (RFC 4733)
         lines += ["a=ptime:20", f"a={self.direction}"]
         return ("\r\n".join(lines) + "\r\n").encode("ascii")
 

@@ -179,10 +179,13 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         "tickets",
         "ticket_counters",
         "outbox",
+        "recordings",
     }
     assert asyncio.run(tables()) == expected  # the fixture upgraded to head
+    migrations.downgrade(database_url, "0002")
+    assert asyncio.run(tables()) == expected - {"recordings"}
     migrations.downgrade(database_url, "0001")
-    assert asyncio.run(tables()) == expected - {"agent_events"}
+    assert asyncio.run(tables()) == expected - {"agent_events", "recordings"}
     migrations.downgrade(database_url, "base")
     assert asyncio.run(tables()) == set()
     migrations.upgrade(database_url)

@@ -1,0 +1,51 @@
+"""GET /api/calls/{call_id}/recording: the call's stereo WAV, for its agent and shift leads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from agent_console.app import ApiError
+from agent_console.http import current
+from hotline.recordings import RecordingArchive
+from hotline.voicemail import list_voicemails
+
+archive_key = web.AppKey("recordings", RecordingArchive)
+ROUTE = "/api/calls/{call_id}/recording"
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    principal = current(request)
+    found = await request.app[archive_key].for_call(request.match_info["call_id"])
+    if found is None:
+        raise ApiError(404, "no-recording", "this call has no recording")
+    recording, call = found
+    # Voicemails are for every agent to pick up; a talk only for its agent and the leads.
+    # The same answer whether the call is someone else's: no hint about other agents' calls.
+    allowed = principal.is_lead or call.end_reason == "voicemail"
+    if not allowed and principal.agent_id != call.agent_id:
+        raise ApiError(404, "no-recording", "this call has no recording")
+    path = Path(recording.path)
+    if not path.is_file():
+        raise ApiError(410, "recording-deleted", "the recording file is no longer kept")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "audio/wav",
+            "Content-Disposition": f'attachment; filename="{recording.call_id}.wav"',
+        },
+    )
+
+
+async def voicemails(request: web.Request) -> web.Response:
+    """GET /api/voicemails: draft tickets left by callers nobody could answer."""
+    current(request)
+    items = await list_voicemails(request.app[archive_key].sessions)
+    return web.json_response({"voicemails": items})
+
+
+def add_routes(app: web.Application, archive: RecordingArchive) -> None:
+    app[archive_key] = archive
+    app.router.add_get(ROUTE, download)
+    app.router.add_get("/api/voicemails", voicemails)

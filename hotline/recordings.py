@@ -1,0 +1,99 @@
+"""Call recordings on disk and in the database: linking, looking up for download, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.models import Call, Recording
+from telephony.events import RecordingFinished
+
+log = logging.getLogger(__name__)
+
+
+def record_call(event: RecordingFinished) -> Callable[[AsyncSession], Awaitable[None]]:
+    """A switchboard write job: link a finished recording to its call."""
+
+    async def job(db: AsyncSession) -> None:
+        if await db.get(Call, event.call_id) is None:
+            log.warning("recording of an unknown call", extra={"call": event.call_id})
+            return
+        db.add(
+            Recording(
+                call_id=event.call_id,
+                path=event.path,
+                duration_seconds=event.duration_seconds,
+                recorded_at=event.at,
+            )
+        )
+
+    return job
+
+
+class RecordingArchive:
+    """Finds recordings for download and deletes those past the retention period."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        retention_days: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def for_call(self, call_id: str) -> tuple[Recording, Call] | None:
+        """The call's recording and the call, or None."""
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    select(Recording, Call)
+                    .join(Call, Call.id == Recording.call_id)
+                    .where(Recording.call_id == call_id)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1])
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
+    async def purge(self, now: datetime) -> int:
+        """Delete recordings (files and rows) older than the retention period; how many."""
+        cutoff = now - self._retention
+        async with self._sessions() as db, db.begin():
+            old = (await db.scalars(select(Recording).where(Recording.recorded_at < cutoff))).all()
+            for recording in old:
+                try:
+                    await asyncio.to_thread(Path(recording.path).unlink, missing_ok=True)
+                except OSError:
+                    log.exception("recording file could not be deleted")
+                    continue  # keep the row: the file is still there
+                await db.delete(recording)
+        if old:
+            log.info("expired recordings deleted", extra={"count": len(old)})
+        return len(old)
+
+    async def start(self, interval_seconds: float = 3600.0) -> None:
+        async def run() -> None:
+            while True:
+                try:
+                    await self.purge(self._clock())
+                except Exception:
+                    log.exception("recording retention run failed")
+                await asyncio.sleep(interval_seconds)
+
+        self._task = asyncio.get_running_loop().create_task(run(), name="recording-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -5,20 +5,32 @@ from routing.events import (
     AgentState,
     AgentStateChanged,
     CallAssigned,
+    CallbackOffered,
+    CallbackQueued,
+    CallEscalated,
     CallLeftQueue,
+    CallOverflowed,
     CallQueued,
     RoutingEvent,
 )
+from routing.queues import QueueSettings, Strategy, caller_priority
 
 __all__ = [
     "AgentState",
     "AgentStateChanged",
     "AgentStatus",
     "CallAssigned",
+    "CallEscalated",
     "CallLeftQueue",
+    "CallOverflowed",
     "CallQueued",
+    "CallbackOffered",
+    "CallbackQueued",
+    "QueueSettings",
     "QueuedCall",
     "RoutingEngine",
     "RoutingError",
     "RoutingEvent",
+    "Strategy",
+    "caller_priority",
 ]

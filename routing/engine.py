@@ -1,4 +1,5 @@
-"""The routing engine: a queue per hotline, longest-idle ready agent, wrap-up timers.
+"""The routing engine: queues per hotline and skill, the agent each queue's strategy picks,
+wrap-up per queue honoured across queues, escalation, overflow and callbacks.
 
 Pure and synchronous: every method takes `now` and returns the events it caused.
 """
@@ -7,17 +8,23 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from routing.events import (
     AgentState,
     AgentStateChanged,
     CallAssigned,
+    CallbackOffered,
+    CallbackQueued,
+    CallEscalated,
     CallLeftQueue,
+    CallOverflowed,
     CallQueued,
     RoutingEvent,
 )
+from routing.queues import QueueSettings
+from routing.strategies import choose
 
 # States an agent may ask for (or a shift lead may set) through the console.
 REQUESTABLE = frozenset({AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT})
@@ -41,6 +48,9 @@ class QueuedCall:
     enqueued_at: datetime
     call_id: str
     queue: str = field(compare=False)
+    queued_since: datetime | None = field(default=None, compare=False)  # in this queue
+    callback_number: str | None = field(default=None, compare=False)
+    escalated: bool = field(default=False, compare=False)
 
     @property
     def priority(self) -> int:
@@ -60,6 +70,8 @@ class AgentStatus:
     after_call: AgentState | None = None  # requested while busy, applied when the call ends
     reason: str = ""
     missed_offers: int = 0  # unanswered offers in a row
+    calls_taken: int = 0
+    skills: dict[str, int] = field(default_factory=dict)  # queue → proficiency (higher better)
 
     def serves(self, queue: str) -> bool:
         return self.queues is None or queue in self.queues
@@ -76,11 +88,22 @@ class RoutingEngine:
     """Queues, agents and the rules that pair them."""
 
     def __init__(
-        self, queues: Iterable[str], wrap_up: timedelta, missed_offers_before_pause: int = 1
+        self,
+        queues: Iterable[str],
+        wrap_up: timedelta,
+        missed_offers_before_pause: int = 1,
+        settings: Iterable[QueueSettings] = (),
     ) -> None:
         if missed_offers_before_pause < 1:
             raise ValueError("missed_offers_before_pause must be at least 1")
         self._queues: dict[str, list[QueuedCall]] = {name: [] for name in queues}
+        self._settings = {q.name: q for q in settings}
+        for name in self._settings:
+            self._queues.setdefault(name, [])
+        for rules in self._settings.values():
+            if rules.overflow_to is not None and rules.overflow_to not in self._queues:
+                raise ValueError(f"queue {rules.name} overflows to unknown {rules.overflow_to}")
+        self._last_served: dict[str, str] = {}  # queue → agent id (round robin)
         self._wrap_up = wrap_up
         self._missed_limit = missed_offers_before_pause
         self._agents: dict[str, AgentStatus] = {}
@@ -102,7 +125,11 @@ class RoutingEngine:
         return list(self._agents.values())
 
     def add_agent(
-        self, agent_id: str, now: datetime, queues: Iterable[str] | None = None
+        self,
+        agent_id: str,
+        now: datetime,
+        queues: Iterable[str] | None = None,
+        skills: dict[str, int] | None = None,
     ) -> AgentStatus:
         """Make an agent known (logged out) if it is not already."""
         if agent_id not in self._agents:
@@ -112,8 +139,12 @@ class RoutingEngine:
                 since=now,
                 idle_since=now,
                 queues=None if queues is None else frozenset(queues),
+                skills=dict(skills or {}),
             )
         return self._agents[agent_id]
+
+    def settings(self, queue: str) -> QueueSettings:
+        return self._settings.get(queue) or QueueSettings(queue)
 
     def request_state(
         self, agent_id: str, state: AgentState, now: datetime, reason: str = ""
@@ -150,7 +181,7 @@ class RoutingEngine:
         """A call joins its queue: behind every call of its priority or higher, FIFO within."""
         if queue not in self._queues:
             raise RoutingError("unknown-queue", f"queue {queue} is not configured")
-        call = QueuedCall(-priority, now, call_id, queue)
+        call = QueuedCall(-priority, now, call_id, queue, now)
         waiting = self._queues[queue]
         bisect.insort(waiting, call)
         return [CallQueued(now, call_id, queue, waiting.index(call) + 1)]
@@ -174,31 +205,43 @@ class RoutingEngine:
             )
             made = False
             for call in heads:
-                agent = self._longest_idle(call.queue)
+                agent = self._choose(call.queue)
                 if agent is None:
                     continue
                 self._queues[call.queue].pop(0)
                 self._offers[call.call_id] = _Offer(call, agent.agent_id)
+                self._last_served[call.queue] = agent.agent_id
                 agent.call_id = call.call_id
                 events += self._change(agent, AgentState.OFFERED, now)
                 waited = (now - call.enqueued_at).total_seconds()
-                events.append(CallAssigned(now, call.call_id, call.queue, agent.agent_id, waited))
+                if call.callback_number is not None:
+                    events.append(
+                        CallbackOffered(
+                            now, call.call_id, call.queue, agent.agent_id, call.callback_number
+                        )
+                    )
+                else:
+                    events.append(
+                        CallAssigned(now, call.call_id, call.queue, agent.agent_id, waited)
+                    )
                 made = True
                 break
             if not made:
                 return events
 
-    def _longest_idle(self, queue: str) -> AgentStatus | None:
+    def _choose(self, queue: str) -> AgentStatus | None:
         ready = [
             a for a in self._agents.values() if a.state is AgentState.READY and a.serves(queue)
         ]
-        return min(ready, key=lambda a: (a.idle_since, a.agent_id), default=None)
+        strategy = self.settings(queue).strategy
+        return choose(ready, queue, strategy, self._last_served.get(queue))
 
     def answered(self, call_id: str, now: datetime) -> list[RoutingEvent]:
         offer = self._offer(call_id)
         offer.answered = True
         agent = self.agent(offer.agent_id)
         agent.missed_offers = 0
+        agent.calls_taken += 1
         return self._change(agent, AgentState.TALKING, now)
 
     def offer_failed(self, call_id: str, now: datetime, reason: str) -> list[RoutingEvent]:
@@ -223,10 +266,13 @@ class RoutingEngine:
         return events
 
     def ended(self, call_id: str, now: datetime) -> list[RoutingEvent]:
-        """The call is over: a waiting call leaves its queue, an agent starts wrap-up."""
+        """The call is over: a waiting call leaves its queue, an agent starts wrap-up.
+        A waiting callback request keeps its place: the caller hung up expecting a call back."""
         for waiting in self._queues.values():
             for index, call in enumerate(waiting):
                 if call.call_id == call_id:
+                    if call.callback_number is not None:
+                        return []
                     del waiting[index]
                     return [CallLeftQueue(now, call_id, call.queue, None)]
         offer = self._offers.pop(call_id, None)
@@ -241,8 +287,10 @@ class RoutingEngine:
         agent.after_call = None
         if after is not None and after is not AgentState.READY:
             return events + self._change(agent, after, now, agent.reason)
-        if offer.answered and self._wrap_up > timedelta(0):
-            agent.wrap_up_until = now + self._wrap_up
+        wrap_up = self.settings(offer.call.queue).wrap_up
+        wrap_up = self._wrap_up if wrap_up is None else wrap_up
+        if offer.answered and wrap_up > timedelta(0):
+            agent.wrap_up_until = now + wrap_up
             return events + self._change(agent, AgentState.WRAP_UP, now)
         agent.idle_since = now
         return events + self._change(agent, AgentState.READY, now)
@@ -268,6 +316,68 @@ class RoutingEngine:
             if a.state is AgentState.WRAP_UP and a.wrap_up_until is not None
         ]
         return min(ends, default=None)
+
+    # --- callbacks, escalation and overflow --------------------------------------------
+
+    def request_callback(self, call_id: str, number: str, now: datetime) -> list[RoutingEvent]:
+        """A waiting caller asks to be called back: the request keeps the call's place in line
+        and, at the front, is offered to an agent as an outbound task (CallbackOffered)."""
+        for waiting in self._queues.values():
+            for index, call in enumerate(waiting):
+                if call.call_id == call_id:
+                    waiting[index] = replace(call, callback_number=number)
+                    return [CallbackQueued(now, call_id, call.queue, index + 1, number)]
+        raise RoutingError("not-waiting", f"call {call_id} is not waiting in a queue")
+
+    def cancel(self, call_id: str, now: datetime) -> list[RoutingEvent]:
+        """Drop a waiting call or callback request (a lead closes it, or the caller got through)."""
+        for waiting in self._queues.values():
+            for index, call in enumerate(waiting):
+                if call.call_id == call_id:
+                    del waiting[index]
+                    return [CallLeftQueue(now, call_id, call.queue, None)]
+        return []
+
+    def tick(self, now: datetime) -> list[RoutingEvent]:
+        """Escalate and overflow calls that have waited too long in their queue."""
+        events: list[RoutingEvent] = []
+        for name in list(self._queues):
+            rules = self.settings(name)
+            if rules.escalate_after is None and rules.overflow_after is None:
+                continue
+            for call in list(self._queues[name]):
+                since = call.queued_since or call.enqueued_at
+                if rules.overflow_after is not None and rules.overflow_to is not None:
+                    if now - since >= rules.overflow_after:
+                        self._queues[name].remove(call)
+                        moved = replace(call, queue=rules.overflow_to, queued_since=now)
+                        target = self._queues[rules.overflow_to]
+                        bisect.insort(target, moved)
+                        position = target.index(moved) + 1
+                        events.append(
+                            CallOverflowed(now, call.call_id, name, rules.overflow_to, position)
+                        )
+                        continue
+                if rules.escalate_after is not None and not call.escalated:
+                    if now - since >= rules.escalate_after:
+                        self._queues[name].remove(call)
+                        raised = replace(call, rank=call.rank - 1, escalated=True)
+                        bisect.insort(self._queues[name], raised)
+                        events.append(CallEscalated(now, call.call_id, name, raised.priority))
+        return events
+
+    def next_deadline(self) -> datetime | None:
+        """The next moment `expire_wrap_ups` or `tick` has something to do."""
+        due = [self.next_wrap_up_end()]
+        for name, waiting in self._queues.items():
+            rules = self.settings(name)
+            for call in waiting:
+                since = call.queued_since or call.enqueued_at
+                if rules.overflow_after is not None:
+                    due.append(since + rules.overflow_after)
+                if rules.escalate_after is not None and not call.escalated:
+                    due.append(since + rules.escalate_after)
+        return min((d for d in due if d is not None), default=None)
 
     def agent_for_call(self, call_id: str) -> str | None:
         offer = self._offers.get(call_id)

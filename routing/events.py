@@ -52,4 +52,56 @@ class CallLeftQueue:
     agent_id: str | None
 
 
-RoutingEvent = AgentStateChanged | CallQueued | CallAssigned | CallLeftQueue
+@dataclass(frozen=True)
+class CallbackQueued:
+    """A waiting caller asked to be called back; the request keeps the call's place."""
+
+    at: datetime
+    call_id: str
+    queue: str
+    position: int
+    number: str
+
+
+@dataclass(frozen=True)
+class CallbackOffered:
+    """A callback request reached the front: the agent is given an outbound task."""
+
+    at: datetime
+    call_id: str
+    queue: str
+    agent_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class CallOverflowed:
+    """A call waited too long in one queue and moved to another, keeping its arrival time."""
+
+    at: datetime
+    call_id: str
+    from_queue: str
+    to_queue: str
+    position: int
+
+
+@dataclass(frozen=True)
+class CallEscalated:
+    """A call waited long enough to be served one priority level higher."""
+
+    at: datetime
+    call_id: str
+    queue: str
+    priority: int
+
+
+RoutingEvent = (
+    AgentStateChanged
+    | CallQueued
+    | CallAssigned
+    | CallLeftQueue
+    | CallbackQueued
+    | CallbackOffered
+    | CallOverflowed
+    | CallEscalated
+)

@@ -8,12 +8,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from routing import AgentState, CallAssigned, RoutingEngine
+from routing import AgentState, CallAssigned, CallbackOffered, QueueSettings, RoutingEngine
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
 QUEUES = ("12319", "96198")
 AGENTS = ("1001", "1002", "1003")
-WRAP_UP = timedelta(seconds=30)
+WRAP_UP = {"12319": timedelta(seconds=30), "96198": timedelta(seconds=5)}  # per queue
 
 
 class RoutingMachine(RuleBasedStateMachine):
@@ -21,7 +21,13 @@ class RoutingMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine = RoutingEngine(QUEUES, WRAP_UP)
+        self.engine = RoutingEngine(
+            QUEUES,
+            timedelta(seconds=30),
+            settings=[QueueSettings(q, wrap_up=WRAP_UP[q]) for q in QUEUES],
+        )
+        self.callbacks: set[str] = set()
+        self.live_queue: dict[str, str] = {}
         self.now = T0
         self.serial = 0
         self.live: dict[str, str] = {}  # call id → queue, for every call not yet ended
@@ -33,7 +39,8 @@ class RoutingMachine(RuleBasedStateMachine):
 
     def _record(self, events: list[object]) -> None:
         for event in events:
-            if isinstance(event, CallAssigned):
+            if isinstance(event, CallAssigned | CallbackOffered):
+                assert isinstance(event, CallbackOffered) == (event.call_id in self.callbacks)
                 agent = self.engine.agent(event.agent_id)
                 until = self.wrap_up_until.get(event.agent_id)
                 # Wrap-up is honoured whichever queue the next call comes from.
@@ -48,6 +55,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.engine.enqueue(call_id, queue, self.now, priority)
         self.priority[call_id] = priority
         self.live[call_id] = queue
+        self.live_queue[call_id] = queue
         self.enqueued_at[call_id] = self.now
         self._record(self.engine.assign(self.now))
 
@@ -76,14 +84,32 @@ class RoutingMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.live))
     @rule(data=st.data())
+    def caller_asks_for_a_callback(self, data: st.DataObject) -> None:
+        waiting = [c for q in QUEUES for c in self.engine.waiting(q)]
+        if not waiting:
+            return
+        call = data.draw(st.sampled_from(waiting))
+        before = [c.call_id for c in self.engine.waiting(call.queue)]
+        self.engine.request_callback(call.call_id, "13800138000", self.now)
+        self.callbacks.add(call.call_id)
+        # A callback keeps its place: the line is exactly as it was.
+        assert [c.call_id for c in self.engine.waiting(call.queue)] == before
+
+    @precondition(lambda self: bool(self.live))
+    @rule(data=st.data())
     def call_ends(self, data: st.DataObject) -> None:
         call_id = data.draw(st.sampled_from(sorted(self.live)))
         agent_id = self.engine.agent_for_call(call_id)
         talking = agent_id is not None and self.engine.agent(agent_id).state is AgentState.TALKING
+        before = self.engine.position(call_id)
         self.engine.ended(call_id, self.now)
+        if call_id in self.callbacks and agent_id is None:
+            # The caller's leg ended after asking for a callback: the request stays in line.
+            assert self.engine.position(call_id) == before is not None
+            return
         del self.live[call_id]
         if talking and agent_id is not None:
-            self.wrap_up_until[agent_id] = self.now + WRAP_UP
+            self.wrap_up_until[agent_id] = self.now + WRAP_UP[self.live_queue[call_id]]
         self._record(self.engine.assign(self.now))
 
     @rule(seconds=st.integers(min_value=1, max_value=60))

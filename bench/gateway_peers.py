@@ -49,6 +49,20 @@ def _udp_source_filter(low: int, high: int) -> list[tuple[int, int, int, int]]:
     ]
 
 
+@dataclass(frozen=True)
+class Stream:
+    port: int
+    packets: int
+    first: float
+    last: float
+
+    @property
+    def rate(self) -> float:
+        """Packets per second between the first and last packet seen."""
+        span = self.last - self.first
+        return (self.packets - 1) / span if span > 0 else 0.0
+
+
 class StreamCounter:
     """Counts packets per source port in [low, high] while a window is open."""
 
@@ -64,6 +78,8 @@ class StreamCounter:
         self._socket.bind(("lo", 0))
         self._socket.settimeout(0.2)
         self._counts: Counter[int] = Counter()
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._counting = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -71,7 +87,8 @@ class StreamCounter:
         self.opened_at = self.closed_at = 0.0
 
     def _run(self) -> None:
-        counts = self._counts
+        counts, first, last = self._counts, self._first, self._last
+        clock = time.monotonic
         while not self._stop.is_set():
             try:
                 frame = self._socket.recv(96)
@@ -79,19 +96,26 @@ class StreamCounter:
                 continue
             if self._counting:
                 header = (frame[14] & 0x0F) * 4
-                counts[int.from_bytes(frame[14 + header : 16 + header], "big")] += 1
+                port = int.from_bytes(frame[14 + header : 16 + header], "big")
+                counts[port] += 1
+                last[port] = clock()
+                first.setdefault(port, last[port])
 
     def open_window(self) -> None:
         self._counts.clear()
+        self._first.clear()
+        self._last.clear()
         self.opened_at = time.monotonic()
         self._counting = True
 
-    def close_window(self) -> dict[int, float]:
-        """Packets per second for each source port seen while the window was open."""
+    def close_window(self) -> dict[int, Stream]:
+        """Each source port seen while the window was open: its packets and their span."""
         self._counting = False
         self.closed_at = time.monotonic()
-        seconds = self.closed_at - self.opened_at
-        return {port: count / seconds for port, count in self._counts.items()}
+        return {
+            port: Stream(port, count, self._first[port], self._last[port])
+            for port, count in self._counts.items()
+        }
 
     def dropped(self) -> int:
         """Frames the kernel dropped because this counter fell behind (should be 0)."""

@@ -17,6 +17,7 @@ from telephony.announcements import PROMPTS_DIR, read_prompt
 from telephony.events import (
     CallArrived,
     CallbackRequested,
+    CallEnded,
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
@@ -363,3 +364,24 @@ async def test_with_the_optional_menu_key_2_puts_the_caller_in_the_query_queue(
     async with hotline.system.sessions() as db:
         call = await db.get(Call, arrived.call_id)
     assert call is not None and call.queue == "12319-query"
+
+
+@pytest.mark.parametrize(
+    "hotline_overrides",
+    [{"voicemail_dir": "voicemail", "voicemail_max_seconds": 1.0}],
+    indirect=True,
+)
+async def test_a_voicemail_ends_at_its_time_limit_without_a_key(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    watch = EventWatch(hotline)
+    caller_dir = tmp_path / "caller"
+    caller_dir.mkdir()
+    write_tone_pcap(caller_dir / "caller.pcap", CALLER_TONE, 2.0, PCMA)
+    caller = await start_caller(hotline, caller_dir, "caller_keys.xml", PCMA, free_ports(4))
+    code, output = await caller.wait(60)  # the gateway hangs up after message + 1 s
+    assert code == 0, output
+    left = await watch.first(VoicemailLeft)
+    assert isinstance(left, VoicemailLeft) and left.caller == CALLER_NUMBER
+    ended = await watch.first(CallEnded)
+    assert isinstance(ended, CallEnded) and ended.reason == "voicemail"  # the limit, not a hang-up

@@ -69,7 +69,6 @@ class CallerMedia:
     callback_confirmed: bool = False
     voicemail: Admission | None = None  # why the caller is leaving a voicemail
     queued: bool = False
-    digits: list[str] = field(default_factory=list)
 
     def hold(self, engine: MediaEngine, leg: RtpLeg, now: float) -> None:
         """Start what a queued caller hears."""
@@ -107,13 +106,12 @@ class CallerMedia:
         message = OneMessage(library.clip(str(reason).replace("-", "_")))
         engine.play_programme(leg, message)
         self.recorder = CallRecorder(directory / at.strftime("%Y-%m-%d") / f"{self.call_id}.wav")
-        # Recording starts now; the message is at the start of the caller's silence.
+        # Recorded from the answer on: a caller who starts talking over the message is kept.
         leg.recorder, leg.record_side = self.recorder, 0
         return message.seconds + self.options.voicemail_max_seconds
 
     def digit(self, digit: str) -> float | None:
         """A key the caller pressed while queued; seconds until hang-up if it booked a callback."""
-        self.digits.append(digit)
         programme = self.programme
         library = self.options.prompts
         if (

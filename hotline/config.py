@@ -113,6 +113,11 @@ class MediaConfig:
     # draft ticket); empty = no voicemail, such callers wait in the queue.
     voicemail_dir: str = ""
     voicemail_max_seconds: float = 120.0
+    # Optional key menu, off when empty (GB/T 33358 discourages forced menus): "key=queue"
+    # entries, e.g. ["1=12319", "2=12319-query"]; a caller pressing nothing joins the
+    # dialled number's queue after menu_wait_seconds.
+    menu: tuple[str, ...] = ()
+    menu_wait_seconds: float = 5.0
     # Recordings older than this are deleted (checked hourly).
     recording_retention_days: int = 180
 

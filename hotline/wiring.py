@@ -70,8 +70,9 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     tickets = TicketService(sessions, config.centre.timezone)
     classifier = Classifier.load_default()
     notifier = Notifier()
+    menu = key_menu(config.media.menu)
     routing = RoutingEngine(
-        config.queues,
+        dict.fromkeys([*config.queues, *menu.values()]),
         timedelta(seconds=config.routing.wrap_up_seconds),
         config.routing.missed_offers_before_pause,
     )
@@ -210,7 +211,21 @@ def caller_media_options(
         admission=admission,
         voicemail_dir=Path(media.voicemail_dir) if media.voicemail_dir else None,
         voicemail_max_seconds=media.voicemail_max_seconds,
+        menu=key_menu(media.menu),
+        menu_wait_seconds=media.menu_wait_seconds,
     )
+
+
+def key_menu(entries: tuple[str, ...]) -> dict[str, str]:
+    """["1=12319", "2=12319-query"] → {"1": "12319", "2": "12319-query"}; ValueError if bad."""
+    menu: dict[str, str] = {}
+    for entry in entries:
+        key, equals, queue = entry.partition("=")
+        key, queue = key.strip(), queue.strip()
+        if not equals or key not in set("0123456789*#") or len(key) != 1 or not queue:
+            raise ValueError(f"[media] menu entries look like 1=12319, got {entry!r}")
+        menu[key] = queue
+    return menu
 
 
 async def serve(config: HotlineConfig, ready: Callable[[System], None] | None = None) -> None:

@@ -33,6 +33,7 @@ PROMPT_NAMES = (
     "queue_full",
     "nobody_on_duty",
     "after_hours",
+    "menu",
 )
 LARGEST_SPOKEN = 99  # above this the caller hears "99"; an exact figure no longer helps
 
@@ -159,10 +160,11 @@ class HoldProgramme:
         interval_seconds: float,
         now: float,
         callback_above_seconds: float | None = None,
+        greet: bool = True,
     ) -> None:
         self._library = library
         self._status = status
-        self._current = library.clip("greeting")
+        self._current = library.clip("greeting") if greet else b""
         self._position = 0
         self._music = library.clip("moh")
         self._music_position = 0

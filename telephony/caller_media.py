@@ -7,7 +7,7 @@ this module decides what the caller hears and what gets recorded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,10 @@ class CallerMediaOptions:
     # Nobody on duty / after hours: voicemail here (None: such callers queue as usual).
     voicemail_dir: Path | None = None
     voicemail_max_seconds: float = 120.0
+    # Optional key menu (GB/T 33358 discourages forcing one): key → queue; empty = no menu.
+    menu: Mapping[str, str] = field(default_factory=dict)
+    # How long after the menu prompt a caller who pressed nothing joins the dialled queue.
+    menu_wait_seconds: float = 5.0
 
     def takes_voicemail(self, admission: Admission) -> bool:
         return (
@@ -64,7 +68,7 @@ class CallerMedia:
     recorder: CallRecorder | None = None
     callback_confirmed: bool = False
     voicemail: Admission | None = None  # why the caller is leaving a voicemail
-    digits: list[str] = field(default_factory=list)
+    queued: bool = False
 
     def hold(self, engine: MediaEngine, leg: RtpLeg, now: float) -> None:
         """Start what a queued caller hears."""
@@ -78,8 +82,18 @@ class CallerMedia:
             self.options.announce_seconds,
             now,
             self.options.callback_above_seconds,
+            greet=not self.options.menu,  # the menu began with the greeting
         )
         engine.play_programme(leg, self.programme)
+
+    def offer_menu(self, engine: MediaEngine, leg: RtpLeg) -> float | None:
+        """Play the key menu if there is one; seconds until the caller is queued anyway."""
+        library = self.options.prompts
+        if not self.options.menu or library is None:
+            return None
+        message = OneMessage(library.clip("greeting") + library.clip("menu"))
+        engine.play_programme(leg, message)
+        return message.seconds + self.options.menu_wait_seconds
 
     def leave_voicemail(
         self, engine: MediaEngine, leg: RtpLeg, reason: Admission, at: datetime
@@ -92,13 +106,12 @@ class CallerMedia:
         message = OneMessage(library.clip(str(reason).replace("-", "_")))
         engine.play_programme(leg, message)
         self.recorder = CallRecorder(directory / at.strftime("%Y-%m-%d") / f"{self.call_id}.wav")
-        # Recording starts now; the message is at the start of the caller's silence.
+        # Recorded from the answer on: a caller who starts talking over the message is kept.
         leg.recorder, leg.record_side = self.recorder, 0
         return message.seconds + self.options.voicemail_max_seconds
 
     def digit(self, digit: str) -> float | None:
         """A key the caller pressed while queued; seconds until hang-up if it booked a callback."""
-        self.digits.append(digit)
         programme = self.programme
         library = self.options.prompts
         if (

@@ -384,23 +384,40 @@ class SipGateway:
         reply(response)
         self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
         leg.answered = True
+        loop = asyncio.get_running_loop()
+        # Not in leg.handles: the ACK cancels those. _end_call on an ended call does nothing.
         if voicemail is not None:
             seconds = call.media.leave_voicemail(self._media, media, voicemail, self._clock())
-            leg.handles.append(
-                asyncio.get_running_loop().call_later(
-                    seconds, self._end_call, call, "voicemail", None
-                )
-            )
+            loop.call_later(seconds, self._end_call, call, "voicemail", None)
             log.info("caller leaves a voicemail", extra={"call": call.id, "reason": voicemail})
             return
-        call.media.hold(self._media, media, asyncio.get_running_loop().time())
+        wait = call.media.offer_menu(self._media, media)
+        if wait is not None:
+            loop.call_later(wait, self._queue_caller, call, None)
+            return
+        self._queue_caller(call, None)
+
+    def _queue_caller(self, call: HotlineCall, queue: str | None) -> None:
+        """The caller joins a queue (the dialled number's, or one chosen in the menu)."""
+        leg = call.caller_leg
+        if call.ended or leg is None or call.media is None or call.media.queued:
+            return
+        call.media.queued = True
+        call.queue = queue or call.queue
+        call.media.hold(self._media, leg.media, asyncio.get_running_loop().time())
         log.info(
             "call answered and queued",
-            extra={"call": call.id, "caller": mask_phone(caller), "dialled": dialled},
+            extra={"call": call.id, "caller": mask_phone(call.caller), "dialled": call.dialled},
         )
         self._emit(
             CallArrived(
-                self._clock(), call.id, request.call_id, caller, dialled, queue, CODEC_NAMES[codec]
+                self._clock(),
+                call.id,
+                leg.dialog.sip_call_id,
+                call.caller,
+                call.dialled,
+                call.queue,
+                CODEC_NAMES[call.codec],
             )
         )
 
@@ -727,6 +744,11 @@ class SipGateway:
         if call.media.voicemail is not None:
             if digit == "#":
                 self._end_call(call, "voicemail", None)
+            return
+        if not call.media.queued:
+            chosen = call.media.options.menu.get(digit)
+            if chosen is not None:
+                self._queue_caller(call, chosen)
             return
         if call.agent_leg is not None:
             return  # bridged or ringing: the digits are the agent's business

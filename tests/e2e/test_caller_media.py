@@ -17,6 +17,7 @@ from telephony.announcements import PROMPTS_DIR, read_prompt
 from telephony.events import (
     CallArrived,
     CallbackRequested,
+    CallEnded,
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
@@ -335,3 +336,52 @@ async def test_with_nobody_on_duty_the_caller_leaves_a_voicemail_that_becomes_a_
         async with http.get(hotline.url(listed[0]["recording"]), headers=auth) as response:
             assert response.status == 200  # any agent may listen to a voicemail
             assert await response.read() == Path(left.path).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "hotline_overrides", [{"menu": ("1=12319", "2=12319-query")}], indirect=True
+)
+async def test_with_the_optional_menu_key_2_puts_the_caller_in_the_query_queue(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    watch = EventWatch(hotline)
+    caller_dir = tmp_path / "caller"
+    caller_dir.mkdir()
+    write_keys_pcap(caller_dir / "caller.pcap", "2", PCMA, lead_in_seconds=1.0)
+    caller_media = free_ports(4)
+    with RtpTap({caller_media}) as tap:
+        caller = await start_caller(
+            hotline, caller_dir, "caller_codec.xml", PCMA, caller_media, talk_ms=3000
+        )
+        arrived = await watch.first(CallArrived)
+        code, output = await caller.wait(60)
+        assert code == 0, output
+    assert isinstance(arrived, CallArrived) and arrived.queue == "12319-query"
+    silence = encode(b"\x00" * 320, PCMA)
+    menu = {encode(f, PCMA) for f in frames(read_prompt(PROMPTS_DIR / "menu.wav"), 320)}
+    assert tap.matching(caller_media, menu - {silence}) >= 10  # "举报投诉请按一…"
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, arrived.call_id)
+    assert call is not None and call.queue == "12319-query"
+
+
+@pytest.mark.parametrize(
+    "hotline_overrides",
+    [{"voicemail_dir": "voicemail", "voicemail_max_seconds": 1.0}],
+    indirect=True,
+)
+async def test_a_voicemail_ends_at_its_time_limit_without_a_key(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    watch = EventWatch(hotline)
+    caller_dir = tmp_path / "caller"
+    caller_dir.mkdir()
+    write_tone_pcap(caller_dir / "caller.pcap", CALLER_TONE, 2.0, PCMA)
+    caller = await start_caller(hotline, caller_dir, "caller_keys.xml", PCMA, free_ports(4))
+    code, output = await caller.wait(60)  # the gateway hangs up after message + 1 s
+    assert code == 0, output
+    left = await watch.first(VoicemailLeft)
+    assert isinstance(left, VoicemailLeft) and left.caller == CALLER_NUMBER
+    ended = await watch.first(CallEnded)
+    assert isinstance(ended, CallEnded) and ended.reason == "voicemail"  # the limit, not a hang-up

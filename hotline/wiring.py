@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console.app import ConsoleOptions, create_app
+from agent_console.duty_api import add_duty_routes
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
@@ -22,6 +23,9 @@ from hotline.accounts import Accounts
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
+from hotline.duty import DutyRoster
+from hotline.missed_calls import MissedCalls
+from hotline.queue_rules import queue_settings
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
@@ -68,9 +72,17 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.queues,
         timedelta(seconds=config.routing.wrap_up_seconds),
         config.routing.missed_offers_before_pause,
+        queue_settings(config.routing, config.queues),
     )
+    duty = DutyRoster(sessions, config.routing.roster_pattern, config.centre.timezone)
     switchboard = Switchboard(
-        routing, sessions, notifier, clock, priority_numbers=config.routing.priority_numbers
+        routing,
+        sessions,
+        notifier,
+        clock,
+        priority_numbers=config.routing.priority_numbers,
+        duty=duty,
+        repeat_caller_days=config.routing.repeat_caller_days,
     )
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
@@ -145,6 +157,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             sender.wake,
         ),
     )
+    add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)
 

@@ -53,4 +53,15 @@ class PhoneRegistered:
     expires: int  # seconds; 0 means the phone unregistered
 
 
-TelephonyEvent = CallArrived | AgentAnswered | AgentLegFailed | CallEnded | PhoneRegistered
+@dataclass(frozen=True)
+class CallbackRequested:
+    """A waiting caller chose to be called back (the gateway then ends the caller's leg)."""
+
+    at: datetime
+    call_id: str
+    number: str
+
+
+TelephonyEvent = (
+    CallArrived | AgentAnswered | AgentLegFailed | CallEnded | PhoneRegistered | CallbackRequested
+)

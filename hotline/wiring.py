@@ -32,6 +32,7 @@ from hotline.tickets import TicketService
 from nlp import Classifier
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
+from routing.roster import Roster
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 
@@ -153,6 +154,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             Statistics(
                 sessions,
                 MetricsOptions(config.metrics.answer_seconds, config.metrics.short_abandon_seconds),
+                Roster.of_pattern(config.routing.roster_pattern, [], config.centre.timezone),
             ),
             sender.wake,
         ),

@@ -122,13 +122,15 @@ async def list_overrides(request: web.Request) -> web.Response:
 
 
 async def list_missed(request: web.Request) -> web.Response:
-    current(request)
+    me = current(request).agent_id
     status = request.query.get("status")
     try:
         missed = await request.app[missed_key].list(status)
     except MissedCallError as error:
         raise ApiError(400, error.error_id, str(error), "status") from None
-    return web.json_response({"missed_calls": [m.to_json(reveal=False) for m in missed]})
+    # The number is shown only to the agent a callback is offered to: they dial it.
+    rows = [m.to_json(reveal=m.status == "offered" and m.agent_id == me) for m in missed]
+    return web.json_response({"missed_calls": rows})
 
 
 async def mark_missed(request: web.Request) -> web.Response:

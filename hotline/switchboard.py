@@ -386,6 +386,7 @@ class Switchboard:
             if queue in self.routing.queues() and self.routing.position(call_id) is None:
                 self.routing.enqueue(call_id, queue, arrived_at)
                 self.routing.request_callback(call_id, number, now)
+        self._apply(self.routing.assign(now))
 
     def _call_message(
         self, kind: str, call_id: str, live: LiveCall | None = None

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from agent_console.app import ApiError, options_key, services_key
 from agent_console.http import current
-from hotline.statistics import figures_json
+from hotline.statistics import figures_json, shifts_json
 
 MAX_HOURS = 24 * 31
 # Prometheus gets the last 24 hours: the window of GB/T 33358's 接通率.
@@ -36,6 +36,7 @@ async def figures(request: web.Request) -> web.Response:
     queues, agents = await statistics.figures(start, end)
     body = figures_json(queues, agents, await statistics.hourly(start, end))
     body.update(start=start.isoformat(), end=end.isoformat())
+    body["shifts"] = shifts_json(await statistics.by_shift(start, end))
     return web.json_response(body)
 
 
@@ -89,6 +90,17 @@ async def prometheus(request: web.Request) -> web.Response:
         answered.labels(agent=agent).set(figures_a.answered)
         if figures_a.occupancy is not None:
             occupancy.labels(agent=agent).set(figures_a.occupancy)
+    shift_sl = Gauge(
+        "hotline_shift_service_level_ratio",
+        "Share answered within the answer time, per duty shift of the last 24 h",
+        ["shift", "queue"],
+        registry=registry,
+    )
+    statistics = request.app[services_key].statistics
+    for label, by_queue in (await statistics.by_shift(end - PROMETHEUS_WINDOW, end)).items():
+        for queue, figures_s in by_queue.items():
+            if figures_s.service_level is not None:
+                shift_sl.labels(shift=label, queue=queue).set(figures_s.service_level)
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

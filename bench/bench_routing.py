@@ -1,7 +1,8 @@
 """Routing decision time with many agents and a long queue. Prints figures; asserts nothing.
 
 Each round: 2,000 calls wait across two queues; one of 500 agents becomes ready and
-`assign` picks the longest-waiting call for the longest-idle ready agent.
+`assign` picks the longest-waiting call for the agent the queue's strategy chooses. Run once
+per strategy (longest-idle, round-robin, fewest-calls, skills with proficiency).
 """
 
 from __future__ import annotations
@@ -15,14 +16,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from routing import AgentState, RoutingEngine
+from routing import AgentState, QueueSettings, RoutingEngine, Strategy
+
+QUEUES = ["12319", "96198"]
 
 
-def main(agents: int = 500, waiting: int = 2000, rounds: int = 2000) -> None:
+def main(
+    strategy: Strategy = Strategy.LONGEST_IDLE,
+    agents: int = 500,
+    waiting: int = 2000,
+    rounds: int = 2000,
+) -> None:
     rng = random.Random(1)
     t0 = datetime(2026, 11, 23, tzinfo=UTC)
-    engine = RoutingEngine(["12319", "96198"], timedelta(seconds=0))
+    engine = RoutingEngine(
+        QUEUES, timedelta(seconds=0), settings=[QueueSettings(q, strategy) for q in QUEUES]
+    )
     for n in range(agents):
+        skills = {q: rng.randint(1, 5) for q in QUEUES}
+        engine.add_agent(f"{1000 + n}", t0, skills=skills)
         engine.request_state(f"{1000 + n}", AgentState.PAUSED, t0)
     serial = 0
     for _ in range(waiting):
@@ -45,7 +57,7 @@ def main(agents: int = 500, waiting: int = 2000, rounds: int = 2000) -> None:
         engine.enqueue(f"c{serial}", rng.choice(["12319", "96198"]), now)  # keep 2,000 waiting
         now += timedelta(milliseconds=10)
     timings.sort()
-    print(f"{agents} agents, {waiting} waiting calls, {rounds} decisions")
+    print(f"{strategy.value}: {agents} agents, {waiting} waiting calls, {rounds} decisions")
     print(
         f"assignment decision: p50 {statistics.median(timings) * 1e6:.0f} µs, "
         f"p99 {timings[int(rounds * 0.99) - 1] * 1e6:.0f} µs, max {timings[-1] * 1e6:.0f} µs"
@@ -53,4 +65,5 @@ def main(agents: int = 500, waiting: int = 2000, rounds: int = 2000) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    for each in Strategy:
+        main(each)

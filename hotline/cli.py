@@ -1,4 +1,4 @@
-"""The `hotline` command: serve, migrate, agents, demo-agents, classify, nlp, staffing."""
+"""The `hotline` command: serve, migrate, agents, demo-agents, classify, nlp, staffing, roster."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, date
 from typing import TYPE_CHECKING
 
+from hotline.cli_duty import add_roster_parser
 from hotline.config import ConfigError, HotlineConfig, load_config
 
 if TYPE_CHECKING:  # the CLI imports its heavy parts only for the command that needs them
@@ -156,9 +157,26 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster(args: argparse.Namespace) -> int:
+    from hotline.cli_duty import cmd_roster as run
+
+    return run(args, _config(args))
+
+
 def cmd_staffing(args: argparse.Namespace) -> int:
     import json
     import random
+
+    if args.roster or args.arrivals:
+        from hotline.cli_duty import cmd_staffing_day
+
+        if not (args.roster and args.arrivals):
+            print("error: --roster and --arrivals go together", file=sys.stderr)
+            return 2
+        return cmd_staffing_day(args, _config(args))
+    if args.calls_per_hour is None or args.aht is None:
+        print("error: --calls-per-hour and --aht are required", file=sys.stderr)
+        return 2
 
     from routing.simulation import poisson_arrivals, simulate
     from routing.staffing import agents_needed
@@ -261,8 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlp_parser.set_defaults(func=cmd_nlp)
 
     staffing = sub.add_parser("staffing", help="agents needed for a service level (Erlang C)")
-    staffing.add_argument("--calls-per-hour", type=float, required=True)
-    staffing.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
+    staffing.add_argument("--calls-per-hour", type=float)
+    staffing.add_argument("--aht", type=float, help="average handle time, seconds")
+    staffing.add_argument("--roster", help="roster CSV: per hour rostered vs needed")
+    staffing.add_argument("--arrivals", help="CSV of a day's arrivals (time, or hour,calls)")
+    staffing.add_argument("--day", type=date.fromisoformat, help="roster day (default: first)")
     staffing.add_argument("--target-sl", type=float, default=0.8, help="e.g. 0.8 for 80 %%")
     staffing.add_argument("--target-seconds", type=float, default=15.0)
     staffing.add_argument("--max-occupancy", type=float, default=1.0)
@@ -275,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--seed", type=int, default=12319)
     staffing.add_argument("--json", action="store_true")
     staffing.set_defaults(func=cmd_staffing)
+    add_roster_parser(sub)
+    sub.choices["roster"].set_defaults(func=cmd_roster)
     return parser
 
 

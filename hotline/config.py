@@ -88,6 +88,19 @@ class RoutingConfig:
     missed_offers_before_pause: int = 1
     # What an agent may give as the reason for pausing (示忙原因); empty allows any.
     pause_reasons: tuple[str, ...] = ("休息", "用餐", "会议", "培训", "话后整理", "其他")
+    # How each queue picks an agent: longest-idle | round-robin | fewest-calls | skills;
+    # queue_strategies overrides per queue as "queue=strategy".
+    strategy: str = "longest-idle"
+    queue_strategies: tuple[str, ...] = ()
+    # A call waiting this long is served one level higher; 0 turns escalation off.
+    escalate_after_seconds: float = 0.0
+    # A call waiting this long moves to overflow_queue (kept in line by arrival); 0: never.
+    overflow_after_seconds: float = 0.0
+    overflow_queue: str = ""
+    # A number that called within this many days is served before first-time callers; 0: off.
+    repeat_caller_days: float = 3.0
+    # Duty roster shift pattern: "3x8" or "2x12". With no roster imported, nobody is held back.
+    roster_pattern: str = "2x12"
 
 
 @dataclass(frozen=True)

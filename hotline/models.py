@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -193,3 +194,55 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+
+class RosterEntryRow(Base):
+    """Who is on which shift of which day (the duty roster, 排班)."""
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(8))
+    skills: Mapped[str] = mapped_column(String(200), default="")  # ';'-separated seats
+    dialects: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        Index("ix_roster_entries_day_shift_agent", "day", "shift", "agent_id", unique=True),
+    )
+
+
+class RosterOverride(Base):
+    """A shift lead let an agent off the roster go ready: who, for whom, when, why (audit)."""
+
+    __tablename__ = "roster_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_roster_overrides_until", "until"),)
+
+
+class MissedCall(Base):
+    """An abandoned call or a callback request, and whether someone has called back."""
+
+    __tablename__ = "missed_calls"
+
+    call_id: Mapped[str] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # abandoned | callback
+    number: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(32))
+    missed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | offered | done
+    agent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_missed_calls_status_missed_at", "status", "missed_at"),)

@@ -20,14 +20,22 @@ from routing.metrics import (
     hourly_figures,
     queue_figures,
 )
+from routing.roster import Roster
+from routing.shift_metrics import shift_figures
 
 
 class Statistics:
     """Queue and agent figures for any window, from the database (so restarts lose nothing)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], options: MetricsOptions) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        options: MetricsOptions,
+        shifts: Roster | None = None,
+    ) -> None:
         self._sessions = sessions
         self._options = options
+        self._shifts = shifts
 
     async def _records(
         self, start: datetime, end: datetime
@@ -79,6 +87,20 @@ class Statistics:
         """Queue figures hour by hour, for the hours of the window that had calls."""
         calls, states = await self._records(start, end)
         return hourly_figures(calls, states, start, end, self._options)
+
+    async def by_shift(self, start: datetime, end: datetime) -> dict[str, dict[str, QueueFigures]]:
+        """Queue figures per duty shift (empty when no shift pattern is configured)."""
+        if self._shifts is None:
+            return {}
+        calls, states = await self._records(start, end)
+        return shift_figures(calls, states, self._shifts, start, end, self._options)
+
+
+def shifts_json(shifts: dict[str, dict[str, QueueFigures]]) -> dict[str, Any]:
+    return {
+        label: {name: asdict(figures) for name, figures in by_queue.items()}
+        for label, by_queue in shifts.items()
+    }
 
 
 def figures_json(

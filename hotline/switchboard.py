@@ -11,15 +11,17 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
+from hotline import call_backs
 from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
+from hotline.recent_callers import RecentCallers
 from hotline.recordings import record_call
 from hotline.voicemail import draft_from_voicemail
 from routing import (
@@ -27,22 +29,31 @@ from routing import (
     AgentStateChanged,
     AgentStatus,
     CallAssigned,
+    CallbackOffered,
+    CallEscalated,
     CallLeftQueue,
+    CallOverflowed,
     CallQueued,
     RoutingEngine,
+    RoutingError,
     RoutingEvent,
+    caller_priority,
 )
 from telephony.announcements import QueueStatus
 from telephony.events import (
     AgentAnswered,
     AgentLegFailed,
     CallArrived,
+    CallbackRequested,
     CallEnded,
     PhoneRegistered,
     RecordingFinished,
     TelephonyEvent,
     VoicemailLeft,
 )
+
+if TYPE_CHECKING:
+    from hotline.duty import DutyRoster
 
 log = logging.getLogger(__name__)
 # Call-log writes committed together at most (one transaction each batch).
@@ -87,8 +98,12 @@ class Switchboard:
         clock: Callable[[], datetime],
         priority_numbers: Iterable[str] = (),
         timezone: str = "Asia/Shanghai",
+        duty: DutyRoster | None = None,
+        repeat_caller_days: float = 0.0,
     ) -> None:
         self.routing = routing
+        self.duty = duty
+        self.recent = RecentCallers(repeat_caller_days)
         self._priority_numbers = frozenset(priority_numbers)
         self._sessions = sessions
         self._notifier = notifier
@@ -143,6 +158,7 @@ class Switchboard:
                 # Busy when the process stopped: the agent decides when to take calls again.
                 wanted, reason = AgentState.PAUSED, "restart"
             self._apply(self.routing.request_state(event.agent_id, wanted, now, reason))
+        await self._restore_routing(now, [c for c in unfinished if c.connected_at is None])
         if unfinished or latest:
             log.info(
                 "state restored", extra={"agents": len(latest), "calls_closed": len(unfinished)}
@@ -186,7 +202,11 @@ class Switchboard:
                 event.call_id, event.caller, event.dialled, event.queue, now
             )
             self._write(self._insert_call(event))
-            priority = 1 if event.dialled in self._priority_numbers else 0
+            priority = caller_priority(
+                transfer=event.dialled in self._priority_numbers,
+                repeat=self.recent.is_repeat(event.caller, now),
+            )
+            self.recent.seen(event.caller, now)
             self._apply(self.routing.enqueue(event.call_id, event.queue, now, priority))
         elif isinstance(event, AgentAnswered):
             live = self.calls.get(event.call_id)
@@ -254,6 +274,13 @@ class Switchboard:
             self._write(record_call(event))
         elif isinstance(event, VoicemailLeft):
             self._write(draft_from_voicemail(event, self._timezone))
+        elif isinstance(event, CallbackRequested):
+            self._apply(self.routing.request_callback(event.call_id, event.number, now))
+            live = self.calls.get(event.call_id)
+            if live is not None:
+                live.state = "callback"
+            self._write(call_backs.record(event.call_id, "callback", now, event.number))
+            self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,
@@ -285,6 +312,11 @@ class Switchboard:
     def request_state(self, agent_id: str, state: AgentState, reason: str = "") -> AgentStatus:
         """An agent (or a lead for them) asks to be ready, paused or logged out."""
         now = self._clock()
+        if state is AgentState.READY and self.duty is not None:
+            if not self.duty.may_go_ready(agent_id, now):
+                raise RoutingError(
+                    "not-on-duty", f"{agent_id} is not on the current shift; ask the shift lead"
+                )
         self._apply(self.routing.request_state(agent_id, state, now, reason))
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)
@@ -338,6 +370,56 @@ class Switchboard:
                         event.call_id, event.at, "abandoned", event.agent_id, {"queue": event.queue}
                     )
                 )
+                self._write(call_backs.record(event.call_id, "abandoned", event.at))
+            else:
+                self._apply_more(event)
+
+    def _apply_more(self, event: RoutingEvent) -> None:
+        if isinstance(event, CallbackOffered):
+            message = {"type": "callback.offered", "call_id": event.call_id}
+            self._notifier.to_agent(
+                event.agent_id, {**message, "number": event.number, "queue": event.queue}
+            )
+            self._write(call_backs.mark(event.call_id, "offered", event.agent_id, event.at))
+        elif isinstance(event, CallOverflowed | CallEscalated):
+            detail = {k: str(v) for k, v in vars(event).items() if k not in ("at", "call_id")}
+            kind = "overflowed" if isinstance(event, CallOverflowed) else "escalated"
+            self._write(self._log_event(event.call_id, event.at, kind, None, detail))
+            self._notifier.to_leads({"type": f"queue.{kind}", "call_id": event.call_id, **detail})
+
+    # --- callbacks and restore ----------------------------------------------------------
+
+    def finish_callback(self, call_id: str, agent_id: str, reached: bool) -> None:
+        """The agent made the outbound call back: the task ends and wrap-up starts."""
+        if self.routing.agent_for_call(call_id) != agent_id:
+            raise RoutingError("not-your-callback", f"callback {call_id} is not offered to you")
+        now = self._clock()
+        self._apply(self.routing.answered(call_id, now))
+        self._apply(self.routing.ended(call_id, now))
+        self._write(call_backs.mark(call_id, "done" if reached else "unreached", agent_id, now))
+        self._apply(self.routing.assign(now))
+
+    async def _restore_routing(self, now: datetime, waiting: list[Call]) -> None:
+        """Callers still waiting when the process stopped go on the missed-call list; open
+        callbacks rejoin their queue at their original place; repeat callers are known again."""
+        for call in waiting:
+            self._write(call_backs.record(call.id, "restart", now))
+        if self.duty is not None:
+            await self.duty.reload(now)
+        async with self._sessions() as db:
+            callbacks = await call_backs.open_callbacks(db)
+            recent = await db.execute(
+                select(Call.caller, Call.arrived_at).where(
+                    Call.arrived_at >= now - self.recent.window
+                )
+            )
+            for number, at in recent:
+                self.recent.seen(number, at)
+        for call_id, queue, arrived_at, number in callbacks:
+            if queue in self.routing.queues() and self.routing.position(call_id) is None:
+                self.routing.enqueue(call_id, queue, arrived_at)
+                self.routing.request_callback(call_id, number, now)
+        self._apply(self.routing.assign(now))
 
     def _call_message(
         self, kind: str, call_id: str, live: LiveCall | None = None
@@ -462,7 +544,7 @@ class Switchboard:
     async def _wrap_up_loop(self) -> None:
         while True:
             self._wrap_up_changed.clear()
-            due = self.routing.next_wrap_up_end()
+            due = self.routing.next_deadline()
             timeout = None if due is None else max(0.0, (due - self._clock()).total_seconds())
             try:
                 await asyncio.wait_for(self._wrap_up_changed.wait(), timeout=timeout)
@@ -470,4 +552,5 @@ class Switchboard:
                 pass
             now = self._clock()
             self._apply(self.routing.expire_wrap_ups(now))
+            self._apply(self.routing.tick(now))
             self._apply(self.routing.assign(now))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import recordings as recording_routes
 from agent_console.app import ConsoleOptions, create_app
+from agent_console.duty_api import add_duty_routes
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
@@ -24,6 +25,9 @@ from hotline.accounts import Accounts
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
+from hotline.duty import DutyRoster
+from hotline.missed_calls import MissedCalls
+from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
@@ -31,6 +35,7 @@ from hotline.tickets import TicketService
 from nlp import Classifier
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
+from routing.roster import Roster
 from telephony.admission import Admission, OpeningHours, decide
 from telephony.announcements import PROMPTS_DIR, PromptLibrary
 from telephony.caller_media import CallerMediaOptions
@@ -75,7 +80,9 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         dict.fromkeys([*config.queues, *menu.values()]),
         timedelta(seconds=config.routing.wrap_up_seconds),
         config.routing.missed_offers_before_pause,
+        queue_settings(config.routing, config.queues),
     )
+    duty = DutyRoster(sessions, config.routing.roster_pattern, config.centre.timezone)
     switchboard = Switchboard(
         routing,
         sessions,
@@ -83,6 +90,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         clock,
         priority_numbers=config.routing.priority_numbers,
         timezone=config.centre.timezone,
+        duty=duty,
+        repeat_caller_days=config.routing.repeat_caller_days,
     )
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
@@ -154,12 +163,14 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             Statistics(
                 sessions,
                 MetricsOptions(config.metrics.answer_seconds, config.metrics.short_abandon_seconds),
+                Roster.of_pattern(config.routing.roster_pattern, [], config.centre.timezone),
             ),
             sender.wake,
         ),
     )
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
     recording_routes.add_routes(app, archive)
+    add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)
 

@@ -186,6 +186,9 @@ class RoutingEngine:
         bisect.insort(waiting, call)
         return [CallQueued(now, call_id, queue, waiting.index(call) + 1)]
 
+    def queues(self) -> list[str]:
+        return list(self._queues)
+
     def waiting(self, queue: str) -> list[QueuedCall]:
         return list(self._queues[queue])
 

@@ -170,23 +170,22 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         await engine.dispose()
         return names - {"alembic_version"}
 
-    expected = {
-        "agents",
-        "agent_sessions",
-        "agent_events",
-        "calls",
-        "call_events",
-        "tickets",
-        "ticket_counters",
-        "outbox",
-        "recordings",
-    }
-    assert asyncio.run(tables()) == expected  # the fixture upgraded to head
-    migrations.downgrade(database_url, "0002")
-    assert asyncio.run(tables()) == expected - {"recordings"}
-    migrations.downgrade(database_url, "0001")
-    assert asyncio.run(tables()) == expected - {"agent_events", "recordings"}
+    # What each revision adds, in the order alembic applies them.
+    chain = [
+        ("0001", {"agents", "agent_sessions", "calls", "call_events", "tickets"}),
+        ("0001", {"ticket_counters", "outbox"}),
+        ("0002", {"agent_events"}),
+        ("0005", {"recordings"}),
+        ("0004", {"roster_entries", "roster_overrides", "missed_calls"}),
+    ]
+    everything = set().union(*(added for _, added in chain))
+    assert asyncio.run(tables()) == everything  # the fixture upgraded to head
+    revisions = list(dict.fromkeys(revision for revision, _ in chain))
+    for index in range(len(revisions) - 1, 0, -1):
+        migrations.downgrade(database_url, revisions[index - 1])
+        kept = {r for r in revisions[:index]}
+        assert asyncio.run(tables()) == set().union(*(t for r, t in chain if r in kept))
     migrations.downgrade(database_url, "base")
     assert asyncio.run(tables()) == set()
     migrations.upgrade(database_url)
-    assert asyncio.run(tables()) == expected
+    assert asyncio.run(tables()) == everything

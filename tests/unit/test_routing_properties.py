@@ -8,7 +8,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from routing import AgentState, CallAssigned, CallbackOffered, QueueSettings, RoutingEngine
+from routing import (
+    AgentState,
+    CallAssigned,
+    CallbackOffered,
+    QueueSettings,
+    RoutingEngine,
+    Strategy,
+)
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
 QUEUES = ("12319", "96198")
@@ -19,13 +26,17 @@ WRAP_UP = {"12319": timedelta(seconds=30), "96198": timedelta(seconds=5)}  # per
 class RoutingMachine(RuleBasedStateMachine):
     """Random arrivals, hang-ups, answers, misses, state requests and passing time."""
 
+    STRATEGY = Strategy.LONGEST_IDLE
+
     def __init__(self) -> None:
         super().__init__()
         self.engine = RoutingEngine(
             QUEUES,
             timedelta(seconds=30),
-            settings=[QueueSettings(q, wrap_up=WRAP_UP[q]) for q in QUEUES],
+            settings=[QueueSettings(q, self.STRATEGY, wrap_up=WRAP_UP[q]) for q in QUEUES],
         )
+        for n, agent in enumerate(AGENTS):
+            self.engine.add_agent(agent, T0, skills={"12319": n + 1, "96198": 3 - n})
         self.callbacks: set[str] = set()
         self.live_queue: dict[str, str] = {}
         self.now = T0
@@ -154,5 +165,23 @@ class RoutingMachine(RuleBasedStateMachine):
             assert all(not self.engine.waiting(q) for q in QUEUES)
 
 
+class RoundRobinMachine(RoutingMachine):
+    STRATEGY = Strategy.ROUND_ROBIN
+
+
+class FewestCallsMachine(RoutingMachine):
+    STRATEGY = Strategy.FEWEST_CALLS
+
+
+class SkillsMachine(RoutingMachine):
+    STRATEGY = Strategy.SKILLS
+
+
 RoutingMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
 TestRoutingInvariants = RoutingMachine.TestCase
+# The same invariants hold whichever agent a strategy picks.
+for machine in (RoundRobinMachine, FewestCallsMachine, SkillsMachine):
+    machine.TestCase.settings = settings(max_examples=60, stateful_step_count=60, deadline=None)
+TestRoundRobinInvariants = RoundRobinMachine.TestCase
+TestFewestCallsInvariants = FewestCallsMachine.TestCase
+TestSkillsInvariants = SkillsMachine.TestCase

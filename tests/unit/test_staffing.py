@@ -64,3 +64,36 @@ def test_simulated_long_run_service_level_is_within_two_points_of_erlang_c(
     assert result.calls > 300_000
     assert abs(result.service_level - plan.service_level) < 0.02, (result, plan)
     assert result.asa_seconds == pytest.approx(plan.asa_seconds, rel=0.15)
+
+
+def test_a_day_replayed_against_the_roster_hour_by_hour() -> None:
+    from routing.day_plan import parse_arrivals, plan_day
+
+    rng = random.Random(7)
+    # 200 calls an hour from 08:00 to 10:00 (10 Erlangs at AHT 180 s), none otherwise.
+    arrivals = parse_arrivals("hour,calls\n8,200\n9,200\n", rng)
+    assert len(arrivals) == 400 and all(8 * 3600 <= a < 10 * 3600 for a in arrivals)
+    rostered = {8: 14, 9: 8}  # enough at 8, far too few at 9
+    plans = plan_day(arrivals, rostered, 180, 0.8, 20, rng)
+    by_hour = {p.hour: p for p in plans}
+    assert (by_hour[8].rostered, by_hour[8].needed, by_hour[8].calls) == (14, 14, 200)
+    assert by_hour[8].service_level > 0.7
+    assert by_hour[9].needed == 14 and by_hour[9].service_level < 0.2
+    assert by_hour[3].calls == 0 and by_hour[3].needed == 0
+
+
+def test_arrivals_with_times_and_bad_rows() -> None:
+    from routing.day_plan import parse_arrivals, simulate_day
+
+    rng = random.Random(1)
+    assert parse_arrivals("time\n08:00\n07:59:30\n", rng) == [28770.0, 28800.0]
+    with pytest.raises(ValueError, match="line 3"):
+        parse_arrivals("time\n08:00\n25:00\n", rng)
+    with pytest.raises(ValueError, match="header"):
+        parse_arrivals("when\n08:00\n", rng)
+    # A call after the last rostered hour is never answered, and says so.
+    _, waits = simulate_day([23 * 3600.0], {8: 1}, 180, 20, rng)
+    assert waits == [None]
+    # A call at 07:59 waits for the agent whose shift starts at 08:00.
+    _, waits = simulate_day([7 * 3600 + 3540.0], {8: 1}, 180, 20, rng)
+    assert waits == [60.0]

@@ -1,0 +1,200 @@
+"""Console API for the duty roster (leads), lead overrides, the missed-call list and callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from agent_console.app import ApiError, read_json
+from agent_console.http import current
+from hotline.accounts import Principal
+from hotline.duty import DutyRoster
+from hotline.missed_calls import MissedCallError, MissedCalls
+from hotline.switchboard import Switchboard
+from routing import RoutingError
+from routing.holidays import holiday_name
+from routing.roster import ReadyOverride, RosterError, parse_csv, to_csv
+
+log = logging.getLogger(__name__)
+duty_key = web.AppKey("duty", DutyRoster)
+missed_key = web.AppKey("missed_calls", MissedCalls)
+switchboard_key = web.AppKey("duty_switchboard", Switchboard)
+clock_key: web.AppKey[Callable[[], datetime]] = web.AppKey("duty_clock")
+# The roster may also change from the CLI (another process): re-read it this often.
+RELOAD_SECONDS = 30.0
+
+
+def _lead(request: web.Request) -> Principal:
+    principal = current(request)
+    if not principal.is_lead:
+        raise ApiError(403, "forbidden", "only shift leads may do this")
+    return principal
+
+
+def _override_json(o: ReadyOverride) -> dict[str, Any]:
+    return {
+        "agent_id": o.agent_id,
+        "lead_id": o.lead_id,
+        "at": o.at.isoformat(),
+        "until": o.until.isoformat(),
+        "reason": o.reason,
+    }
+
+
+async def show_roster(request: web.Request) -> web.Response:
+    current(request)
+    duty = request.app[duty_key]
+    now = request.app[clock_key]()
+    if "at" in request.query:
+        try:
+            now = datetime.fromisoformat(request.query["at"])
+        except ValueError:
+            raise ApiError(400, "invalid-field", "at must be an ISO time", "at") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=duty.roster.zone)
+    else:
+        await duty.reload(now)
+    day, shift = duty.roster.current(now)
+    return web.json_response(
+        {
+            "day": day.isoformat(),
+            "shift": shift.name,
+            "holiday": holiday_name(day),
+            "lead": duty.roster.lead(now),
+            "enforced": duty.enforced,
+            "on_duty": [
+                {**asdict(e), "day": e.day.isoformat(), "role": e.role.value}
+                for e in duty.roster.on_duty(now)
+            ],
+            "seats": duty.roster.seats(now),
+            "overrides": [_override_json(o) for o in duty.overrides if o.until > now],
+        }
+    )
+
+
+async def import_roster(request: web.Request) -> web.Response:
+    _lead(request)
+    duty = request.app[duty_key]
+    try:
+        entries = parse_csv(await request.text())
+        count = await duty.replace_days(entries, request.app[clock_key]())
+    except RosterError as error:
+        raise ApiError(400, error.error_id, str(error)) from None
+    return web.json_response({"imported": count})
+
+
+async def export_roster(request: web.Request) -> web.Response:
+    _lead(request)
+    duty = request.app[duty_key]
+    await duty.reload(request.app[clock_key]())
+    return web.Response(text=to_csv(duty.roster.entries), content_type="text/csv", charset="utf-8")
+
+
+async def add_override(request: web.Request) -> web.Response:
+    lead = _lead(request)
+    data = await read_json(request)
+    agent_id, reason = data.get("agent_id"), data.get("reason", "")
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise ApiError(400, "missing-field", "agent_id is required", "agent_id")
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise ApiError(400, "invalid-field", "reason must be text of at most 200 characters")
+    try:
+        granted = await request.app[duty_key].override(
+            agent_id.strip(), lead.agent_id, request.app[clock_key](), reason
+        )
+    except RosterError as error:
+        raise ApiError(409, error.error_id, str(error)) from None
+    log.info("roster override", extra={"agent_id": granted.agent_id, "lead_id": lead.agent_id})
+    return web.json_response(_override_json(granted), status=201)
+
+
+async def list_overrides(request: web.Request) -> web.Response:
+    _lead(request)
+    audit = await request.app[duty_key].audit()
+    return web.json_response({"overrides": [_override_json(o) for o in audit]})
+
+
+async def list_missed(request: web.Request) -> web.Response:
+    me = current(request).agent_id
+    status = request.query.get("status")
+    try:
+        missed = await request.app[missed_key].list(status)
+    except MissedCallError as error:
+        raise ApiError(400, error.error_id, str(error), "status") from None
+    # The number is shown only to the agent a callback is offered to: they dial it.
+    rows = [m.to_json(reveal=m.status == "offered" and m.agent_id == me) for m in missed]
+    return web.json_response({"missed_calls": rows})
+
+
+async def mark_missed(request: web.Request) -> web.Response:
+    principal = current(request)
+    data = await read_json(request)
+    status = data.get("status")
+    if not isinstance(status, str):
+        raise ApiError(400, "missing-field", "status is required", "status")
+    try:
+        await request.app[missed_key].mark(
+            request.match_info["call_id"], status, principal.agent_id, request.app[clock_key]()
+        )
+    except MissedCallError as error:
+        code = 404 if error.error_id == "unknown-call" else 400
+        raise ApiError(code, error.error_id, str(error)) from None
+    return web.json_response({"call_id": request.match_info["call_id"], "status": status})
+
+
+async def finish_callback(request: web.Request) -> web.Response:
+    principal = current(request)
+    data = await read_json(request)
+    reached = data.get("reached")
+    if not isinstance(reached, bool):
+        raise ApiError(400, "missing-field", "reached must be true or false", "reached")
+    switchboard = request.app[switchboard_key]
+    try:
+        switchboard.finish_callback(request.match_info["call_id"], principal.agent_id, reached)
+    except RoutingError as error:
+        raise ApiError(409, error.error_id, str(error)) from None
+    await switchboard.synced()
+    return web.json_response({"call_id": request.match_info["call_id"], "reached": reached})
+
+
+def add_duty_routes(
+    app: web.Application,
+    duty: DutyRoster,
+    missed: MissedCalls,
+    switchboard: Switchboard,
+    clock: Callable[[], datetime],
+) -> None:
+    app[duty_key], app[missed_key] = duty, missed
+    app[switchboard_key], app[clock_key] = switchboard, clock
+    app.router.add_get("/api/roster", show_roster)
+    app.router.add_put("/api/roster", import_roster)
+    app.router.add_get("/api/roster.csv", export_roster)
+    app.router.add_get("/api/roster/overrides", list_overrides)
+    app.router.add_post("/api/roster/overrides", add_override)
+    app.router.add_get("/api/missed-calls", list_missed)
+    app.router.add_post("/api/missed-calls/{call_id}", mark_missed)
+    app.router.add_post("/api/callbacks/{call_id}/finish", finish_callback)
+    app.cleanup_ctx.append(_reloader)
+
+
+async def _reloader(app: web.Application) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(RELOAD_SECONDS)
+            try:
+                await app[duty_key].reload(app[clock_key]())
+            except Exception:
+                log.exception("could not re-read the duty roster")
+
+    task = asyncio.create_task(loop(), name="roster-reload")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

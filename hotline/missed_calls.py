@@ -1,0 +1,71 @@
+"""The missed-call list (漏话): abandoned calls and callback requests, and their status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.models import MissedCall
+from hotline.privacy import mask_phone
+
+STATUSES = ("open", "offered", "done")
+
+
+class MissedCallError(ValueError):
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+@dataclass(frozen=True)
+class MissedCallView:
+    call_id: str
+    kind: str
+    number: str
+    queue: str
+    missed_at: datetime
+    status: str
+    agent_id: str | None
+
+    def to_json(self, reveal: bool) -> dict[str, Any]:
+        """Agents calling back see the number; everything else sees it masked."""
+        return {
+            "call_id": self.call_id,
+            "kind": self.kind,
+            "number": self.number if reveal else mask_phone(self.number),
+            "queue": self.queue,
+            "missed_at": self.missed_at.isoformat(),
+            "status": self.status,
+            "agent_id": self.agent_id,
+        }
+
+
+class MissedCalls:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def list(self, status: str | None = None, limit: int = 200) -> list[MissedCallView]:
+        query = select(MissedCall).order_by(MissedCall.missed_at).limit(limit)
+        if status is not None:
+            if status not in STATUSES:
+                raise MissedCallError("bad-status", f"status must be one of {STATUSES}")
+            query = query.where(MissedCall.status == status)
+        async with self._sessions() as db:
+            rows = (await db.scalars(query)).all()
+        return [
+            MissedCallView(r.call_id, r.kind, r.number, r.queue, r.missed_at, r.status, r.agent_id)
+            for r in rows
+        ]
+
+    async def mark(self, call_id: str, status: str, agent_id: str, now: datetime) -> None:
+        if status not in STATUSES:
+            raise MissedCallError("bad-status", f"status must be one of {STATUSES}")
+        async with self._sessions.begin() as db:
+            row = await db.get(MissedCall, call_id)
+            if row is None:
+                raise MissedCallError("unknown-call", f"no missed call {call_id}")
+            row.status, row.agent_id, row.updated_at = status, agent_id, now

@@ -20,7 +20,7 @@ from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import sdp
 from telephony.admission import Admission
-from telephony.announcements import OneMessage
+from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.events import (
     AgentAnswered,
@@ -314,7 +314,19 @@ class SipGateway:
         reply(response_for(request, 100))
         admission = self._caller_media.admission(queue)
         if admission is Admission.FULL:
-            self._tasks.spawn(self._refuse_busy(request, reply, offer, codec), name="busy")
+            self._tasks.spawn(
+                refuse_busy(
+                    self._media,
+                    self._caller_media.prompts,
+                    request,
+                    reply,
+                    offer,
+                    codec,
+                    self._advertised,
+                    self._contact(),
+                ),
+                name="busy",
+            )
             return
         voicemail = admission if self._caller_media.takes_voicemail(admission) else None
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
@@ -420,43 +432,6 @@ class SipGateway:
                 CODEC_NAMES[call.codec],
             )
         )
-
-    async def _refuse_busy(
-        self, request: SipRequest, reply: Reply, offer: sdp.SessionDescription, codec: int
-    ) -> None:
-        """Queue cap reached: the message as early media (183), then 486 Busy Here."""
-        tag = new_tag()  # one early dialog: the 183 and the 486 carry the same To tag
-        busy = response_for(request, 486, to_tag=tag, extra=[("Retry-After", "60")])
-        prompts = self._caller_media.prompts
-        try:
-            media = await self._media.open_leg(codec)
-        except RuntimeError:
-            reply(busy)
-            return
-        try:
-            answer = sdp.build_answer(
-                offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
-            )
-            media.payload_type = answer.payload_types[0]
-            media.set_remote((offer.connection_address, offer.audio_port))
-            if prompts is not None:
-                message = OneMessage(prompts.clip("queue_full"))
-                reply(
-                    response_for(
-                        request,
-                        183,
-                        to_tag=tag,
-                        extra=[("Contact", self._contact())],
-                        body=bytes(answer),
-                        content_type="application/sdp",
-                    )
-                )
-                self._media.play_programme(media, message)
-                await asyncio.sleep(message.seconds + 0.2)  # the message plays out
-            log.info("queue full; caller refused", extra={"call": request.call_id})
-            reply(busy)
-        finally:
-            self._media.close_leg(media)
 
     def _retransmit_2xx(self, leg: Leg, data: bytes, destination: tuple[str, int]) -> None:
         """Timer G until the ACK comes; Timer H gives up and hangs up."""

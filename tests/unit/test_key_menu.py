@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.wiring import key_menu
+from hotline.caller_setup import key_menu
 
 
 def test_entries_map_keys_to_queues() -> None:

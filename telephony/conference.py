@@ -1,0 +1,73 @@
+"""Three-way mixing: every party hears the sum of the others, clipped, in its own codec.
+
+`mix_for_parties` is the pure core: 20 ms of 16-bit linear PCM per party in, what each party
+should hear out. `encode_for` and `decode_from` wrap the G.711 codecs so the media ticker can
+feed it the frames it received and send each leg the mix in the leg's own codec.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+from collections.abc import Hashable, Mapping
+from typing import TypeVar
+
+from telephony import g711
+from telephony.sdp import PCMA
+
+Party = TypeVar("Party", bound=Hashable)
+
+SAMPLE_MAX = 32767
+SAMPLE_MIN = -32768
+
+
+def _samples(pcm: bytes, length: int) -> array.array[int]:
+    """Signed 16-bit samples of little-endian PCM, padded with silence to `length`."""
+    if len(pcm) % 2:
+        raise ValueError("16-bit PCM must have an even number of bytes")
+    samples = array.array("h", pcm)
+    if sys.byteorder != "little":
+        samples.byteswap()
+    if len(samples) < length:
+        samples.extend([0] * (length - len(samples)))
+    return samples[:length]
+
+
+def _pcm(samples: list[int]) -> bytes:
+    out = array.array("h", samples)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def mix_for_parties(frames: Mapping[Party, bytes], length: int) -> dict[Party, bytes]:
+    """What each party hears: the clipped sum of every other party's frame.
+
+    `frames` maps each party to the linear PCM it sent in this period (b"" for silence or a
+    lost packet); every output frame has exactly `length` samples.
+    """
+    if length < 0:
+        raise ValueError("frame length must not be negative")
+    decoded = {party: _samples(pcm, length) for party, pcm in frames.items()}
+    total = [0] * length
+    for samples in decoded.values():
+        total = [a + b for a, b in zip(total, samples, strict=True)]
+    heard: dict[Party, bytes] = {}
+    for party, own in decoded.items():
+        heard[party] = _pcm(
+            [
+                SAMPLE_MAX if s > SAMPLE_MAX else SAMPLE_MIN if s < SAMPLE_MIN else s
+                for s in (t - o for t, o in zip(total, own, strict=True))
+            ]
+        )
+    return heard
+
+
+def decode_from(codec: int, payload: bytes) -> bytes:
+    """G.711 payload of the leg's codec to linear PCM."""
+    return g711.alaw_to_linear(payload) if codec == PCMA else g711.ulaw_to_linear(payload)
+
+
+def encode_for(codec: int, pcm: bytes) -> bytes:
+    """Linear PCM to the leg's G.711 codec."""
+    return g711.linear_to_alaw(pcm) if codec == PCMA else g711.linear_to_ulaw(pcm)

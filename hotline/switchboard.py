@@ -238,13 +238,16 @@ class Switchboard:
                 )
         elif isinstance(event, CallEnded):
             live = self.calls.pop(event.call_id, None)
-            agent_id = self.routing.agent_for_call(event.call_id)
+            # A caller who asked for a callback hangs up: the request lives on in routing.
+            callback = live is not None and live.state == "callback"
+            agent_id = None if callback else self.routing.agent_for_call(event.call_id)
             # The agent hears of the hang-up before of the wrap-up it starts.
             if agent_id is not None and live is not None:
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
                 self._notifier.to_agent(agent_id, message)
-            self._apply(self.routing.ended(event.call_id, now))
+            if not callback:
+                self._apply(self.routing.ended(event.call_id, now))
             self._write(
                 self._update_call(
                     event.call_id,

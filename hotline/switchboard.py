@@ -253,7 +253,7 @@ class Switchboard(CallbackDesk):
                     "ended",
                     state="ended",
                     ended_at=now,
-                    end_reason=event.reason,
+                    end_reason="callback" if callback else event.reason,
                     rtp_from_caller=event.rtp_from_caller,
                     rtp_to_caller=event.rtp_to_caller,
                 )

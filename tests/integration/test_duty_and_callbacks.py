@@ -130,6 +130,8 @@ async def test_a_restart_in_a_busy_queue_loses_no_waiting_call_and_no_statistic(
     await switchboard.synced()
     window = (start - timedelta(hours=1), start + timedelta(hours=1))
     before, _ = await hotline.system.app[services_key].statistics.figures(*window)
+    # The callback is neither answered nor abandoned; c5 is the one abandon.
+    assert (before["*"].callbacks, before["*"].abandoned, before["*"].waiting) == (1, 1, 3)
 
     restarted = build_system(hotline.system.config)
     try:

@@ -53,6 +53,7 @@ async def prometheus(request: web.Request) -> web.Response:
             ("offered_calls", "Calls that arrived in the last 24 h"),
             ("answered_calls", "Calls answered by an agent"),
             ("abandoned_calls", "Calls ended by the caller before an agent answered"),
+            ("callback_calls", "Callers who asked to be called back"),
             (
                 "service_level_ratio",
                 "Share answered within the answer time (short abandons excluded)",
@@ -69,6 +70,7 @@ async def prometheus(request: web.Request) -> web.Response:
             "offered_calls": figures_.offered,
             "answered_calls": figures_.answered,
             "abandoned_calls": figures_.abandoned,
+            "callback_calls": figures_.callbacks,
             "service_level_ratio": figures_.service_level,
             "asa_seconds": figures_.asa_seconds,
             "aht_seconds": figures_.aht_seconds,

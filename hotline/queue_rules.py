@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from hotline.config import ConfigError, RoutingConfig
 from routing.queues import QueueSettings, Strategy
+from routing.roster import PATTERNS
 
 
 def _strategy(name: str, where: str) -> Strategy:
@@ -19,6 +20,8 @@ def _strategy(name: str, where: str) -> Strategy:
 
 def queue_settings(config: RoutingConfig, queues: Iterable[str]) -> list[QueueSettings]:
     """Settings for every queue; bad names and unknown overflow queues are refused."""
+    if config.roster_pattern not in PATTERNS:
+        raise ConfigError(f"routing.roster_pattern must be one of {', '.join(PATTERNS)}")
     names = list(dict.fromkeys(queues))
     strategies = {name: _strategy(config.strategy, "routing.strategy") for name in names}
     for item in config.queue_strategies:

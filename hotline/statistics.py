@@ -64,7 +64,15 @@ class Statistics:
                 )
             ).all()
         call_records = [
-            CallRecord(c.id, c.queue, c.agent_id, c.arrived_at, c.connected_at, c.ended_at)
+            CallRecord(
+                c.id,
+                c.queue,
+                c.agent_id,
+                c.arrived_at,
+                c.connected_at,
+                c.ended_at,
+                c.end_reason == "callback",
+            )
             for c in calls
         ]
         state_records = [

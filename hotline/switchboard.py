@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
 from hotline import call_backs
+from hotline.callback_desk import CallbackDesk
 from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
@@ -29,10 +30,7 @@ from routing import (
     AgentStateChanged,
     AgentStatus,
     CallAssigned,
-    CallbackOffered,
-    CallEscalated,
     CallLeftQueue,
-    CallOverflowed,
     CallQueued,
     RoutingEngine,
     RoutingError,
@@ -87,7 +85,7 @@ class LiveCall:
         }
 
 
-class Switchboard:
+class Switchboard(CallbackDesk):
     """Connects the gateway, the routing engine, the database and the console notifier."""
 
     def __init__(
@@ -251,13 +249,16 @@ class Switchboard:
             live = self.calls.pop(event.call_id, None)
             if live is not None and live.connected_at is not None:
                 self.waits.handled((now - live.connected_at).total_seconds())
-            agent_id = self.routing.agent_for_call(event.call_id)
+            # A caller who asked for a callback hangs up: the request lives on in routing.
+            callback = live is not None and live.state == "callback"
+            agent_id = None if callback else self.routing.agent_for_call(event.call_id)
             # The agent hears of the hang-up before of the wrap-up it starts.
             if agent_id is not None and live is not None:
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
                 self._notifier.to_agent(agent_id, message)
-            self._apply(self.routing.ended(event.call_id, now))
+            if not callback:
+                self._apply(self.routing.ended(event.call_id, now))
             self._write(
                 self._update_call(
                     event.call_id,
@@ -265,7 +266,7 @@ class Switchboard:
                     "ended",
                     state="ended",
                     ended_at=now,
-                    end_reason=event.reason,
+                    end_reason="callback" if callback else event.reason,
                     rtp_from_caller=event.rtp_from_caller,
                     rtp_to_caller=event.rtp_to_caller,
                 )
@@ -373,53 +374,6 @@ class Switchboard:
                 self._write(call_backs.record(event.call_id, "abandoned", event.at))
             else:
                 self._apply_more(event)
-
-    def _apply_more(self, event: RoutingEvent) -> None:
-        if isinstance(event, CallbackOffered):
-            message = {"type": "callback.offered", "call_id": event.call_id}
-            self._notifier.to_agent(
-                event.agent_id, {**message, "number": event.number, "queue": event.queue}
-            )
-            self._write(call_backs.mark(event.call_id, "offered", event.agent_id, event.at))
-        elif isinstance(event, CallOverflowed | CallEscalated):
-            detail = {k: str(v) for k, v in vars(event).items() if k not in ("at", "call_id")}
-            kind = "overflowed" if isinstance(event, CallOverflowed) else "escalated"
-            self._write(self._log_event(event.call_id, event.at, kind, None, detail))
-            self._notifier.to_leads({"type": f"queue.{kind}", "call_id": event.call_id, **detail})
-
-    # --- callbacks and restore ----------------------------------------------------------
-
-    def finish_callback(self, call_id: str, agent_id: str, reached: bool) -> None:
-        """The agent made the outbound call back: the task ends and wrap-up starts."""
-        if self.routing.agent_for_call(call_id) != agent_id:
-            raise RoutingError("not-your-callback", f"callback {call_id} is not offered to you")
-        now = self._clock()
-        self._apply(self.routing.answered(call_id, now))
-        self._apply(self.routing.ended(call_id, now))
-        self._write(call_backs.mark(call_id, "done" if reached else "unreached", agent_id, now))
-        self._apply(self.routing.assign(now))
-
-    async def _restore_routing(self, now: datetime, waiting: list[Call]) -> None:
-        """Callers still waiting when the process stopped go on the missed-call list; open
-        callbacks rejoin their queue at their original place; repeat callers are known again."""
-        for call in waiting:
-            self._write(call_backs.record(call.id, "restart", now))
-        if self.duty is not None:
-            await self.duty.reload(now)
-        async with self._sessions() as db:
-            callbacks = await call_backs.open_callbacks(db)
-            recent = await db.execute(
-                select(Call.caller, Call.arrived_at).where(
-                    Call.arrived_at >= now - self.recent.window
-                )
-            )
-            for number, at in recent:
-                self.recent.seen(number, at)
-        for call_id, queue, arrived_at, number in callbacks:
-            if queue in self.routing.queues() and self.routing.position(call_id) is None:
-                self.routing.enqueue(call_id, queue, arrived_at)
-                self.routing.request_callback(call_id, number, now)
-        self._apply(self.routing.assign(now))
 
     def _call_message(
         self, kind: str, call_id: str, live: LiveCall | None = None

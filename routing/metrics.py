@@ -25,6 +25,8 @@ class CallRecord:
     arrived_at: datetime
     connected_at: datetime | None
     ended_at: datetime | None
+    # The caller asked to be called back: not answered, but not abandoned either.
+    callback: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class QueueFigures:
     abandon_rate: float | None
     answer_rate_in_time: float | None  # 15 s 接通率
     answer_rate: float | None  # 接通率 (24 h when the window is a day)
+    callbacks: int = 0  # callback requests (counted as offered, not answered, not abandoned)
 
 
 @dataclass(frozen=True)
@@ -135,15 +138,18 @@ def _figures(
     answered = [c for c in calls if c.connected_at is not None]
     waits = [(c.connected_at - c.arrived_at).total_seconds() for c in answered if c.connected_at]
     in_time = sum(1 for wait in waits if wait <= options.answer_seconds)
-    lost = [c for c in calls if c.connected_at is None and c.ended_at is not None]
+    callbacks = sum(1 for c in calls if c.connected_at is None and c.callback)
+    lost = [
+        c for c in calls if c.connected_at is None and c.ended_at is not None and not c.callback
+    ]
     short = sum(
         1
         for c in lost
         if c.ended_at is not None
         and (c.ended_at - c.arrived_at).total_seconds() < options.short_abandon_seconds
     )
-    waiting = len(calls) - len(answered) - len(lost)
-    decided = len(answered) + len(lost)  # calls still waiting have no outcome yet
+    waiting = len(calls) - len(answered) - len(lost) - callbacks
+    decided = len(answered) + len(lost) + callbacks  # calls still waiting have no outcome yet
     handle_times = [
         (c.ended_at - c.connected_at).total_seconds()
         + _wrap_up_for(c, spans.get(c.agent_id or "", []))
@@ -163,6 +169,7 @@ def _figures(
         abandon_rate=_ratio(len(lost) - short, decided - short),
         answer_rate_in_time=_ratio(in_time, decided),
         answer_rate=_ratio(len(answered), decided),
+        callbacks=callbacks,
     )
 
 

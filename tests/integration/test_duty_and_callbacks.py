@@ -130,6 +130,8 @@ async def test_a_restart_in_a_busy_queue_loses_no_waiting_call_and_no_statistic(
     await switchboard.synced()
     window = (start - timedelta(hours=1), start + timedelta(hours=1))
     before, _ = await hotline.system.app[services_key].statistics.figures(*window)
+    # The callback is neither answered nor abandoned; c5 is the one abandon.
+    assert (before["*"].callbacks, before["*"].abandoned, before["*"].waiting) == (1, 1, 3)
 
     restarted = build_system(hotline.system.config)
     try:
@@ -179,3 +181,29 @@ async def test_a_restart_in_a_busy_queue_loses_no_waiting_call_and_no_statistic(
             .group_by(CallEvent.call_id)
         )
         assert all(count == 1 for _, count in offers)  # no call assigned twice
+
+
+async def test_a_late_hang_up_does_not_end_the_callback_an_agent_is_making(
+    hotline: RunningHotline,
+) -> None:
+    await hotline.add_agent("1001")
+    switchboard = hotline.system.switchboard
+    now = datetime.now(UTC)
+    switchboard.on_telephony_event(
+        CallArrived(now, "c0", "s0", "13800001111", "12319", "12319", "PCMU")
+    )
+    switchboard.on_telephony_event(CallbackRequested(now, "c0", "13800001111"))
+    switchboard.request_state("1001", AgentState.READY)
+    assert switchboard.routing.agent_for_call("c0") == "1001"
+    # The gateway ends the caller's leg only now, while the agent already has the task.
+    switchboard.on_telephony_event(CallEnded(now, "c0", "caller-hangup", 0, 0))
+    assert switchboard.routing.agent_for_call("c0") == "1001"
+    assert switchboard.routing.agent("1001").state is AgentState.OFFERED
+    switchboard.finish_callback("c0", "1001", reached=False)
+    assert switchboard.routing.agent("1001").state is not AgentState.OFFERED
+    await switchboard.synced()
+    async with aiohttp.ClientSession() as http:
+        token = await hotline.login(http, "1001")
+        async with http.get(hotline.url("/api/missed-calls"), headers=bearer(token)) as r:
+            (row,) = (await r.json())["missed_calls"]
+    assert (row["kind"], row["status"], row["agent_id"]) == ("callback", "unreached", "1001")

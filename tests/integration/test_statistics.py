@@ -79,6 +79,7 @@ async def test_lead_reads_figures_that_survive_a_restart(hotline: RunningHotline
     assert sum(hour["*"]["offered"] for hour in body["hours"].values()) == 3
     assert sum(shift["*"]["offered"] for shift in body["shifts"].values()) == 3
     assert "hotline_shift_service_level_ratio{" in exposition
+    assert 'hotline_queue_callback_calls{queue="*"} 0.0' in exposition
     assert 'hotline_queue_offered_calls{queue="12319"} 2.0' in exposition
     assert 'hotline_queue_answer_ratio{queue="*"} 0.6666' in exposition
     assert 'hotline_agent_answered_calls{agent="1001"} 2.0' in exposition

@@ -40,6 +40,7 @@ def test_strategies_escalation_and_overflow_from_config() -> None:
         (RoutingConfig(queue_strategies=("12319:skills",)), "queue=strategy"),
         (RoutingConfig(queue_strategies=("99999=skills",)), "queue=strategy"),
         (RoutingConfig(overflow_after_seconds=30, overflow_queue="nowhere"), "overflow_queue"),
+        (RoutingConfig(roster_pattern="4x6"), "roster_pattern"),
     ],
 )
 def test_bad_routing_config_is_refused(config: RoutingConfig, fragment: str) -> None:

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from routing.holidays import holiday_name
 from routing.roster import Role, Roster, RosterEntry, RosterError, parse_csv, to_csv
@@ -116,3 +118,23 @@ def test_holidays_come_from_the_chinese_calendar() -> None:
     assert holiday_name(date(2026, 11, 23)) is None  # a Monday
     assert holiday_name(date(2026, 11, 22)) == "weekend"
     assert holiday_name(date(2099, 1, 3)) == "weekend"  # beyond the data: Saturdays rest
+
+
+@given(
+    pattern=st.sampled_from(["3x8", "2x12"]),
+    moment=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    ),
+)
+def test_every_moment_falls_in_exactly_one_shift(pattern: str, moment: datetime) -> None:
+    roster = Roster.of_pattern(pattern, [], "Asia/Shanghai")
+    day, shift = roster.current(moment)
+    start = shift.start_on(day, SHANGHAI)
+    assert start <= moment < start + timedelta(hours=shift.hours)
+    covering = [
+        (d, s.name)
+        for d in (day - timedelta(days=1), day, day + timedelta(days=1))
+        for s in roster.shifts
+        if s.covers(d, moment.astimezone(SHANGHAI), SHANGHAI)
+    ]
+    assert covering == [(day, shift.name)]

@@ -12,6 +12,7 @@ from routing import (
     AgentState,
     CallAssigned,
     CallbackOffered,
+    CallOverflowed,
     QueueSettings,
     RoutingEngine,
     Strategy,
@@ -27,17 +28,28 @@ class RoutingMachine(RuleBasedStateMachine):
     """Random arrivals, hang-ups, answers, misses, state requests and passing time."""
 
     STRATEGY = Strategy.LONGEST_IDLE
+    OVERFLOW: timedelta | None = None  # calls of 12319 move to 96198 after waiting this long
 
     def __init__(self) -> None:
         super().__init__()
+        overflow = {"overflow_after": self.OVERFLOW, "overflow_to": "96198"}
         self.engine = RoutingEngine(
             QUEUES,
             timedelta(seconds=30),
-            settings=[QueueSettings(q, self.STRATEGY, wrap_up=WRAP_UP[q]) for q in QUEUES],
+            settings=[
+                QueueSettings(
+                    q,
+                    self.STRATEGY,
+                    wrap_up=WRAP_UP[q],
+                    **(overflow if q == "12319" and self.OVERFLOW else {}),  # type: ignore[arg-type]
+                )
+                for q in QUEUES
+            ],
         )
         for n, agent in enumerate(AGENTS):
             self.engine.add_agent(agent, T0, skills={"12319": n + 1, "96198": 3 - n})
         self.callbacks: set[str] = set()
+        self.overflowed: set[str] = set()
         self.live_queue: dict[str, str] = {}
         self.now = T0
         self.serial = 0
@@ -50,6 +62,10 @@ class RoutingMachine(RuleBasedStateMachine):
 
     def _record(self, events: list[object]) -> None:
         for event in events:
+            if isinstance(event, CallOverflowed):
+                assert self.OVERFLOW is not None and event.from_queue == "12319"
+                self.live[event.call_id] = self.live_queue[event.call_id] = event.to_queue
+                self.overflowed.add(event.call_id)
             if isinstance(event, CallAssigned | CallbackOffered):
                 assert isinstance(event, CallbackOffered) == (event.call_id in self.callbacks)
                 agent = self.engine.agent(event.agent_id)
@@ -127,6 +143,7 @@ class RoutingMachine(RuleBasedStateMachine):
     def time_passes(self, seconds: int) -> None:
         self.now += timedelta(seconds=seconds)
         self._record(self.engine.expire_wrap_ups(self.now))
+        self._record(self.engine.tick(self.now))
         self._record(self.engine.assign(self.now))
 
     @invariant()
@@ -153,7 +170,9 @@ class RoutingMachine(RuleBasedStateMachine):
             first_offers = list(dict.fromkeys(self.assigned_order[queue]))
             for level in (0, 1):
                 fresh = [
-                    c for c in first_offers if c not in self.requeued and self.priority[c] == level
+                    c
+                    for c in first_offers
+                    if c not in self.requeued | self.overflowed and self.priority[c] == level
                 ]
                 times = [self.enqueued_at[c] for c in fresh]
                 assert times == sorted(times)
@@ -163,6 +182,10 @@ class RoutingMachine(RuleBasedStateMachine):
         ready = [a for a in self.engine.agents() if a.state is AgentState.READY]
         if ready:
             assert all(not self.engine.waiting(q) for q in QUEUES)
+
+
+class OverflowMachine(RoutingMachine):
+    OVERFLOW = timedelta(seconds=45)
 
 
 class RoundRobinMachine(RoutingMachine):
@@ -180,8 +203,9 @@ class SkillsMachine(RoutingMachine):
 RoutingMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
 TestRoutingInvariants = RoutingMachine.TestCase
 # The same invariants hold whichever agent a strategy picks.
-for machine in (RoundRobinMachine, FewestCallsMachine, SkillsMachine):
+for machine in (RoundRobinMachine, FewestCallsMachine, SkillsMachine, OverflowMachine):
     machine.TestCase.settings = settings(max_examples=60, stateful_step_count=60, deadline=None)
 TestRoundRobinInvariants = RoundRobinMachine.TestCase
 TestFewestCallsInvariants = FewestCallsMachine.TestCase
 TestSkillsInvariants = SkillsMachine.TestCase
+TestOverflowInvariants = OverflowMachine.TestCase

@@ -39,3 +39,18 @@ def test_calls_either_side_of_midnight_count_for_the_same_night_shift() -> None:
     night = figures["2026-11-23 夜班"]["*"]
     assert (night.offered, night.answered, night.answered_in_time) == (2, 2, 1)
     assert figures["2026-11-24 白班"]["*"].service_level == 1.0
+
+
+def test_a_callback_request_is_not_an_abandoned_call() -> None:
+    from routing.metrics import queue_figures
+
+    start = at(23, 9)
+    calls = [
+        call(1, start, 5),
+        CallRecord("c2", "12319", None, start, None, start + timedelta(seconds=40), True),
+        CallRecord("c3", "12319", None, start, None, start + timedelta(seconds=40)),
+    ]
+    figures = queue_figures(calls, [], start, start + timedelta(hours=1), MetricsOptions(15, 5))
+    total = figures["*"]
+    assert (total.offered, total.answered, total.abandoned, total.callbacks) == (3, 1, 1, 1)
+    assert total.abandon_rate == 1 / 3 and total.answer_rate == 1 / 3 and total.waiting == 0

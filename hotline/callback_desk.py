@@ -1,0 +1,98 @@
+"""The switchboard's share of callbacks, overflow and escalation notices, and rebuilding
+routing state after a restart (a mixin, so the switchboard module stays one concept)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent_console.notifier import Notifier
+from hotline import call_backs
+from hotline.models import Call
+from hotline.recent_callers import RecentCallers
+from routing import (
+    CallbackOffered,
+    CallEscalated,
+    CallOverflowed,
+    RoutingEngine,
+    RoutingError,
+    RoutingEvent,
+)
+
+if TYPE_CHECKING:
+    from hotline.duty import DutyRoster
+
+Job = Callable[[AsyncSession], Awaitable[None]]
+
+
+class CallbackDesk:
+    """Mixed into the Switchboard, which provides these attributes and methods."""
+
+    routing: RoutingEngine
+    duty: DutyRoster | None
+    recent: RecentCallers
+    _sessions: async_sessionmaker[AsyncSession]
+    _notifier: Notifier
+    _clock: Callable[[], datetime]
+
+    def _apply(self, events: list[RoutingEvent]) -> None:
+        raise NotImplementedError
+
+    def _write(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def _log_event(
+        self, call_id: str, at: datetime, kind: str, agent_id: str | None, detail: dict[str, Any]
+    ) -> Job:
+        raise NotImplementedError
+
+    def _apply_more(self, event: RoutingEvent) -> None:
+        if isinstance(event, CallbackOffered):
+            message = {"type": "callback.offered", "call_id": event.call_id}
+            self._notifier.to_agent(
+                event.agent_id, {**message, "number": event.number, "queue": event.queue}
+            )
+            self._write(call_backs.mark(event.call_id, "offered", event.agent_id, event.at))
+        elif isinstance(event, CallOverflowed | CallEscalated):
+            detail = {k: str(v) for k, v in vars(event).items() if k not in ("at", "call_id")}
+            kind = "overflowed" if isinstance(event, CallOverflowed) else "escalated"
+            self._write(self._log_event(event.call_id, event.at, kind, None, detail))
+            self._notifier.to_leads({"type": f"queue.{kind}", "call_id": event.call_id, **detail})
+
+    # --- callbacks and restore ----------------------------------------------------------
+
+    def finish_callback(self, call_id: str, agent_id: str, reached: bool) -> None:
+        """The agent made the outbound call back: the task ends and wrap-up starts."""
+        if self.routing.agent_for_call(call_id) != agent_id:
+            raise RoutingError("not-your-callback", f"callback {call_id} is not offered to you")
+        now = self._clock()
+        self._apply(self.routing.answered(call_id, now))
+        self._apply(self.routing.ended(call_id, now))
+        self._write(call_backs.mark(call_id, "done" if reached else "unreached", agent_id, now))
+        self._apply(self.routing.assign(now))
+
+    async def _restore_routing(self, now: datetime, waiting: list[Call]) -> None:
+        """Callers still waiting when the process stopped go on the missed-call list; open
+        callbacks rejoin their queue at their original place; repeat callers are known again."""
+        for call in waiting:
+            self._write(call_backs.record(call.id, "restart", now))
+        if self.duty is not None:
+            await self.duty.reload(now)
+        async with self._sessions() as db:
+            callbacks = await call_backs.open_callbacks(db)
+            recent = await db.execute(
+                select(Call.caller, Call.arrived_at).where(
+                    Call.arrived_at >= now - self.recent.window
+                )
+            )
+            for number, at in recent:
+                self.recent.seen(number, at)
+        for call_id, queue, arrived_at, number in callbacks:
+            if queue in self.routing.queues() and self.routing.position(call_id) is None:
+                self.routing.enqueue(call_id, queue, arrived_at)
+                self.routing.request_callback(call_id, number, now)
+        self._apply(self.routing.assign(now))

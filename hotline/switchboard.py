@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console.notifier import Notifier
 from hotline.models import AgentEvent, Call, CallEvent
 from hotline.privacy import mask_phone
+from hotline.transfers import check_holder, check_mode, resolve_target
 from routing import (
     AgentState,
     AgentStateChanged,
@@ -34,9 +35,12 @@ from telephony.events import (
     AgentLegFailed,
     CallArrived,
     CallEnded,
+    CallTransferred,
     PhoneRegistered,
     TelephonyEvent,
+    TransferFailed,
 )
+from telephony.transfer import TransferError
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ class Switchboard:
         self._notifier = notifier
         self._clock = clock
         self._ring: Callable[[str, str], None] = lambda call_id, agent_id: None
+        self._transfer: Callable[[str, str, str], None] | None = None
+        self.transfer_directory: Mapping[str, str] = {}
         self._writes: asyncio.Queue[Callable[[AsyncSession], Awaitable[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
@@ -92,6 +98,27 @@ class Switchboard:
 
     def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
         self._ring = ring
+
+    def connect_transfers(
+        self, transfer: Callable[[str, str, str], None], directory: Mapping[str, str]
+    ) -> None:
+        self._transfer, self.transfer_directory = transfer, dict(directory)
+
+    def transfer(
+        self, call_id: str, target: object, mode: object, agent_id: str, lead: bool
+    ) -> str:
+        """Start a blind or three-way transfer; the number called, or TransferError."""
+        live = self.calls.get(call_id)
+        if live is None:
+            raise TransferError("unknown-call", f"no call {call_id}")
+        check_holder(live.agent_id, agent_id, lead)
+        if live.state != "connected":
+            raise TransferError("not-connected", "the call is not connected to an agent")
+        number, checked = resolve_target(self.transfer_directory, target), check_mode(mode)
+        if self._transfer is None:
+            raise TransferError("no-outbound-proxy", "transfers are not set up")
+        self._transfer(call_id, number, checked)
+        return number
 
     @property
     def running(self) -> bool:
@@ -237,6 +264,8 @@ class Switchboard:
                     rtp_to_caller=event.rtp_to_caller,
                 )
             )
+        elif isinstance(event, (CallTransferred, TransferFailed)):
+            self._on_transfer(event)
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,
@@ -246,6 +275,29 @@ class Switchboard:
                 },
             )
         self._apply(self.routing.assign(self._clock()))
+
+    def _on_transfer(self, event: CallTransferred | TransferFailed) -> None:
+        message: dict[str, Any] = {"call_id": event.call_id, "target": event.target}
+        if isinstance(event, TransferFailed):
+            detail = {"target": event.target, "reason": event.reason}
+            self._write(self._log_event(event.call_id, event.at, "transfer-failed", None, detail))
+            self._notifier.to_agent(
+                event.agent_id, {"type": "call.transfer_failed", **message, "reason": event.reason}
+            )
+            return
+        detail = {"target": event.target, "mode": event.mode}
+        self._write(self._log_event(event.call_id, event.at, "transferred", event.agent_id, detail))
+        self._notifier.to_agent(
+            event.agent_id, {"type": "call.transferred", **message, "mode": event.mode}
+        )
+        live = self.calls.get(event.call_id)
+        if event.mode == "blind" and live is not None:
+            # The agent is off the call: their console closes it and wrap-up starts.
+            ended = self._call_message("call.ended", event.call_id, live)
+            ended["reason"] = "transferred"
+            self._notifier.to_agent(event.agent_id, ended)
+            live.state, live.agent_id = "transferred", None
+            self._apply(self.routing.ended(event.call_id, event.at))
 
     # --- from the console ---------------------------------------------------------------
 

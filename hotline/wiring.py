@@ -30,6 +30,7 @@ from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
+from telephony.transfer import parse_proxy
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,10 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
+        outbound_proxy=parse_proxy(config.sip.outbound_proxy),
     )
     switchboard.connect_gateway(gateway.ring_agent)
+    switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)
     sender = OutboxSender(
         sessions,
         config.dispatch.url,

@@ -46,6 +46,29 @@ class CallEnded:
 
 
 @dataclass(frozen=True)
+class CallTransferred:
+    """The target answered: blind, the caller now talks to it and the agent is released;
+    three_way, caller, agent and target hear each other."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    target: str
+    mode: str  # blind | three_way
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """The target did not answer; the caller stays with the agent."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PhoneRegistered:
     at: datetime
     agent_id: str
@@ -53,4 +76,12 @@ class PhoneRegistered:
     expires: int  # seconds; 0 means the phone unregistered
 
 
-TelephonyEvent = CallArrived | AgentAnswered | AgentLegFailed | CallEnded | PhoneRegistered
+TelephonyEvent = (
+    CallArrived
+    | AgentAnswered
+    | AgentLegFailed
+    | CallEnded
+    | PhoneRegistered
+    | CallTransferred
+    | TransferFailed
+)

@@ -41,6 +41,7 @@ from telephony.sip import (
     response_for,
 )
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
+from telephony.transfer import Transfers
 from telephony.transport import SipTransport
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class Dialog:
 
 @dataclass
 class Leg:
-    role: str  # caller | agent
+    role: str  # caller | agent | department
     call: HotlineCall
     dialog: Dialog
     media: RtpLeg
@@ -94,6 +95,8 @@ class Leg:
     invite: SipRequest | None = None
     ack: bytes | None = None
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
+    target: str = ""  # department legs: the number called and blind | three_way
+    mode: str = ""
 
     def cancel_timers(self) -> None:
         for handle in self.handles:
@@ -110,6 +113,7 @@ class HotlineCall:
     codec: int
     caller_leg: Leg | None = None
     agent_leg: Leg | None = None
+    department_leg: Leg | None = None  # a transfer target being called or in a three-way
     agent_id: str | None = None
     ended: bool = False
 
@@ -155,6 +159,7 @@ class SipGateway:
         on_event: EventSink,
         clock: Clock,
         agent_ring_seconds: float,
+        outbound_proxy: tuple[str, int] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -182,6 +187,7 @@ class SipGateway:
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
+        self.transfers = Transfers(self, outbound_proxy)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -427,10 +433,9 @@ class SipGateway:
             reply(response_for(request, 481))
             return
         reply(response_for(request, 200))
-        if leg.role == "caller":
-            self._end_call(leg.call, "caller-hangup", leg)
-        else:
-            self._end_call(leg.call, "agent-hangup", leg)
+        if leg.role != "caller" and self.transfers.party_left(leg):
+            return
+        self._end_call(leg.call, f"{leg.role}-hangup", leg)
 
     def _on_cancel(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         invite = self._servers.get((request.call_id, server_key(request)[1], "INVITE"))
@@ -601,6 +606,10 @@ class SipGateway:
         log.info("agent leg failed", extra={"call": call.id, "agent": agent_id, "reason": reason})
         self._emit(AgentLegFailed(self._clock(), call.id, agent_id, reason))
 
+    def transfer(self, call_id: str, number: str, mode: str) -> None:
+        """Blind transfer or three-way call to `number` (raises TransferError)."""
+        self.transfers.start(call_id, number, mode)
+
     # --- ending -------------------------------------------------------------------------
 
     def _end_call(self, call: HotlineCall, reason: str, initiator: Leg | None) -> None:
@@ -610,7 +619,7 @@ class SipGateway:
         caller_leg = call.caller_leg
         received = caller_leg.media.received if caller_leg else 0
         sent = caller_leg.media.sent if caller_leg else 0
-        for leg in (call.caller_leg, call.agent_leg):
+        for leg in (call.caller_leg, call.agent_leg, call.department_leg):
             if leg is None or leg.ended:
                 continue
             if leg is initiator:
@@ -624,7 +633,7 @@ class SipGateway:
         self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
 
     def _cancel_ringing(self, leg: Leg) -> None:
-        if leg.role == "agent" and leg.invite is not None:
+        if leg.role != "caller" and leg.invite is not None:
             self._cancel_invite(leg, leg.invite)
         self._close_leg(leg)
 

@@ -91,6 +91,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
         outbound_proxy=parse_proxy(config.sip.outbound_proxy),
+        transfer_numbers=config.sip.transfer_directory.values(),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)

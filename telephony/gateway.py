@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +27,7 @@ from telephony.events import (
     TelephonyEvent,
 )
 from telephony.media import MediaEngine, RtpLeg
+from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
 from telephony.sip import (
@@ -46,7 +47,7 @@ from telephony.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
 KNOWN_METHODS = {
     "INVITE",
     "ACK",
@@ -160,6 +161,7 @@ class SipGateway:
         clock: Clock,
         agent_ring_seconds: float,
         outbound_proxy: tuple[str, int] | None = None,
+        transfer_numbers: Iterable[str] = (),
     ) -> None:
         self._host = host
         self._port = port
@@ -188,6 +190,7 @@ class SipGateway:
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
         self.transfers = Transfers(self, outbound_proxy)
+        self.refers = ReferHandler(self, frozenset(transfer_numbers))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -253,6 +256,7 @@ class SipGateway:
             "CANCEL": self._on_cancel,
             "OPTIONS": self._on_options,
             "REGISTER": self._registrations.handle,
+            "REFER": self.refers.handle,
         }.get(request.method)
         if handler is None:
             reply(response_for(request, 405, extra=[("Allow", ALLOW)]))

@@ -163,6 +163,7 @@ class Transfers:
         leg.cancel_timers()
         agent_id = call.agent_id or ""
         caller_leg = call.caller_leg
+        gw.refers.finished(call.id, 200)  # before the BYE, as the phone expects
         if leg.mode == "blind":
             # The department takes the agent's place on the call.
             call.agent_leg = leg
@@ -188,6 +189,9 @@ class Transfers:
             call.department_leg = None
         if call.ended:
             return
+        from telephony.refer import status_of
+
+        gw.refers.finished(call.id, status_of(reason))
         log.info("transfer failed", extra={"call": call.id, "target": number, "reason": reason})
         gw._emit(TransferFailed(gw._clock(), call.id, call.agent_id or "", number, reason))
 

@@ -114,6 +114,70 @@ async def test_blind_transfer_from_the_console_hands_the_caller_to_the_departmen
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_refer_from_the_agents_phone_transfers_the_call(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path, 1, "agent_refer.xml", extra=["-d", "1000", "-key", "target", DEPARTMENT]
+    )
+    department = await start_sipp(
+        "department",
+        "agent_answer.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-mp", str(free_ports(4)), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        caller = await start_caller(hotline, tmp_path, 1, free_ports(4), talk_ms=6000)
+        offer = await console.next_message("call.offered")
+        await console.next_message("call.connected")
+        transferred = await console.next_message("call.transferred")
+        assert transferred["target"] == DEPARTMENT and transferred["mode"] == "blind"
+        ended = await console.next_message("call.ended")
+        assert ended["reason"] == "transferred"
+        assert (await console.next_message("agent.state"))["state"] == "wrap_up"
+        results = [await run.wait(60) for run in (phone, department, caller)]
+        await console.ws.close()
+    # The phone got 202, NOTIFY 100 then NOTIFY 200 (terminated), then the BYE, in that order.
+    for code, output in results:
+        assert code == 0, output
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert "transferred" in kinds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_refer_to_a_number_outside_the_directory_is_refused(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path, 1, "agent_refer_refused.xml", extra=["-d", "500", "-key", "target", "99999"]
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        caller = await start_caller(hotline, tmp_path, 1, free_ports(4), "caller_hears_bye.xml")
+        await console.next_message("call.connected")
+        ended = await console.next_message("call.ended")
+        # The caller stayed with the agent until the agent hung up.
+        assert ended["reason"] == "agent-hangup"
+        results = [await run.wait(60) for run in (phone, caller)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_three_way_call_lets_every_party_hear_the_other_two(
     hotline: RunningHotline, tmp_path: Path, department_port: int
 ) -> None:

@@ -32,6 +32,7 @@ from routing import (
 )
 from telephony.events import (
     AgentAnswered,
+    AgentLeftCall,
     AgentLegFailed,
     CallArrived,
     CallEnded,
@@ -264,7 +265,7 @@ class Switchboard:
                     rtp_to_caller=event.rtp_to_caller,
                 )
             )
-        elif isinstance(event, (CallTransferred, TransferFailed)):
+        elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
@@ -276,7 +277,11 @@ class Switchboard:
             )
         self._apply(self.routing.assign(self._clock()))
 
-    def _on_transfer(self, event: CallTransferred | TransferFailed) -> None:
+    def _on_transfer(self, event: CallTransferred | TransferFailed | AgentLeftCall) -> None:
+        if isinstance(event, AgentLeftCall):
+            self._write(self._log_event(event.call_id, event.at, "agent-left", event.agent_id, {}))
+            self._release_agent(event.call_id, event.agent_id, event.at, "agent-left")
+            return
         message: dict[str, Any] = {"call_id": event.call_id, "target": event.target}
         if isinstance(event, TransferFailed):
             detail = {"target": event.target, "reason": event.reason}
@@ -290,14 +295,19 @@ class Switchboard:
         self._notifier.to_agent(
             event.agent_id, {"type": "call.transferred", **message, "mode": event.mode}
         )
-        live = self.calls.get(event.call_id)
-        if event.mode == "blind" and live is not None:
-            # The agent is off the call: their console closes it and wrap-up starts.
-            ended = self._call_message("call.ended", event.call_id, live)
-            ended["reason"] = "transferred"
-            self._notifier.to_agent(event.agent_id, ended)
-            live.state, live.agent_id = "transferred", None
-            self._apply(self.routing.ended(event.call_id, event.at))
+        if event.mode == "blind":
+            self._release_agent(event.call_id, event.agent_id, event.at, "transferred")
+
+    def _release_agent(self, call_id: str, agent_id: str, at: datetime, reason: str) -> None:
+        """The agent is off a call that goes on: their console closes it, wrap-up starts."""
+        live = self.calls.get(call_id)
+        if live is None:
+            return
+        ended = self._call_message("call.ended", call_id, live)
+        ended["reason"] = reason
+        self._notifier.to_agent(agent_id, ended)
+        live.state, live.agent_id = "transferred", None
+        self._apply(self.routing.ended(call_id, at))
 
     # --- from the console ---------------------------------------------------------------
 

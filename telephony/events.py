@@ -40,7 +40,7 @@ class AgentLegFailed:
 class CallEnded:
     at: datetime
     call_id: str
-    reason: str  # caller-hangup | agent-hangup | timeout | shutdown | error
+    reason: str  # caller-hangup | agent-hangup | department-hangup | timeout | shutdown | error
     rtp_from_caller: int
     rtp_to_caller: int
 
@@ -69,6 +69,15 @@ class TransferFailed:
 
 
 @dataclass(frozen=True)
+class AgentLeftCall:
+    """The agent hung up a three-way call; caller and department talk on without them."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class PhoneRegistered:
     at: datetime
     agent_id: str
@@ -84,4 +93,5 @@ TelephonyEvent = (
     | PhoneRegistered
     | CallTransferred
     | TransferFailed
+    | AgentLeftCall
 )

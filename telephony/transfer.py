@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from telephony import sdp
-from telephony.events import CallTransferred, TransferFailed
+from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
 from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
 
 if TYPE_CHECKING:
@@ -197,26 +197,25 @@ class Transfers:
 
     def party_left(self, leg: Leg) -> bool:
         """A party of a three-way call hung up: the other two stay bridged. False if `leg`
-        was not in a three-way call (the caller's BYE then ends the call as usual)."""
+        was not one of three live parties (its BYE then ends the call as usual)."""
         gw = self._gw
         call = leg.call
-        if leg is call.caller_leg:
-            return False  # the citizen hung up: the call is over for everyone
-        department = call.department_leg
-        agent = call.agent_leg
-        caller = call.caller_leg
-        if department is None or not department.answered or department.ended:
+        parties = [
+            party
+            for party in (call.caller_leg, call.agent_leg, call.department_leg)
+            if party is not None and party.answered and not party.ended
+        ]
+        if call.department_leg is None or len(parties) < 3 or leg not in parties:
             return False
-        if agent is None or agent.ended or caller is None:
-            return False
-        gw._media.leave_conference(leg.media)
-        gw._close_leg(leg)
-        call.department_leg = None
-        if leg is department:
-            gw._media.bridge(caller.media, agent.media)
-        elif leg is agent:
-            call.agent_leg = department
-            gw._media.bridge(caller.media, department.media)
-        else:
-            return False
+        gw._close_leg(leg)  # leaves the mix
+        first, second = (party for party in parties if party is not leg)
+        gw._media.bridge(first.media, second.media)
+        agent_id = call.agent_id or ""
+        if leg is call.department_leg:
+            call.department_leg = None
+        elif leg is call.agent_leg:
+            # The department takes the agent's place; the agent is free for the next call.
+            call.agent_leg, call.department_leg = call.department_leg, None
+            gw._emit(AgentLeftCall(gw._clock(), call.id, agent_id))
+        log.info("party left a three-way call", extra={"call": call.id, "party": leg.role})
         return True

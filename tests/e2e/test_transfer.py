@@ -114,6 +114,100 @@ async def test_blind_transfer_from_the_console_hands_the_caller_to_the_departmen
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_refused_transfer_leaves_the_caller_with_the_agent(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(tmp_path, 1)
+    department = await start_sipp(
+        "department",
+        "agent_reject.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        timeout_s=90,
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        caller = await start_caller(hotline, tmp_path, 1, free_ports(4), talk_ms=5000)
+        offer = await console.next_message("call.offered")
+        await console.next_message("call.connected")
+        status, body = await console.post(
+            f"/api/calls/{offer['call_id']}/transfer", {"target": DEPARTMENT, "mode": "blind"}
+        )
+        assert status == 202, body
+        failed = await console.next_message("call.transfer_failed")
+        assert failed["reason"] == "rejected-486" and failed["target"] == DEPARTMENT
+        ended = await console.next_message("call.ended")
+        assert ended["reason"] == "caller-hangup"  # the caller talked on with the agent
+        results = [await run.wait(60) for run in (phone, department, caller)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert "transfer-failed" in kinds and "transferred" not in kinds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_when_the_agent_leaves_a_three_way_caller_and_department_talk_on(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path, 1, "agent_hangup.xml", extra=["-d", "3000"]
+    )
+    department_media = free_ports(4)
+    department = await start_sipp(
+        "department",
+        "agent_answer.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-mp", str(department_media), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    sent = caller_payloads(7.0, 8)
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({department_media}) as tap:
+            caller = await start_caller(
+                hotline, tmp_path, 1, free_ports(4), talk_ms=8000, payloads=sent
+            )
+            offer = await console.next_message("call.offered")
+            await console.next_message("call.connected")
+            status, body = await console.post(
+                f"/api/calls/{offer['call_id']}/transfer",
+                {"target": DEPARTMENT, "mode": "three_way"},
+            )
+            assert status == 202, body
+            await console.next_message("call.transferred")
+            ended = await console.next_message("call.ended")
+            assert ended["reason"] == "agent-left"
+            assert (await console.next_message("agent.state"))["state"] == "wrap_up"
+            results = [await run.wait(60) for run in (phone, caller, department)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output  # the department got the BYE when the caller hung up
+    # Mixed audio is re-encoded; the caller's own frames reach the department unchanged only
+    # once the two are bridged directly, after the agent left.
+    assert tap.matching(department_media, set(sent)) > 25, tap.received
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, offer["call_id"])
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert call is not None and call.end_reason == "caller-hangup"
+    assert "agent-left" in kinds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_refer_from_the_agents_phone_transfers_the_call(
     hotline: RunningHotline, tmp_path: Path, department_port: int
 ) -> None:

@@ -95,7 +95,7 @@ def create_app(
     services: ConsoleServices,
 ) -> web.Application:
     """Build the console app: JSON API, websocket, static page."""
-    from agent_console import http, metrics, openapi, ws
+    from agent_console import http, metrics, openapi, transfer, ws
 
     app = web.Application(
         middlewares=[error_middleware, http.auth_middleware], client_max_size=256 * 1024
@@ -116,6 +116,8 @@ def create_app(
     app.router.add_get("/api/tickets/{number}", http.get_ticket)
     app.router.add_post("/api/classify", http.classify)
     app.router.add_get("/api/departments", http.departments)
+    app.router.add_post("/api/calls/{call_id}/transfer", transfer.transfer)
+    app.router.add_get("/api/transfer-targets", transfer.targets)
     app.router.add_get("/api/metrics", metrics.figures)
     app.router.add_get("/metrics", metrics.prometheus)
     app.router.add_get("/ws", ws.handler)

@@ -42,6 +42,10 @@ class SipConfig:
     greeting: str = ""
     # Secret for stateless digest nonces; empty means a random one per start.
     nonce_secret: str = ""
+    # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".
+    outbound_proxy: str = ""
+    # Numbers an agent may transfer to, as "name=number" (departments, 12345).
+    transfer_targets: tuple[str, ...] = ()
 
     def is_trunk_peer(self, address: str) -> bool:
         """Whether a datagram source address belongs to a configured trunk peer."""
@@ -54,6 +58,22 @@ class SipConfig:
     @property
     def media_host(self) -> str:
         return self.advertised_host or self.host
+
+    @property
+    def transfer_directory(self) -> dict[str, str]:
+        """Transfer target name → number."""
+        return transfer_directory(self.transfer_targets)
+
+
+def transfer_directory(entries: tuple[str, ...]) -> dict[str, str]:
+    """Parse "name=number" entries; a malformed one is a ConfigError, never silently dropped."""
+    directory: dict[str, str] = {}
+    for entry in entries:
+        name, sep, number = entry.partition("=")
+        if not sep or not name.strip() or not number.strip().isdigit():
+            raise ConfigError(f"[sip] transfer_targets: expected name=digits, got {entry!r}")
+        directory[name.strip()] = number.strip()
+    return directory
 
 
 @dataclass(frozen=True)

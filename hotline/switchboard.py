@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
 from hotline.recent_callers import RecentCallers
 from hotline.recordings import record_call
+from hotline.transfers import check_holder, check_mode, resolve_target
 from hotline.voicemail import draft_from_voicemail
 from routing import (
     AgentState,
@@ -40,15 +41,19 @@ from routing import (
 from telephony.announcements import QueueStatus
 from telephony.events import (
     AgentAnswered,
+    AgentLeftCall,
     AgentLegFailed,
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallTransferred,
     PhoneRegistered,
     RecordingFinished,
     TelephonyEvent,
+    TransferFailed,
     VoicemailLeft,
 )
+from telephony.transfer import TransferError
 
 if TYPE_CHECKING:
     from hotline.duty import DutyRoster
@@ -107,6 +112,8 @@ class Switchboard(CallbackDesk):
         self._notifier = notifier
         self._clock = clock
         self._ring: Callable[[str, str], None] = lambda call_id, agent_id: None
+        self._transfer: Callable[[str, str, str], None] | None = None
+        self.transfer_directory: Mapping[str, str] = {}
         self._writes: asyncio.Queue[Callable[[AsyncSession], Awaitable[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
@@ -116,6 +123,27 @@ class Switchboard(CallbackDesk):
 
     def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
         self._ring = ring
+
+    def connect_transfers(
+        self, transfer: Callable[[str, str, str], None], directory: Mapping[str, str]
+    ) -> None:
+        self._transfer, self.transfer_directory = transfer, dict(directory)
+
+    def transfer(
+        self, call_id: str, target: object, mode: object, agent_id: str, lead: bool
+    ) -> str:
+        """Start a blind or three-way transfer; the number called, or TransferError."""
+        live = self.calls.get(call_id)
+        if live is None:
+            raise TransferError("unknown-call", f"no call {call_id}")
+        check_holder(live.agent_id, agent_id, lead)
+        if live.state != "connected":
+            raise TransferError("not-connected", "the call is not connected to an agent")
+        number, checked = resolve_target(self.transfer_directory, target), check_mode(mode)
+        if self._transfer is None:
+            raise TransferError("no-outbound-proxy", "transfers are not set up")
+        self._transfer(call_id, number, checked)
+        return number
 
     @property
     def running(self) -> bool:
@@ -282,6 +310,8 @@ class Switchboard(CallbackDesk):
                 live.state = "callback"
             self._write(call_backs.record(event.call_id, "callback", now, event.number))
             self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
+        elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
+            self._on_transfer(event)
         elif isinstance(event, PhoneRegistered):
             self._notifier.to_agent(
                 event.agent_id,
@@ -307,6 +337,38 @@ class Switchboard(CallbackDesk):
             for agent in self.routing.agents()
             if agent.state is not AgentState.LOGGED_OUT and agent.serves(queue)
         )
+
+    def _on_transfer(self, event: CallTransferred | TransferFailed | AgentLeftCall) -> None:
+        if isinstance(event, AgentLeftCall):
+            self._write(self._log_event(event.call_id, event.at, "agent-left", event.agent_id, {}))
+            self._release_agent(event.call_id, event.agent_id, event.at, "agent-left")
+            return
+        message: dict[str, Any] = {"call_id": event.call_id, "target": event.target}
+        if isinstance(event, TransferFailed):
+            detail = {"target": event.target, "reason": event.reason}
+            self._write(self._log_event(event.call_id, event.at, "transfer-failed", None, detail))
+            self._notifier.to_agent(
+                event.agent_id, {"type": "call.transfer_failed", **message, "reason": event.reason}
+            )
+            return
+        detail = {"target": event.target, "mode": event.mode}
+        self._write(self._log_event(event.call_id, event.at, "transferred", event.agent_id, detail))
+        self._notifier.to_agent(
+            event.agent_id, {"type": "call.transferred", **message, "mode": event.mode}
+        )
+        if event.mode == "blind":
+            self._release_agent(event.call_id, event.agent_id, event.at, "transferred")
+
+    def _release_agent(self, call_id: str, agent_id: str, at: datetime, reason: str) -> None:
+        """The agent is off a call that goes on: their console closes it, wrap-up starts."""
+        live = self.calls.get(call_id)
+        if live is None:
+            return
+        ended = self._call_message("call.ended", call_id, live)
+        ended["reason"] = reason
+        self._notifier.to_agent(agent_id, ended)
+        live.state, live.agent_id = "transferred", None
+        self._apply(self.routing.ended(call_id, at))
 
     # --- from the console ---------------------------------------------------------------
 

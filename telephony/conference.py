@@ -10,12 +10,15 @@ from __future__ import annotations
 import array
 import sys
 from collections.abc import Hashable, Mapping
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from telephony import g711
 from telephony.sdp import PCMA
 
 Party = TypeVar("Party", bound=Hashable)
+FRAME_SAMPLES = 160  # 20 ms at 8 kHz
+# Audio held per party beyond this is dropped: jitter smoothing without growing delay.
+MAX_BUFFERED_BYTES = 2 * FRAME_SAMPLES * 3
 
 SAMPLE_MAX = 32767
 SAMPLE_MIN = -32768
@@ -71,3 +74,40 @@ def decode_from(codec: int, payload: bytes) -> bytes:
 def encode_for(codec: int, pcm: bytes) -> bytes:
     """Linear PCM to the leg's G.711 codec."""
     return g711.linear_to_alaw(pcm) if codec == PCMA else g711.linear_to_ulaw(pcm)
+
+
+class CodecLeg(Hashable, Protocol):
+    codec: int
+
+
+LegT = TypeVar("LegT", bound=CodecLeg)
+
+
+class Conference(Generic[LegT]):
+    """Several legs mixed: received audio is buffered per leg, `tick` makes the next 20 ms."""
+
+    def __init__(self, legs: list[LegT]) -> None:
+        self.legs = list(legs)
+        self._buffered: dict[LegT, bytearray] = {leg: bytearray() for leg in legs}
+
+    def receive(self, leg: LegT, payload: bytes) -> None:
+        buffer = self._buffered.get(leg)
+        if buffer is None:
+            return
+        buffer += decode_from(leg.codec, payload)
+        if len(buffer) > MAX_BUFFERED_BYTES:
+            del buffer[: len(buffer) - MAX_BUFFERED_BYTES]
+
+    def leave(self, leg: LegT) -> None:
+        if leg in self._buffered:
+            self.legs.remove(leg)
+            del self._buffered[leg]
+
+    def tick(self) -> dict[LegT, bytes]:
+        """The next frame each leg should hear, encoded in the leg's codec."""
+        frames: dict[LegT, bytes] = {}
+        for leg, buffer in self._buffered.items():
+            frames[leg] = bytes(buffer[: 2 * FRAME_SAMPLES])
+            del buffer[: 2 * FRAME_SAMPLES]
+        heard = mix_for_parties(frames, FRAME_SAMPLES)
+        return {leg: encode_for(leg.codec, pcm) for leg, pcm in heard.items()}

@@ -40,9 +40,41 @@ class AgentLegFailed:
 class CallEnded:
     at: datetime
     call_id: str
-    reason: str  # caller-hangup | agent-hangup | timeout | shutdown | error
+    reason: str  # caller-hangup | agent-hangup | department-hangup | timeout | shutdown | error
     rtp_from_caller: int
     rtp_to_caller: int
+
+
+@dataclass(frozen=True)
+class CallTransferred:
+    """The target answered: blind, the caller now talks to it and the agent is released;
+    three_way, caller, agent and target hear each other."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    target: str
+    mode: str  # blind | three_way
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """The target did not answer; the caller stays with the agent."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AgentLeftCall:
+    """The agent hung up a three-way call; caller and department talk on without them."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
 
 
 @dataclass(frozen=True)
@@ -105,4 +137,7 @@ TelephonyEvent = (
     | CallbackRequested
     | RecordingFinished
     | VoicemailLeft
+    | CallTransferred
+    | TransferFailed
+    | AgentLeftCall
 )

@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +34,7 @@ from telephony.events import (
     VoicemailLeft,
 )
 from telephony.media import MediaEngine, RtpLeg
+from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
 from telephony.sip import (
@@ -48,11 +49,12 @@ from telephony.sip import (
     response_for,
 )
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
+from telephony.transfer import Transfers
 from telephony.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
 KNOWN_METHODS = {
     "INVITE",
     "ACK",
@@ -91,7 +93,7 @@ class Dialog:
 
 @dataclass
 class Leg:
-    role: str  # caller | agent
+    role: str  # caller | agent | department
     call: HotlineCall
     dialog: Dialog
     media: RtpLeg
@@ -101,6 +103,8 @@ class Leg:
     invite: SipRequest | None = None
     ack: bytes | None = None
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
+    target: str = ""  # department legs: the number called and blind | three_way
+    mode: str = ""
 
     def cancel_timers(self) -> None:
         for handle in self.handles:
@@ -117,6 +121,7 @@ class HotlineCall:
     codec: int
     caller_leg: Leg | None = None
     agent_leg: Leg | None = None
+    department_leg: Leg | None = None  # a transfer target being called or in a three-way
     agent_id: str | None = None
     ended: bool = False
     media: CallerMedia | None = None
@@ -164,6 +169,8 @@ class SipGateway:
         clock: Clock,
         agent_ring_seconds: float,
         caller_media: CallerMediaOptions | None = None,
+        outbound_proxy: tuple[str, int] | None = None,
+        transfer_numbers: Iterable[str] = (),
     ) -> None:
         self._host = host
         self._port = port
@@ -192,6 +199,8 @@ class SipGateway:
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
+        self.transfers = Transfers(self, outbound_proxy)
+        self.refers = ReferHandler(self, frozenset(transfer_numbers))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -257,6 +266,7 @@ class SipGateway:
             "CANCEL": self._on_cancel,
             "OPTIONS": self._on_options,
             "REGISTER": self._registrations.handle,
+            "REFER": self.refers.handle,
         }.get(request.method)
         if handler is None:
             reply(response_for(request, 405, extra=[("Allow", ALLOW)]))
@@ -485,10 +495,9 @@ class SipGateway:
             reply(response_for(request, 481))
             return
         reply(response_for(request, 200))
-        if leg.role == "caller":
-            self._end_call(leg.call, "caller-hangup", leg)
-        else:
-            self._end_call(leg.call, "agent-hangup", leg)
+        if leg.role != "caller" and self.transfers.party_left(leg):
+            return
+        self._end_call(leg.call, f"{leg.role}-hangup", leg)
 
     def _on_cancel(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         invite = self._servers.get((request.call_id, server_key(request)[1], "INVITE"))
@@ -661,6 +670,10 @@ class SipGateway:
         log.info("agent leg failed", extra={"call": call.id, "agent": agent_id, "reason": reason})
         self._emit(AgentLegFailed(self._clock(), call.id, agent_id, reason))
 
+    def transfer(self, call_id: str, number: str, mode: str) -> None:
+        """Blind transfer or three-way call to `number` (raises TransferError)."""
+        self.transfers.start(call_id, number, mode)
+
     # --- ending -------------------------------------------------------------------------
 
     def _end_call(self, call: HotlineCall, reason: str, initiator: Leg | None) -> None:
@@ -670,7 +683,7 @@ class SipGateway:
         caller_leg = call.caller_leg
         received = caller_leg.media.received if caller_leg else 0
         sent = caller_leg.media.sent if caller_leg else 0
-        for leg in (call.caller_leg, call.agent_leg):
+        for leg in (call.caller_leg, call.agent_leg, call.department_leg):
             if leg is None or leg.ended:
                 continue
             if leg is initiator:
@@ -737,7 +750,7 @@ class SipGateway:
             )
 
     def _cancel_ringing(self, leg: Leg) -> None:
-        if leg.role == "agent" and leg.invite is not None:
+        if leg.role != "caller" and leg.invite is not None:
             self._cancel_invite(leg, leg.invite)
         self._close_leg(leg)
 

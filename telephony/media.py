@@ -17,6 +17,7 @@ from typing import cast
 
 from telephony import g711
 from telephony.announcements import FrameSource
+from telephony.conference import Conference
 from telephony.dtmf import DtmfDecoder
 from telephony.recording import CallRecorder
 from telephony.rtp import RtpPacket
@@ -82,6 +83,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._dtmf = DtmfDecoder()
         self.recorder: CallRecorder | None = None
         self.record_side = 0
+        self.conference: Conference[RtpLeg] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -110,6 +112,10 @@ class RtpLeg(asyncio.DatagramProtocol):
                     on_digit(digit)
         elif self.recorder is not None and packet.payload_type == self.payload_type:
             self.recorder.add(self.record_side, packet.sequence, packet.payload, self.codec)
+        if self.conference is not None:
+            if packet.payload_type == self.payload_type:
+                self.conference.receive(self, packet.payload)
+            return
         partner = self.partner
         if partner is not None:
             partner.relay(packet)
@@ -138,6 +144,11 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._prompt_position = (self._prompt_position + FRAME_SAMPLES) % len(prompt)
         self._emit(self.payload_type, frame, self._timestamp, self._marker)
         self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+
+    def send_frame(self, frame: bytes) -> None:
+        """Send 20 ms of mixed audio as part of this leg's own stream."""
+        self._emit(self.payload_type, frame, self._timestamp, self._marker)
+        self._timestamp = (self._timestamp + len(frame)) & 0xFFFFFFFF
 
     def _emit(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
         if self.transport is None or self.remote is None:
@@ -173,6 +184,7 @@ class MediaEngine:
         self._prompt = prompt
         self._legs: set[RtpLeg] = set()
         self._playing: set[RtpLeg] = set()
+        self._conferences: list[Conference[RtpLeg]] = []
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -200,6 +212,7 @@ class MediaEngine:
         self.stop_prompt(leg)
         leg.recorder = None
         leg.on_digit = None
+        self.leave_conference(leg)
         if leg.partner is not None and leg.partner.partner is leg:
             leg.partner.partner = None
         leg.partner = None
@@ -212,6 +225,9 @@ class MediaEngine:
     def play_prompt(self, leg: RtpLeg) -> None:
         leg.prompt = self._prompt.for_codec(leg.codec)
         self._playing.add(leg)
+        self._start_clock()
+
+    def _start_clock(self) -> None:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")
 
@@ -219,6 +235,29 @@ class MediaEngine:
         """The caller hears greeting, music and announcements from `programme`."""
         leg.programme = programme
         self.play_prompt(leg)
+
+    def conference(self, legs: list[RtpLeg]) -> None:
+        """Every leg hears the mix of the others from now on (three-way call)."""
+        mixed: Conference[RtpLeg] = Conference(legs)
+        for leg in legs:
+            self.stop_prompt(leg)
+            self.leave_conference(leg)
+            leg.partner = None
+            leg.conference = mixed
+        self._conferences.append(mixed)
+        self._start_clock()
+
+    def leave_conference(self, leg: RtpLeg) -> None:
+        mixed = leg.conference
+        if mixed is None:
+            return
+        leg.conference = None
+        mixed.leave(leg)
+        if len(mixed.legs) < 2:
+            for other in mixed.legs:
+                other.conference = None
+            if mixed in self._conferences:
+                self._conferences.remove(mixed)
 
     def stop_prompt(self, leg: RtpLeg) -> None:
         leg.prompt = None
@@ -234,16 +273,23 @@ class MediaEngine:
         """Caller and agent hear each other from now on."""
         self.stop_prompt(caller)
         self.stop_prompt(agent)
+        self.leave_conference(caller)
+        self.leave_conference(agent)
+        # A new partner's timestamps start afresh: re-anchor both streams.
+        caller._offset = agent._offset = None
         caller.partner = agent
         agent.partner = caller
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
-        while self._playing:
+        while self._playing or self._conferences:
             now = loop.time()
             for leg in list(self._playing):
                 leg.play_frame(now)
+            for mixed in list(self._conferences):
+                for member, frame in mixed.tick().items():
+                    member.send_frame(frame)
             next_at += FRAME_SECONDS
             delay = next_at - loop.time()
             if delay < -0.2:

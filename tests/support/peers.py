@@ -122,14 +122,17 @@ async def start_caller(
     media_port: int,
     scenario: str = "caller.xml",
     dialled: str = "12319",
+    talk_ms: int = TALK_MS,
+    payloads: list[bytes] | None = None,
 ) -> SippRun:
     """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap."""
     workdir = tmp / f"caller-{media_port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    write_rtp_pcap(workdir / "caller.pcap", caller_payloads(AUDIO_SECONDS, 8), 8)
+    audio = caller_payloads(AUDIO_SECONDS, 8) if payloads is None else payloads
+    write_rtp_pcap(workdir / "caller.pcap", audio, 8)
     options = {
         "-s": dialled,
-        "-d": str(TALK_MS),
+        "-d": str(talk_ms),
         "-mp": str(media_port),
         "-mi": "127.0.0.1",
         "-l": str(calls),

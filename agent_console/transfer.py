@@ -1,0 +1,48 @@
+"""POST /api/calls/{call_id}/transfer and GET /api/transfer-targets."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from agent_console.app import ApiError, read_json, services_key
+from agent_console.http import current
+from telephony.transfer import TransferError
+
+STATUS = {
+    "unknown-call": 404,
+    "forbidden": 403,
+    "not-connected": 409,
+    "transfer-in-progress": 409,
+    "unknown-target": 400,
+    "invalid-mode": 400,
+    "no-outbound-proxy": 503,
+}
+
+
+async def transfer(request: web.Request) -> web.Response:
+    """Blind transfer or three-way call to a target from the directory; 202 while it rings."""
+    principal = current(request)
+    call_id = request.match_info["call_id"]
+    data = await read_json(request)
+    switchboard = request.app[services_key].switchboard
+    try:
+        number = switchboard.transfer(
+            call_id,
+            data.get("target"),
+            data.get("mode", "blind"),
+            principal.agent_id,
+            principal.is_lead,
+        )
+    except TransferError as error:
+        field = {"unknown-target": "target", "invalid-mode": "mode"}.get(error.error_id)
+        raise ApiError(STATUS.get(error.error_id, 400), error.error_id, str(error), field) from None
+    return web.json_response(
+        {"call_id": call_id, "target": number, "mode": data.get("mode", "blind")}, status=202
+    )
+
+
+async def targets(request: web.Request) -> web.Response:
+    directory = request.app[services_key].switchboard.transfer_directory
+    return web.json_response(
+        {"targets": [{"name": name, "number": number} for name, number in directory.items()]}
+    )

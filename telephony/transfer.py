@@ -1,0 +1,221 @@
+"""Blind transfer and three-way calls: the gateway calls a department out through the proxy.
+
+Blind: once the target answers, the caller is bridged to it and the agent's leg is hung up.
+Three-way: once the target answers, caller, agent and target are mixed (telephony/conference.py).
+If the target does not answer, nothing changes for caller and agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from typing import TYPE_CHECKING
+
+from telephony import sdp
+from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
+from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+
+if TYPE_CHECKING:
+    from telephony.gateway import HotlineCall, Leg, SipGateway
+
+log = logging.getLogger(__name__)
+
+MODES = ("blind", "three_way")
+TARGET_RING_SECONDS = 30.0
+
+
+class TransferError(Exception):
+    """A transfer that cannot start; `error_id` is stable for the console."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+def parse_proxy(text: str) -> tuple[str, int] | None:
+    """ "host:port" (port defaults to 5060); empty means no outbound calls."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return (text, 5060)
+    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ValueError(f"outbound proxy must be host:port, got {text!r}")
+    return (host.strip("[]"), int(port))
+
+
+class Transfers:
+    """Outgoing calls to transfer targets on behalf of one gateway."""
+
+    def __init__(self, gateway: SipGateway, proxy: tuple[str, int] | None) -> None:
+        self._gw = gateway
+        self._proxy = proxy
+
+    def start(self, call_id: str, number: str, mode: str) -> None:
+        """Call `number` for a connected call; CallTransferred or TransferFailed follows."""
+        gw = self._gw
+        if mode not in MODES:
+            raise TransferError("invalid-mode", "mode must be blind or three_way")
+        if not number.isdigit():
+            raise TransferError("unknown-target", "the target must be a number")
+        call = gw._calls.get(call_id)
+        if call is None or call.ended:
+            raise TransferError("unknown-call", f"no call {call_id}")
+        agent_leg = call.agent_leg
+        if agent_leg is None or not agent_leg.answered or agent_leg.ended:
+            raise TransferError("not-connected", "the call is not connected to an agent")
+        if call.department_leg is not None:
+            raise TransferError("transfer-in-progress", "the call is already being transferred")
+        if self._proxy is None:
+            raise TransferError("no-outbound-proxy", "no outbound proxy is configured")
+        gw._tasks.spawn(self._invite_target(call, number, mode), name="invite-target")
+
+    async def _invite_target(self, call: HotlineCall, number: str, mode: str) -> None:
+        from telephony.gateway import Dialog, Leg
+
+        gw = self._gw
+        assert self._proxy is not None
+        try:
+            media = await gw._media.open_leg(call.codec)
+        except RuntimeError:
+            self._failed(call, number, "no-media-port", None)
+            return
+        host, port = self._proxy
+        local = NameAddr(
+            call.caller,
+            SipUri("sip", call.caller, gw._advertised, gw._port, {}),
+            {"tag": new_tag()},
+        )
+        remote = NameAddr(None, SipUri("sip", number, host, port, {}), {})
+        dialog = Dialog(
+            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
+            local=local,
+            remote=remote,
+            remote_target=str(remote.uri),
+            destination=self._proxy,
+        )
+        leg = Leg("department", call, dialog, media)
+        leg.target = number
+        leg.mode = mode
+        offer = sdp.build_offer(gw._advertised, media.port, [call.codec], secrets.randbelow(2**31))
+        leg.local_sdp = bytes(offer)
+        call.department_leg = leg
+        gw._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
+        request.headers.add("Subject", f"{call.dialled} hotline transfer")
+        leg.invite = request
+        gw._clients.start(
+            request.vias[0].branch or "",
+            "INVITE",
+            bytes(request),
+            dialog.destination,
+            lambda response: self._on_response(leg, request, response),
+            lambda: self._failed(call, number, "unreachable", leg),
+        )
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg, request))
+        log.info("calling transfer target", extra={"call": call.id, "target": number})
+
+    def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
+        if leg.answered or leg.ended:
+            return
+        self._gw._cancel_invite(leg, invite)
+        self._failed(leg.call, leg.target, "no-answer", leg)
+
+    def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
+        gw = self._gw
+        if response.status < 200:
+            return
+        if response.status >= 300:
+            gw._ack_failure(leg, invite, response)
+            self._failed(leg.call, leg.target, f"rejected-{response.status}", leg)
+            return
+        if leg.ack is not None:
+            gw._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
+            return
+        if response.to.tag:
+            leg.dialog.remote = response.to
+        contact = response.headers.get("Contact")
+        if contact:
+            try:
+                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
+            except SipParseError:
+                pass
+        ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
+        leg.ack = bytes(ack)
+        gw._transport.send(leg.ack, leg.dialog.destination)
+        call = leg.call
+        agent_leg = call.agent_leg
+        if leg.ended or call.ended or agent_leg is None or agent_leg.ended:
+            gw._hang_up_leg(leg)
+            if call.department_leg is leg:
+                call.department_leg = None
+            return
+        try:
+            answer = sdp.SessionDescription.parse(response.body)
+            leg.media.set_remote((answer.connection_address, answer.audio_port))
+        except ValueError:
+            log.warning("transfer target answered without usable SDP", extra={"call": call.id})
+        leg.answered = True
+        leg.cancel_timers()
+        agent_id = call.agent_id or ""
+        caller_leg = call.caller_leg
+        gw.refers.finished(call.id, 200)  # before the BYE, as the phone expects
+        if leg.mode == "blind":
+            # The department takes the agent's place on the call.
+            call.agent_leg = leg
+            call.department_leg = None
+            gw._hang_up_leg(agent_leg)
+            if caller_leg is not None:
+                gw._media.bridge(caller_leg.media, leg.media)
+        elif caller_leg is not None:
+            gw._media.conference([caller_leg.media, agent_leg.media, leg.media])
+        log.info(
+            "transfer target answered",
+            extra={"call": call.id, "target": leg.target, "mode": leg.mode},
+        )
+        gw._emit(CallTransferred(gw._clock(), call.id, agent_id, leg.target, leg.mode))
+
+    def _failed(self, call: HotlineCall, number: str, reason: str, leg: Leg | None) -> None:
+        gw = self._gw
+        if leg is not None:
+            if leg.ended:
+                return
+            gw._close_leg(leg)
+        if call.department_leg is leg:
+            call.department_leg = None
+        if call.ended:
+            return
+        from telephony.refer import status_of
+
+        gw.refers.finished(call.id, status_of(reason))
+        log.info("transfer failed", extra={"call": call.id, "target": number, "reason": reason})
+        gw._emit(TransferFailed(gw._clock(), call.id, call.agent_id or "", number, reason))
+
+    def party_left(self, leg: Leg) -> bool:
+        """A party of a three-way call hung up: the other two stay bridged. False if `leg`
+        was not one of three live parties (its BYE then ends the call as usual)."""
+        gw = self._gw
+        call = leg.call
+        parties = [
+            party
+            for party in (call.caller_leg, call.agent_leg, call.department_leg)
+            if party is not None and party.answered and not party.ended
+        ]
+        if call.department_leg is None or len(parties) < 3 or leg not in parties:
+            return False
+        gw._close_leg(leg)  # leaves the mix
+        first, second = (party for party in parties if party is not leg)
+        gw._media.bridge(first.media, second.media)
+        agent_id = call.agent_id or ""
+        if leg is call.department_leg:
+            call.department_leg = None
+        elif leg is call.agent_leg:
+            # The department takes the agent's place; the agent is free for the next call.
+            call.agent_leg, call.department_leg = call.department_leg, None
+            gw._emit(AgentLeftCall(gw._clock(), call.id, agent_id))
+        log.info("party left a three-way call", extra={"call": call.id, "party": leg.role})
+        return True

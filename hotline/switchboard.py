@@ -229,6 +229,7 @@ class Switchboard(CallbackDesk):
             )
             self._write(self._insert_call(event))
             priority = caller_priority(
+                urgent=event.urgent,
                 transfer=event.dialled in self._priority_numbers,
                 repeat=self.recent.is_repeat(event.caller, now),
             )
@@ -380,6 +381,9 @@ class Switchboard(CallbackDesk):
                 raise RoutingError(
                     "not-on-duty", f"{agent_id} is not on the current shift; ask the shift lead"
                 )
+            if self.duty.enforced:
+                # The seats the roster gives this shift are what the skills strategy weighs.
+                self.routing.set_skills(agent_id, self.duty.roster.seat_skills(agent_id, now), now)
         self._apply(self.routing.request_state(agent_id, state, now, reason))
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)

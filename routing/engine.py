@@ -143,6 +143,10 @@ class RoutingEngine:
             )
         return self._agents[agent_id]
 
+    def set_skills(self, agent_id: str, skills: dict[str, int], now: datetime) -> None:
+        """Replace an agent's skills (queue → proficiency), e.g. the seats of their shift."""
+        self.add_agent(agent_id, now).skills = dict(skills)
+
     def settings(self, queue: str) -> QueueSettings:
         return self._settings.get(queue) or QueueSettings(queue)
 

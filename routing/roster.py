@@ -143,6 +143,21 @@ class Roster:
                 seats.setdefault(seat, []).append(entry.agent_id)
         return seats
 
+    def seat_skills(self, agent_id: str, now: datetime) -> dict[str, int]:
+        """The agent's seats on the current shift as routing skills: seat → proficiency.
+
+        A seat names a queue (a skill such as 96198, or a dialect queue such as 粤语),
+        optionally with a proficiency after a colon ("96198:3"); without one it counts 1.
+        """
+        skills: dict[str, int] = {}
+        for entry in self.on_duty(now):
+            if entry.agent_id != agent_id:
+                continue
+            for seat in entry.skills + entry.dialects:
+                name, _, level = seat.partition(":")
+                skills[name.strip()] = int(level) if level.strip().isdigit() else 1
+        return skills
+
     def rostered_per_hour(self, day: date) -> dict[int, int]:
         """Agents (not counting leads) on duty in each local hour of `day`."""
         counts: dict[int, int] = {}

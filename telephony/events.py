@@ -17,6 +17,9 @@ class CallArrived:
     dialled: str
     queue: str
     codec: str
+    # The INVITE's Priority header said "emergency" or "urgent" (RFC 3261 §20.26), as a
+    # 12345 platform or PBX does for a case it already knows is urgent.
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

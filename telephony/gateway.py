@@ -77,6 +77,8 @@ CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
 EventSink = Callable[[TelephonyEvent], None]
 CredentialLookup = Callable[[str], Awaitable[str | None]]
 Clock = Callable[[], datetime]
+# Priority header values (RFC 3261 §20.26) that put a caller ahead of others.
+URGENT_PRIORITIES = frozenset({"emergency", "urgent"})
 
 
 @dataclass
@@ -124,6 +126,7 @@ class HotlineCall:
     department_leg: Leg | None = None  # a transfer target being called or in a three-way
     agent_id: str | None = None
     ended: bool = False
+    urgent: bool = False
     media: CallerMedia | None = None
 
 
@@ -371,6 +374,7 @@ class SipGateway:
             except SipParseError:
                 pass
         call = HotlineCall(str(uuid.uuid4()), caller, dialled, queue, codec)
+        call.urgent = (request.headers.get("Priority") or "").strip().lower() in URGENT_PRIORITIES
         call.media = CallerMedia(call.id, self._caller_media)
         local = NameAddr.parse(str(request.to))
         local.params["tag"] = new_tag()
@@ -440,6 +444,7 @@ class SipGateway:
                 call.dialled,
                 call.queue,
                 CODEC_NAMES[call.codec],
+                call.urgent,
             )
         )
 

@@ -67,6 +67,8 @@ async def test_only_rostered_agents_go_ready_unless_the_lead_overrides(
             hotline.url("/api/agents/1001/state"), json=ready, headers=bearer(agent)
         ) as r:
             assert r.status == 200
+        # The seats of the shift become the skills the routing strategy weighs.
+        assert hotline.system.switchboard.routing.agent("1001").skills == {"投诉": 1, "粤语": 1}
         override = {"agent_id": "1002", "reason": "1001 needs a second pair of hands"}
         async with http.post(
             hotline.url("/api/roster/overrides"), json=override, headers=bearer(other)
@@ -207,3 +209,25 @@ async def test_a_late_hang_up_does_not_end_the_callback_an_agent_is_making(
         async with http.get(hotline.url("/api/missed-calls"), headers=bearer(token)) as r:
             (row,) = (await r.json())["missed_calls"]
     assert (row["kind"], row["status"], row["agent_id"]) == ("callback", "unreached", "1001")
+
+
+async def test_a_caller_the_trunk_marks_urgent_is_served_before_earlier_callers(
+    hotline: RunningHotline,
+) -> None:
+    """An INVITE with `Priority: emergency` (RFC 3261) jumps the line in its queue."""
+    switchboard = hotline.system.switchboard
+    now = datetime.now(UTC)
+    for n, urgent in enumerate([False, False, True]):
+        switchboard.on_telephony_event(
+            CallArrived(
+                now + timedelta(seconds=n),
+                f"c{n}",
+                f"s{n}",
+                f"1380013800{n}",
+                "12319",
+                "12319",
+                "PCMA",
+                urgent,
+            )
+        )
+    assert [c.call_id for c in switchboard.routing.waiting("12319")] == ["c2", "c0", "c1"]

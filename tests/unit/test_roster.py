@@ -138,3 +138,14 @@ def test_every_moment_falls_in_exactly_one_shift(pattern: str, moment: datetime)
         if s.covers(d, moment.astimezone(SHANGHAI), SHANGHAI)
     ]
     assert covering == [(day, shift.name)]
+
+
+def test_seats_on_the_current_shift_become_routing_skills() -> None:
+    entries = [
+        RosterEntry(DAY, "白班", "1001", skills=("96198:3", "12319"), dialects=("粤语",)),
+        RosterEntry(DAY, "夜班", "1001", skills=("12319:5",)),
+    ]
+    roster = Roster.of_pattern("2x12", entries, "Asia/Shanghai")
+    assert roster.seat_skills("1001", at(DAY, 10)) == {"96198": 3, "12319": 1, "粤语": 1}
+    assert roster.seat_skills("1001", at(DAY, 22)) == {"12319": 5}
+    assert roster.seat_skills("1002", at(DAY, 10)) == {}

@@ -655,6 +655,8 @@ function stopSocket() {
 }
 
 function onSocketMessage(message) {
+  // Other panels (duty.js) hear every pushed message too.
+  document.dispatchEvent(new CustomEvent("hotline:message", { detail: message }));
   switch (message.type) {
     case "hello":
       showState(message.state);

@@ -107,6 +107,37 @@ async function start() {
   if (agent.role === "lead") await loadRoster();
 }
 
+// An outbound callback task is pushed the moment routing offers it: show it at once, with
+// its number (only this agent sees it unmasked), rather than wait for the list to refresh.
+let callbackTask = null;
+
+function showCallbackTask(message) {
+  callbackTask = message.call_id;
+  $("callback-task-number").textContent = message.number;
+  $("callback-task").hidden = false;
+}
+
+async function finishCallbackTask(event) {
+  const callId = callbackTask;
+  if (!callId) return;
+  const reached = event.currentTarget.dataset.reached === "true";
+  const result = await call("POST", `/api/callbacks/${encodeURIComponent(callId)}/finish`, { reached });
+  if (result.status === 200 || result.status === 409) {
+    callbackTask = null;
+    $("callback-task").hidden = true;
+  }
+  if (started) await loadMissed({ id: started });
+}
+
+document.addEventListener("hotline:message", (event) => {
+  if (event.detail.type === "callback.offered") {
+    showCallbackTask(event.detail);
+    if (started) loadMissed({ id: started });
+  }
+});
+for (const testid of ["callback-task-done", "callback-task-unreached"]) {
+  document.querySelector(`[data-testid="${testid}"]`).addEventListener("click", finishCallbackTask);
+}
 $("override-form").addEventListener("submit", override);
 new MutationObserver(() => { if ($("agent-id").textContent) start(); })
   .observe($("agent-id"), { childList: true, characterData: true, subtree: true });

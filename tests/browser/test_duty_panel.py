@@ -75,9 +75,13 @@ async def test_an_agent_sees_missed_calls_and_completes_a_callback(
     # The callback is offered to the agent as an outbound task: the badge shows it is theirs.
     await expect(page.get_by_test_id("state-badge")).to_have_text("振铃")
     assert switchboard.routing.agent_for_call("c0") == "1001"
+    # The task is pushed to the console at once, with the number unmasked for this agent.
+    await expect(page.get_by_test_id("callback-task")).to_be_visible()
+    await expect(page.get_by_test_id("callback-task-number")).to_have_text("13800001111")
     await switchboard.synced()
     await page.get_by_test_id("missed-refresh").click()
     await expect(items.nth(0)).to_contain_text("13800001111")  # shown to the one calling back
-    await page.get_by_test_id("callback-done").click()
+    await page.get_by_test_id("callback-task-done").click()
+    await expect(page.get_by_test_id("callback-task")).to_be_hidden()
     await expect(items).to_have_count(1)
     await expect(items.nth(0)).to_contain_text("139****2222")

@@ -60,6 +60,19 @@ class SipConfig:
         return self.advertised_host or self.host
 
     @property
+    def outbound_address(self) -> tuple[str, int] | None:
+        """`outbound_proxy` as (host, port), port 5060 if left out; None when empty."""
+        text = self.outbound_proxy.strip()
+        if not text:
+            return None
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            return (text, 5060)
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"[sip] outbound_proxy: expected host:port, got {text!r}")
+        return (host.strip("[]"), int(port))
+
+    @property
     def transfer_directory(self) -> dict[str, str]:
         """Transfer target name → number."""
         return transfer_directory(self.transfer_targets)

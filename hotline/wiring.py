@@ -30,7 +30,6 @@ from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
-from telephony.transfer import parse_proxy
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
-        outbound_proxy=parse_proxy(config.sip.outbound_proxy),
+        outbound_proxy=config.sip.outbound_address,
         transfer_numbers=config.sip.transfer_directory.values(),
     )
     switchboard.connect_gateway(gateway.ring_agent)

@@ -34,19 +34,6 @@ class TransferError(Exception):
         self.error_id = error_id
 
 
-def parse_proxy(text: str) -> tuple[str, int] | None:
-    """ "host:port" (port defaults to 5060); empty means no outbound calls."""
-    text = text.strip()
-    if not text:
-        return None
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        return (text, 5060)
-    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise ValueError(f"outbound proxy must be host:port, got {text!r}")
-    return (host.strip("[]"), int(port))
-
-
 class Transfers:
     """Outgoing calls to transfer targets on behalf of one gateway."""
 

@@ -44,6 +44,9 @@ class SipConfig:
     nonce_secret: str = ""
     # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".
     outbound_proxy: str = ""
+    # Digest credentials if the proxy challenges outgoing calls (401/407); empty: none.
+    outbound_username: str = ""
+    outbound_password: str = ""
     # Numbers an agent may transfer to, as "name=number" (departments, 12345).
     transfer_targets: tuple[str, ...] = ()
 
@@ -71,6 +74,10 @@ class SipConfig:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"[sip] outbound_proxy: expected host:port, got {text!r}")
         return (host.strip("[]"), int(port))
+
+    @property
+    def outbound_credentials(self) -> tuple[str, str] | None:
+        return (self.outbound_username, self.outbound_password) if self.outbound_username else None
 
     @property
     def transfer_directory(self) -> dict[str, str]:

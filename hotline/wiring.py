@@ -91,6 +91,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         agent_ring_seconds=config.sip.agent_ring_seconds,
         outbound_proxy=config.sip.outbound_address,
         transfer_numbers=config.sip.transfer_directory.values(),
+        outbound_credentials=config.sip.outbound_credentials,
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)

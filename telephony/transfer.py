@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from telephony import sdp
+from telephony.digest_client import authorization
 from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
 from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
 
@@ -37,9 +38,15 @@ class TransferError(Exception):
 class Transfers:
     """Outgoing calls to transfer targets on behalf of one gateway."""
 
-    def __init__(self, gateway: SipGateway, proxy: tuple[str, int] | None) -> None:
+    def __init__(
+        self,
+        gateway: SipGateway,
+        proxy: tuple[str, int] | None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self._gw = gateway
         self._proxy = proxy
+        self._credentials = credentials  # username, password for a 401/407 from upstream
 
     def start(self, call_id: str, number: str, mode: str) -> None:
         """Call `number` for a connected call; CallTransferred or TransferFailed follows."""
@@ -91,26 +98,54 @@ class Transfers:
         leg.local_sdp = bytes(offer)
         call.department_leg = leg
         gw._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        self._send_invite(leg, None)
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg))
+        log.info("calling transfer target", extra={"call": call.id, "target": number})
+
+    def _send_invite(self, leg: Leg, authorization: tuple[str, str] | None) -> None:
+        gw = self._gw
         request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", f"{call.dialled} hotline transfer")
+        request.headers.add("Subject", f"{leg.call.dialled} hotline transfer")
+        if authorization is not None:
+            request.headers.add(*authorization)
         leg.invite = request
         gw._clients.start(
             request.vias[0].branch or "",
             "INVITE",
             bytes(request),
-            dialog.destination,
+            leg.dialog.destination,
             lambda response: self._on_response(leg, request, response),
-            lambda: self._failed(call, number, "unreachable", leg),
+            lambda: self._failed(leg.call, leg.target, "unreachable", leg),
         )
-        loop = asyncio.get_running_loop()
-        leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg, request))
-        log.info("calling transfer target", extra={"call": call.id, "target": number})
 
-    def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
-        if leg.answered or leg.ended:
+    def _ring_timeout(self, leg: Leg) -> None:
+        if leg.answered or leg.ended or leg.invite is None:
             return
-        self._gw._cancel_invite(leg, invite)
+        self._gw._cancel_invite(leg, leg.invite)
         self._failed(leg.call, leg.target, "no-answer", leg)
+
+    def _retry_with_credentials(self, leg: Leg, invite: SipRequest, response: SipResponse) -> bool:
+        """Answer a 401/407 once with digest credentials; False if that is not possible."""
+        if self._credentials is None or invite.headers.get("Authorization") is not None:
+            return False
+        if invite.headers.get("Proxy-Authorization") is not None:
+            return False  # already answered once: the credentials are wrong
+        asked, answer = (
+            ("WWW-Authenticate", "Authorization")
+            if response.status == 401
+            else ("Proxy-Authenticate", "Proxy-Authorization")
+        )
+        challenge = response.headers.get(asked)
+        if not challenge:
+            return False
+        try:
+            value = authorization(challenge, "INVITE", str(invite.uri), *self._credentials)
+        except ValueError as error:
+            log.warning("unusable challenge from upstream", extra={"error": str(error)})
+            return False
+        self._send_invite(leg, (answer, value))
+        return True
 
     def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
         gw = self._gw
@@ -118,6 +153,12 @@ class Transfers:
             return
         if response.status >= 300:
             gw._ack_failure(leg, invite, response)
+            if leg.invite is not invite or leg.ended:
+                return  # a retransmitted final response to an INVITE already retried
+            if response.status in (401, 407) and self._retry_with_credentials(
+                leg, invite, response
+            ):
+                return
             self._failed(leg.call, leg.target, f"rejected-{response.status}", leg)
             return
         if leg.ack is not None:

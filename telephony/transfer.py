@@ -177,7 +177,8 @@ class Transfers:
         gw._transport.send(leg.ack, leg.dialog.destination)
         call = leg.call
         agent_leg = call.agent_leg
-        if leg.ended or call.ended or agent_leg is None or agent_leg.ended:
+        agent_gone = agent_leg is None or agent_leg.ended
+        if leg.ended or call.ended or (agent_gone and leg.mode != "blind"):
             gw._hang_up_leg(leg)
             if call.department_leg is leg:
                 call.department_leg = None
@@ -196,10 +197,11 @@ class Transfers:
             # The department takes the agent's place on the call.
             call.agent_leg = leg
             call.department_leg = None
-            gw._hang_up_leg(agent_leg)
+            if agent_leg is not None and not agent_leg.ended:
+                gw._hang_up_leg(agent_leg)
             if caller_leg is not None:
                 gw._media.bridge(caller_leg.media, leg.media)
-        elif caller_leg is not None:
+        elif caller_leg is not None and agent_leg is not None:
             gw._media.conference([caller_leg.media, agent_leg.media, leg.media])
         log.info(
             "transfer target answered",
@@ -222,12 +224,31 @@ class Transfers:
         gw.refers.finished(call.id, status_of(reason))
         log.info("transfer failed", extra={"call": call.id, "target": number, "reason": reason})
         gw._emit(TransferFailed(gw._clock(), call.id, call.agent_id or "", number, reason))
+        if call.agent_leg is None:
+            # The agent hung up after asking for the transfer: nobody is left for the caller.
+            gw._end_call(call, "transfer-failed", None)
 
     def party_left(self, leg: Leg) -> bool:
         """A party of a three-way call hung up: the other two stay bridged. False if `leg`
         was not one of three live parties (its BYE then ends the call as usual)."""
         gw = self._gw
         call = leg.call
+        ringing = call.department_leg
+        if (
+            leg is call.agent_leg
+            and ringing is not None
+            and ringing.mode == "blind"
+            and not ringing.answered
+            and not ringing.ended
+        ):
+            # Phones often hang up right after their REFER is accepted: the caller waits on
+            # the prompt while the department rings, and the agent is free.
+            gw._close_leg(leg)
+            call.agent_leg = None
+            if call.caller_leg is not None:
+                gw._media.play_prompt(call.caller_leg.media)
+            gw._emit(AgentLeftCall(gw._clock(), call.id, call.agent_id or ""))
+            return True
         parties = [
             party
             for party in (call.caller_leg, call.agent_leg, call.department_leg)

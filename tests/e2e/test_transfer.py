@@ -296,6 +296,53 @@ async def test_refer_from_the_agents_phone_transfers_the_call(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_phone_hanging_up_right_after_refer_still_transfers_the_caller(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path, 1, "agent_refer_hangup.xml", extra=["-d", "1000", "-key", "target", DEPARTMENT]
+    )
+    department_media = free_ports(4)
+    department = await start_sipp(
+        "department",
+        "department_rings.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-d", "1500", "-mp", str(department_media), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    sent = caller_payloads(7.0, 8)
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({department_media}) as tap:
+            caller = await start_caller(
+                hotline, tmp_path, 1, free_ports(4), talk_ms=8000, payloads=sent
+            )
+            offer = await console.next_message("call.offered")
+            await console.next_message("call.connected")
+            ended = await console.next_message("call.ended")
+            assert ended["reason"] == "agent-left"  # free for the next call while it rings
+            transferred = await console.next_message("call.transferred")
+            assert transferred["target"] == DEPARTMENT
+            results = [await run.wait(60) for run in (phone, department, caller)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
+    assert tap.matching(department_media, set(sent)) > 25, tap.received
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, offer["call_id"])
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert call is not None and call.end_reason == "caller-hangup"
+    assert "agent-left" in kinds and "transferred" in kinds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_refer_to_a_number_outside_the_directory_is_refused(
     hotline: RunningHotline, tmp_path: Path
 ) -> None:

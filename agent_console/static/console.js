@@ -18,6 +18,7 @@ const END_REASONS = {
   transferred: "已转接",
   "agent-left": "已退出三方通话",
   "department-hangup": "部门已挂机",
+  "transfer-failed": "转接未成功",
   timeout: "通话超时",
   shutdown: "系统关闭",
   error: "线路异常",

@@ -228,6 +228,38 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _ok("Departments")},
             }
         },
+        "/api/calls/{call_id}/transfer": {
+            "post": {
+                "summary": "Blind transfer or three-way call to a target of the directory",
+                "description": (
+                    "For the agent on the call or a shift lead. 202 while the target rings; "
+                    "call.transferred or call.transfer_failed follows on the websocket."
+                ),
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["target"],
+                        "properties": {
+                            "target": {"type": "string", "description": "name or number"},
+                            "mode": {"enum": ["blind", "three_way"], "default": "blind"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "202": _ok("The target is being called"),
+                    **ERRORS,
+                    "404": _ok("No such call", ERROR),
+                    "409": _ok("Not connected, or a transfer is under way", ERROR),
+                    "503": _ok("No outbound proxy configured", ERROR),
+                },
+            }
+        },
+        "/api/transfer-targets": {
+            "get": {
+                "summary": "The transfer directory: names and numbers",
+                "responses": {"200": _ok("Targets")},
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "200 when SIP, database and forwarding sender are up, else 503",

@@ -44,6 +44,9 @@ class SipConfig:
     nonce_secret: str = ""
     # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".
     outbound_proxy: str = ""
+    # Digest credentials if the proxy challenges outgoing calls (401/407); empty: none.
+    outbound_username: str = ""
+    outbound_password: str = ""
     # Numbers an agent may transfer to, as "name=number" (departments, 12345).
     transfer_targets: tuple[str, ...] = ()
 
@@ -58,6 +61,23 @@ class SipConfig:
     @property
     def media_host(self) -> str:
         return self.advertised_host or self.host
+
+    @property
+    def outbound_address(self) -> tuple[str, int] | None:
+        """`outbound_proxy` as (host, port), port 5060 if left out; None when empty."""
+        text = self.outbound_proxy.strip()
+        if not text:
+            return None
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            return (text, 5060)
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"[sip] outbound_proxy: expected host:port, got {text!r}")
+        return (host.strip("[]"), int(port))
+
+    @property
+    def outbound_credentials(self) -> tuple[str, str] | None:
+        return (self.outbound_username, self.outbound_password) if self.outbound_username else None
 
     @property
     def transfer_directory(self) -> dict[str, str]:

@@ -363,8 +363,8 @@ class Switchboard(CallbackDesk):
     def _release_agent(self, call_id: str, agent_id: str, at: datetime, reason: str) -> None:
         """The agent is off a call that goes on: their console closes it, wrap-up starts."""
         live = self.calls.get(call_id)
-        if live is None:
-            return
+        if live is None or live.state == "transferred":
+            return  # released already (the agent left while the target rang)
         ended = self._call_message("call.ended", call_id, live)
         ended["reason"] = reason
         self._notifier.to_agent(agent_id, ended)

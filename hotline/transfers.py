@@ -25,7 +25,7 @@ def check_mode(mode: object) -> str:
     return str(mode)
 
 
-def check_holder(call_agent: str | None, agent_id: str, is_lead: bool) -> None:
+def check_holder(call_agent: str | None, agent_id: str, lead: bool) -> None:
     """Only the agent on the call, or a shift lead, may transfer it."""
-    if not is_lead and call_agent != agent_id:
+    if not lead and call_agent != agent_id:
         raise TransferError("forbidden", "only the agent on the call or a shift lead may")

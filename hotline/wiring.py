@@ -38,7 +38,6 @@ from routing.metrics import MetricsOptions
 from routing.roster import Roster
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
-from telephony.transfer import parse_proxy
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +108,9 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
         caller_media=caller_media_options(config, switchboard, clock),
-        outbound_proxy=parse_proxy(config.sip.outbound_proxy),
+        outbound_proxy=config.sip.outbound_address,
         transfer_numbers=config.sip.transfer_directory.values(),
+        outbound_credentials=config.sip.outbound_credentials,
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)

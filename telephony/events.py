@@ -43,7 +43,9 @@ class AgentLegFailed:
 class CallEnded:
     at: datetime
     call_id: str
-    reason: str  # caller-hangup | agent-hangup | department-hangup | timeout | shutdown | error
+    # caller-hangup | agent-hangup | department-hangup | transfer-failed | timeout | shutdown
+    # | error
+    reason: str
     rtp_from_caller: int
     rtp_to_caller: int
 

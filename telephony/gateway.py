@@ -174,6 +174,7 @@ class SipGateway:
         caller_media: CallerMediaOptions | None = None,
         outbound_proxy: tuple[str, int] | None = None,
         transfer_numbers: Iterable[str] = (),
+        outbound_credentials: tuple[str, str] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -202,7 +203,7 @@ class SipGateway:
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
-        self.transfers = Transfers(self, outbound_proxy)
+        self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from telephony import sdp
+from telephony.digest_client import authorization
 from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
 from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
 
@@ -34,25 +35,18 @@ class TransferError(Exception):
         self.error_id = error_id
 
 
-def parse_proxy(text: str) -> tuple[str, int] | None:
-    """ "host:port" (port defaults to 5060); empty means no outbound calls."""
-    text = text.strip()
-    if not text:
-        return None
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        return (text, 5060)
-    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise ValueError(f"outbound proxy must be host:port, got {text!r}")
-    return (host.strip("[]"), int(port))
-
-
 class Transfers:
     """Outgoing calls to transfer targets on behalf of one gateway."""
 
-    def __init__(self, gateway: SipGateway, proxy: tuple[str, int] | None) -> None:
+    def __init__(
+        self,
+        gateway: SipGateway,
+        proxy: tuple[str, int] | None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self._gw = gateway
         self._proxy = proxy
+        self._credentials = credentials  # username, password for a 401/407 from upstream
 
     def start(self, call_id: str, number: str, mode: str) -> None:
         """Call `number` for a connected call; CallTransferred or TransferFailed follows."""
@@ -104,26 +98,54 @@ class Transfers:
         leg.local_sdp = bytes(offer)
         call.department_leg = leg
         gw._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        self._send_invite(leg, None)
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg))
+        log.info("calling transfer target", extra={"call": call.id, "target": number})
+
+    def _send_invite(self, leg: Leg, authorization: tuple[str, str] | None) -> None:
+        gw = self._gw
         request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", f"{call.dialled} hotline transfer")
+        request.headers.add("Subject", f"{leg.call.dialled} hotline transfer")
+        if authorization is not None:
+            request.headers.add(*authorization)
         leg.invite = request
         gw._clients.start(
             request.vias[0].branch or "",
             "INVITE",
             bytes(request),
-            dialog.destination,
+            leg.dialog.destination,
             lambda response: self._on_response(leg, request, response),
-            lambda: self._failed(call, number, "unreachable", leg),
+            lambda: self._failed(leg.call, leg.target, "unreachable", leg),
         )
-        loop = asyncio.get_running_loop()
-        leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg, request))
-        log.info("calling transfer target", extra={"call": call.id, "target": number})
 
-    def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
-        if leg.answered or leg.ended:
+    def _ring_timeout(self, leg: Leg) -> None:
+        if leg.answered or leg.ended or leg.invite is None:
             return
-        self._gw._cancel_invite(leg, invite)
+        self._gw._cancel_invite(leg, leg.invite)
         self._failed(leg.call, leg.target, "no-answer", leg)
+
+    def _retry_with_credentials(self, leg: Leg, invite: SipRequest, response: SipResponse) -> bool:
+        """Answer a 401/407 once with digest credentials; False if that is not possible."""
+        if self._credentials is None or invite.headers.get("Authorization") is not None:
+            return False
+        if invite.headers.get("Proxy-Authorization") is not None:
+            return False  # already answered once: the credentials are wrong
+        asked, answer = (
+            ("WWW-Authenticate", "Authorization")
+            if response.status == 401
+            else ("Proxy-Authenticate", "Proxy-Authorization")
+        )
+        challenge = response.headers.get(asked)
+        if not challenge:
+            return False
+        try:
+            value = authorization(challenge, "INVITE", str(invite.uri), *self._credentials)
+        except ValueError as error:
+            log.warning("unusable challenge from upstream", extra={"error": str(error)})
+            return False
+        self._send_invite(leg, (answer, value))
+        return True
 
     def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
         gw = self._gw
@@ -131,6 +153,12 @@ class Transfers:
             return
         if response.status >= 300:
             gw._ack_failure(leg, invite, response)
+            if leg.invite is not invite or leg.ended:
+                return  # a retransmitted final response to an INVITE already retried
+            if response.status in (401, 407) and self._retry_with_credentials(
+                leg, invite, response
+            ):
+                return
             self._failed(leg.call, leg.target, f"rejected-{response.status}", leg)
             return
         if leg.ack is not None:
@@ -149,7 +177,8 @@ class Transfers:
         gw._transport.send(leg.ack, leg.dialog.destination)
         call = leg.call
         agent_leg = call.agent_leg
-        if leg.ended or call.ended or agent_leg is None or agent_leg.ended:
+        agent_gone = agent_leg is None or agent_leg.ended
+        if leg.ended or call.ended or (agent_gone and leg.mode != "blind"):
             gw._hang_up_leg(leg)
             if call.department_leg is leg:
                 call.department_leg = None
@@ -168,10 +197,11 @@ class Transfers:
             # The department takes the agent's place on the call.
             call.agent_leg = leg
             call.department_leg = None
-            gw._hang_up_leg(agent_leg)
+            if agent_leg is not None and not agent_leg.ended:
+                gw._hang_up_leg(agent_leg)
             if caller_leg is not None:
                 gw._media.bridge(caller_leg.media, leg.media)
-        elif caller_leg is not None:
+        elif caller_leg is not None and agent_leg is not None:
             gw._media.conference([caller_leg.media, agent_leg.media, leg.media])
         log.info(
             "transfer target answered",
@@ -194,12 +224,31 @@ class Transfers:
         gw.refers.finished(call.id, status_of(reason))
         log.info("transfer failed", extra={"call": call.id, "target": number, "reason": reason})
         gw._emit(TransferFailed(gw._clock(), call.id, call.agent_id or "", number, reason))
+        if call.agent_leg is None:
+            # The agent hung up after asking for the transfer: nobody is left for the caller.
+            gw._end_call(call, "transfer-failed", None)
 
     def party_left(self, leg: Leg) -> bool:
         """A party of a three-way call hung up: the other two stay bridged. False if `leg`
         was not one of three live parties (its BYE then ends the call as usual)."""
         gw = self._gw
         call = leg.call
+        ringing = call.department_leg
+        if (
+            leg is call.agent_leg
+            and ringing is not None
+            and ringing.mode == "blind"
+            and not ringing.answered
+            and not ringing.ended
+        ):
+            # Phones often hang up right after their REFER is accepted: the caller waits on
+            # the prompt while the department rings, and the agent is free.
+            gw._close_leg(leg)
+            call.agent_leg = None
+            if call.caller_leg is not None:
+                gw._media.play_prompt(call.caller_leg.media)
+            gw._emit(AgentLeftCall(gw._clock(), call.id, call.agent_id or ""))
+            return True
         parties = [
             party
             for party in (call.caller_leg, call.agent_leg, call.department_leg)

@@ -1,6 +1,8 @@
 // The agent console: log in, change state, follow the call live, write the ticket (工单)
 // with department suggestions. Plain ES2020 module, no framework, no build step.
 
+import { onTransferMessage, renderTransfer, setupTransfer } from "./transfer.js";
+
 const STATE_LABELS = {
   logged_out: "未签入",
   ready: "空闲",
@@ -13,6 +15,10 @@ const REQUEST_LABELS = { ready: "示闲", paused: "示忙", logged_out: "签出"
 const END_REASONS = {
   "caller-hangup": "来电人已挂机",
   "agent-hangup": "坐席已挂机",
+  transferred: "已转接",
+  "agent-left": "已退出三方通话",
+  "department-hangup": "部门已挂机",
+  "transfer-failed": "转接未成功",
   timeout: "通话超时",
   shutdown: "系统关闭",
   error: "线路异常",
@@ -221,6 +227,7 @@ function renderCall() {
   setCallTicker(Boolean(call && call.phase === "connected"));
   updateCallHint();
   renderLink();
+  renderTransfer(call);
 }
 
 function updateCallHint() {
@@ -671,6 +678,10 @@ function onSocketMessage(message) {
     case "call.missed":
       onCallMessage(message.type, message);
       break;
+    case "call.transferred":
+    case "call.transfer_failed":
+      onTransferMessage(message);
+      break;
     case "phone.registered":
       $("phone-status").textContent = message.expires > 0 ? "话机：已注册" : "话机：已注销（无法接听来电）";
       $("phone-status").dataset.registered = String(message.expires > 0);
@@ -723,6 +734,7 @@ async function enterDesk() {
     select.append(new Option(department.name, department.code));
   }
   resetForm();
+  await setupTransfer(api, () => desk.call);
   if (me.call) {
     onCallMessage(me.call.state === "connected" ? "call.connected" : "call.offered", {
       call_id: me.call.call_id, caller: me.call.caller, hotline: me.call.hotline,

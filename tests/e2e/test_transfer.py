@@ -28,10 +28,18 @@ def department_port() -> int:
 
 
 @pytest.fixture
-def hotline_overrides(department_port: int) -> dict[str, dict[str, object]]:
+def outbound_password() -> str:
+    """The gateway's digest password toward the proxy; empty: no credentials configured."""
+    return ""
+
+
+@pytest.fixture
+def hotline_overrides(department_port: int, outbound_password: str) -> dict[str, dict[str, object]]:
     return {
         "sip": {
             "outbound_proxy": f"127.0.0.1:{department_port}",
+            "outbound_username": "hotline" if outbound_password else "",
+            "outbound_password": outbound_password,
             "transfer_targets": (f"城管执法={DEPARTMENT}", "12345 热线=12345"),
         }
     }
@@ -111,6 +119,45 @@ async def test_blind_transfer_from_the_console_hands_the_caller_to_the_departmen
     transfer = [e for e in events if e.kind == "transferred"]
     assert len(transfer) == 1 and transfer[0].detail == {"target": DEPARTMENT, "mode": "blind"}
     assert transfer[0].agent_id == "1001"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("outbound_password", "outcome"),
+    [("sbc-secret", "call.transferred"), ("wrong", "call.transfer_failed")],
+)
+async def test_the_gateway_answers_the_proxys_digest_challenge(
+    hotline: RunningHotline, tmp_path: Path, department_port: int, outcome: str
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(tmp_path, 1)
+    department = await start_sipp(
+        "department",
+        "department_auth.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-mp", str(free_ports(4)), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        caller = await start_caller(hotline, tmp_path, 1, free_ports(4), talk_ms=5000)
+        offer = await console.next_message("call.offered")
+        await console.next_message("call.connected")
+        status, body = await console.post(
+            f"/api/calls/{offer['call_id']}/transfer", {"target": DEPARTMENT}
+        )
+        assert status == 202, body
+        result = await console.next_message(outcome)
+        assert result["target"] == DEPARTMENT
+        if outcome == "call.transfer_failed":
+            assert result["reason"] == "rejected-403"  # one retry only, then the caller stays
+        results = [await run.wait(60) for run in (phone, department, caller)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -246,6 +293,53 @@ async def test_refer_from_the_agents_phone_transfers_the_call(
             await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
         ).all()
     assert "transferred" in kinds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_phone_hanging_up_right_after_refer_still_transfers_the_caller(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path, 1, "agent_refer_hangup.xml", extra=["-d", "1000", "-key", "target", DEPARTMENT]
+    )
+    department_media = free_ports(4)
+    department = await start_sipp(
+        "department",
+        "department_rings.xml",
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-d", "1500", "-mp", str(department_media), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    sent = caller_payloads(7.0, 8)
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({department_media}) as tap:
+            caller = await start_caller(
+                hotline, tmp_path, 1, free_ports(4), talk_ms=8000, payloads=sent
+            )
+            offer = await console.next_message("call.offered")
+            await console.next_message("call.connected")
+            ended = await console.next_message("call.ended")
+            assert ended["reason"] == "agent-left"  # free for the next call while it rings
+            transferred = await console.next_message("call.transferred")
+            assert transferred["target"] == DEPARTMENT
+            results = [await run.wait(60) for run in (phone, department, caller)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
+    assert tap.matching(department_media, set(sent)) > 25, tap.received
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, offer["call_id"])
+        kinds = (
+            await db.scalars(select(CallEvent.kind).where(CallEvent.call_id == offer["call_id"]))
+        ).all()
+    assert call is not None and call.end_reason == "caller-hangup"
+    assert "agent-left" in kinds and "transferred" in kinds
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -37,6 +37,7 @@ from telephony.media import MediaEngine, RtpLeg
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
+from telephony.screening import screen
 from telephony.sip import (
     Headers,
     NameAddr,
@@ -55,6 +56,7 @@ from telephony.transport import SipTransport
 log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
+ALLOWED_METHODS = frozenset(method.strip() for method in ALLOW.split(","))
 KNOWN_METHODS = {
     "INVITE",
     "ACK",
@@ -254,15 +256,9 @@ class SipGateway:
                 transaction, bytes(response), self._reply_address(request, source)
             )
 
-        if getattr(request, "version", "SIP/2.0") != "SIP/2.0":
-            reply(response_for(request, 505))
-            return
-        if request.method not in KNOWN_METHODS:
-            reply(response_for(request, 501, extra=[("Allow", ALLOW)]))
-            return
-        required = request.headers.get_all("Require")
-        if required and request.method != "CANCEL":
-            reply(response_for(request, 420, extra=[("Unsupported", ", ".join(required))]))
+        refusal = screen(request, KNOWN_METHODS, ALLOWED_METHODS)
+        if refusal is not None:
+            reply(response_for(request, refusal.status, extra=refusal.headers))
             return
         handler = {
             "INVITE": self._on_invite,

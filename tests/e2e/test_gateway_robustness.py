@@ -19,6 +19,7 @@ from tests.support.peers import (
     start_caller,
 )
 from tests.support.sipp import free_ports
+from tests.telephony.test_rfc4475 import EXPECTED
 
 pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -96,7 +97,7 @@ def localise(message: bytes, probe: SipProbe) -> bytes:
     """Point every Via sent-by of a torture message at our probe, so replies stay on loopback."""
     host, port = probe.address
     return re.sub(
-        rb"(?im)^(Via|v)(\s*:\s*SIP\s*/\s*2\.0\s*/\s*[A-Za-z]+\s+)[^;,\r\n]+",
+        rb"(?im)^(Via|v)(\s*:\s*SIP\s*/\s*[0-9.]+\s*/\s*[A-Za-z]+\s+)[^;,\r\n]+",
         lambda m: m.group(1) + m.group(2) + f"{host}:{port}".encode(),
         message,
     )
@@ -159,3 +160,37 @@ async def test_non_peer_and_malformed_input_then_a_call_still_works(
         await console.ws.close()
     assert (await caller.wait(60))[0] == 0
     assert (await phone.wait(60))[0] == 0
+
+
+# What an endpoint's rejection of a message it cannot take looks like (RFC 4475's answers).
+REJECTIONS = {400, 406, 415, 416, 420, 501, 505}
+
+
+async def test_each_rfc4475_message_draws_its_answer_from_the_running_gateway(
+    hotline: RunningHotline,
+) -> None:
+    """Every torture message is sent to the live gateway from the trunk's address; each gets
+    the answer the verdict table gives (a status, nothing, or acceptance), and an OPTIONS
+    sentinel after each shows the gateway still serves."""
+    gateway = hotline.sip_address
+    probe = SipProbe()
+    observed: dict[str, object] = {}
+    try:
+        for name, (_, expected) in sorted(EXPECTED.items()):
+            await probe.send(localise((TORTURE / f"{name}.dat").read_bytes(), probe), gateway)
+            finals = [
+                status_of(r)
+                for r in await probe.responses_until_sentinel(gateway)
+                if status_of(r) >= 200
+            ]
+            if expected == "drop":
+                observed[name] = "drop" if not finals else finals
+            elif expected == "accept":
+                taken = bool(finals) and not REJECTIONS & set(finals)
+                observed[name] = "accept" if taken else finals
+            else:
+                observed[name] = finals[0] if finals == [expected] else finals
+    finally:
+        probe.close()
+    assert observed == {name: answer for name, (_, answer) in EXPECTED.items()}
+    assert hotline.system.gateway.running

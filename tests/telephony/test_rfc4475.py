@@ -7,6 +7,7 @@ import random
 import pytest
 
 from telephony.digest import DigestCredentials
+from telephony.gateway import KNOWN_METHODS
 from telephony.sip import (
     NameAddr,
     SipParseError,
@@ -33,7 +34,7 @@ EXPECTED: dict[str, tuple[str, int | str]] = {
     "dblreq": ("valid", "accept"),
     "semiuri": ("valid", "accept"),
     "transports": ("valid", "accept"),
-    "mpart01": ("valid", 501),  # MESSAGE is not a method the gateway implements
+    "mpart01": ("valid", 405),  # MESSAGE is a method the gateway knows but does not allow
     "unreason": ("valid", "drop"),
     "noreason": ("valid", "drop"),
     "badinv01": ("invalid", 400),
@@ -92,7 +93,7 @@ def endpoint_verdict(data: bytes) -> int | str:
     if message.version != "SIP/2.0":
         return 505
     if message.method not in IMPLEMENTED:
-        return 501
+        return 405 if message.method in KNOWN_METHODS else 501
     try:
         message.request_uri  # noqa: B018
     except SipParseError:

@@ -40,6 +40,9 @@ class SipConfig:
     agent_ring_seconds: float = 20.0
     # WAV file (8 kHz mono 16-bit) played to callers while queued; empty means the shipped one.
     greeting: str = ""
+    # On shutdown, calls connected to an agent may finish for this long before they get BYE
+    # (new calls get 503 meanwhile).
+    drain_seconds: float = 30.0
     # Secret for stateless digest nonces; empty means a random one per start.
     nonce_secret: str = ""
     # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".

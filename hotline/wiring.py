@@ -185,7 +185,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             yield
         finally:
             await archive.stop()
-            await gateway.stop()
+            await gateway.stop(config.sip.drain_seconds)
             await sender.stop()
             await switchboard.stop()
             await engine.dispose()

@@ -132,6 +132,11 @@ class HotlineCall:
     media: CallerMedia | None = None
 
 
+def _bridged(call: HotlineCall) -> bool:
+    """The caller talks to someone (an agent or a department), not to the queue."""
+    return any(leg is not None and leg.answered for leg in (call.agent_leg, call.department_leg))
+
+
 def _ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -205,6 +210,8 @@ class SipGateway:
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
+        self._stopping = False
+        self._call_ended = asyncio.Event()
         self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
 
@@ -227,8 +234,26 @@ class SipGateway:
         self._port = self._transport.address[1]
         log.info("sip gateway listening", extra={"host": self._host, "port": self._port})
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 0.0) -> None:
+        """New calls get 503; bridged calls go on for up to `drain_seconds`, then get BYE."""
+        if self._stopping:
+            return
+        self._stopping = True
         self._accepting = False
+        for call in list(self._calls.values()):
+            if not _bridged(call):
+                self._end_call(call, "shutdown", None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_seconds
+        while any(_bridged(call) for call in self._calls.values()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._call_ended.clear()
+            try:
+                await asyncio.wait_for(self._call_ended.wait(), remaining)
+            except TimeoutError:
+                break
         for call in list(self._calls.values()):
             self._end_call(call, "shutdown", None)
         await self._tasks.cancel_all()
@@ -695,6 +720,7 @@ class SipGateway:
             else:
                 self._cancel_ringing(leg)
         self._calls.pop(call.id, None)
+        self._call_ended.set()
         log.info("call ended", extra={"call": call.id, "reason": reason})
         self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
         if call.media is not None and call.media.voicemail is not None:

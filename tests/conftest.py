@@ -128,6 +128,7 @@ def hotline_config(
             "rtp_port_max": 31999,
             "agent_ring_seconds": 10.0,
             "nonce_secret": "test-nonce-secret",
+            "drain_seconds": 0.0,
         },
         database={"url": database_url},
         dispatch={"url": dispatch_url, "secret": "test-secret", "max_backoff_seconds": 1.0},

@@ -15,7 +15,10 @@ FOCUS_FIRST = frozenset({"是", "而是", "这次", "这回"})
 # "<word> 是" at the start of a clause: 现在是…, 主要是…, 问题是…
 FOCUS_BEFORE_SHI = frozenset({"现在", "主要", "关键", "其实", "而", "但", "可", "问题", "真正"})
 DENIALS = frozenset({"不是", "并非", "并不是", "不属于"})
-SOLVING = frozenset("解决 修好 处理好 弄好 清走 修复 搞定 处理 清理 清理掉 拆除 拆掉".split())
+SOLVING = frozenset(
+    "解决 修好 处理好 弄好 清走 修复 搞定 处理 清理 清理掉 拆除 拆掉 "
+    "管 好 换 修 清掉 装完 撤".split()
+)
 DONE_AFTER = frozenset({"了", "完"})
 DONE_BEFORE = frozenset({"已经", "已", "早就", "早已"})
 # "还没解决" is the opposite of solved; "修好了又坏了" is a fresh problem.
@@ -33,15 +36,25 @@ def is_break(token: str) -> bool:
 
 def split_clauses(tokens: Sequence[str]) -> list[list[str]]:
     """Tokens grouped into clauses; separators dropped."""
-    clauses: list[list[str]] = [[]]
+    return [clause for clause, _ in split_sentences(tokens)]
+
+
+def split_sentences(tokens: Sequence[str]) -> list[tuple[list[str], int]]:
+    """Clauses with the number of the sentence each belongs to. Punctuation ends a sentence;
+    a space (a pause in transcribed speech) only ends a clause, so "井盖 整个不见了" is still
+    one statement about the cover."""
+    clauses: list[tuple[list[str], int]] = [([], 0)]
+    sentence = 0
     for token in tokens:
         if is_break(token):
-            clauses.append([])
+            if not token.isspace():
+                sentence += 1
+            clauses.append(([], sentence))
             continue
-        if token in LEADS and clauses[-1]:
-            clauses.append([])
-        clauses[-1].append(token)
-    return [clause for clause in clauses if clause]
+        if token in LEADS and clauses[-1][0]:
+            clauses.append(([], sentence))
+        clauses[-1][0].append(token)
+    return [(clause, number) for clause, number in clauses if clause]
 
 
 def is_focused(clause: Sequence[str]) -> bool:
@@ -66,9 +79,15 @@ def is_solved(clause: Sequence[str]) -> bool:
 
 def weigh(tokens: Sequence[str]) -> list[list[tuple[str, float]]]:
     """Each clause as (token, weight) pairs; the weights carry the caller's focus."""
-    clauses = split_clauses(tokens)
+    return [pairs for pairs, _ in weigh_sentences(tokens)]
+
+
+def weigh_sentences(tokens: Sequence[str]) -> list[tuple[list[tuple[str, float]], int]]:
+    """Each clause as (token, weight) pairs with its sentence number."""
+    numbered = split_sentences(tokens)
+    clauses = [clause for clause, _ in numbered]
     solved = [is_solved(clause) for clause in clauses]
-    weighed = []
+    weighed: list[tuple[list[tuple[str, float]], int]] = []
     for index, clause in enumerate(clauses):
         base = FOCUSED if is_focused(clause) else 1.0
         # "以前这里煤气味很重，后来修好了": the solved report covers the past clause before it.
@@ -84,5 +103,5 @@ def weigh(tokens: Sequence[str]) -> list[list[tuple[str, float]]]:
                 # "不是垃圾的问题是下水道堵了": the 是 after a denial names the real problem.
                 weight = FOCUSED
             pairs.append((token, weight))
-        weighed.append(pairs)
+        weighed.append((pairs, numbered[index][1]))
     return weighed

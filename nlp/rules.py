@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -22,6 +22,8 @@ class TargetKind(Enum):
     DEPARTMENT = "department"
     CATEGORY = "category"
     URGENT = "urgent"
+    # Unclear ownership (确权): the target is the topic, shown with the coordinator.
+    OWNERSHIP = "ownership"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class RuleBook:
     prior: Mapping[str, float]
     evidence_half: float
     category_min: float
+    # Every event category of the directory, code → name (a learned model may name any).
+    directory: Mapping[str, str] = field(default_factory=dict)
 
     def tokens(self) -> set[str]:
         """Every token some rule names (the tokenizer must keep each of them whole)."""
@@ -157,6 +161,12 @@ def parse_rules(
             raise ValueError("rules: every urgent entry needs a reason")
         for pattern in entry.get("keywords", []):
             rules.append(Rule(Pattern.parse(pattern), TargetKind.URGENT, reason, 1.0))
+    for entry in document.get("unclear", []):
+        topic = entry.get("topic")
+        if not isinstance(topic, str) or not topic:
+            raise ValueError("rules: every unclear-ownership entry needs a topic")
+        for pattern in entry.get("keywords", []):
+            rules.append(Rule(Pattern.parse(pattern), TargetKind.OWNERSHIP, topic, 1.0))
     prior = dict(document.get("prior", {}))
     if not set(prior) <= known:
         raise ValueError(f"rules: prior names unknown departments {set(prior) - known}")
@@ -169,13 +179,56 @@ def parse_rules(
         prior={d.code: float(prior.get(d.code, default)) for d in departments},
         evidence_half=float(scoring.get("evidence_half", 1.5)),
         category_min=float(scoring.get("category_min", 1.5)),
+        directory=dict(directory),
     )
 
 
-def load_rule_book(data: Traversable) -> tuple[RuleBook, list[UserWord]]:
-    """Read the four data files of a directory laid out like nlp/data/."""
-    departments = read_departments(data.joinpath("departments.csv").read_text(encoding="utf-8"))
-    directory = read_directory(data.joinpath("management_items.csv").read_text(encoding="utf-8"))
-    document = tomllib.loads(data.joinpath("rules.toml").read_text(encoding="utf-8"))
-    words = read_user_words(data.joinpath("userdict.txt").read_text(encoding="utf-8"))
+def parse_category_departments(entries: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Config lines "200404=MUNICIPAL" or "01001=WATER|MUNICIPAL"; ValueError if malformed."""
+    mapping: dict[str, frozenset[str]] = {}
+    for entry in entries:
+        code, sep, departments = entry.partition("=")
+        routed = frozenset(part.strip() for part in departments.split("|") if part.strip())
+        if not sep or not code.strip() or not routed:
+            raise ValueError(f"category mapping {entry!r}: write CODE=DEPARTMENT[|DEPARTMENT]")
+        mapping[code.strip()] = routed
+    return mapping
+
+
+def with_category_departments(book: RuleBook, overrides: Mapping[str, frozenset[str]]) -> RuleBook:
+    """The book with a city's own category → department mapping; ValueError on unknown codes."""
+    known = {department.code for department in book.departments}
+    categories = dict(book.categories)
+    for code, routed in overrides.items():
+        if code not in book.directory:
+            raise ValueError(f"category mapping: {code!r} is not in the directory")
+        if not routed <= known:
+            raise ValueError(f"category mapping: {code!r} names unknown {sorted(routed - known)}")
+        entry = categories.get(code)
+        categories[code] = (
+            CategoryEntry(code, book.directory[code], routed, len(categories))
+            if entry is None
+            else replace(entry, departments=routed)
+        )
+    return replace(book, categories=categories)
+
+
+DATA_FILES = ("departments.csv", "management_items.csv", "rules.toml", "userdict.txt")
+
+
+def load_rule_book(
+    data: Traversable, override: Traversable | None = None
+) -> tuple[RuleBook, list[UserWord]]:
+    """Read the four data files of a directory laid out like nlp/data/; a file present in
+    `override` (a city's own directory) replaces the shipped one."""
+
+    def read(name: str) -> str:
+        if override is not None and override.joinpath(name).is_file():
+            return override.joinpath(name).read_text(encoding="utf-8")
+        return data.joinpath(name).read_text(encoding="utf-8")
+
+    departments = read_departments(read("departments.csv"))
+    directory = read_directory(read("management_items.csv"))
+    document = tomllib.loads(read("rules.toml"))
+    words = read_user_words(read("userdict.txt"))
     return parse_rules(document, departments, directory), words

@@ -323,11 +323,24 @@ def test_result_is_frozen(classifier: Classifier) -> None:
 
 
 def test_json_dict_has_exactly_the_contract_keys(classifier: Classifier) -> None:
-    body = classifier.classify("路口的井盖不见了").to_json_dict()
-    assert set(body) == {"departments", "category", "urgent"}
+    body = classifier.classify("解放路路口的井盖不见了").to_json_dict()
+    assert set(body) == {
+        "departments",
+        "category",
+        "urgent",
+        "urgent_reason",
+        "reasons",
+        "location",
+        "unclear_ownership",
+    }
     assert body["category"] == {"code": "01023", "name": "不明井盖异常"}
     assert body["urgent"] is True
+    assert body["urgent_reason"] == "井盖或箅子缺失，有坠落危险"
     assert [set(d) for d in body["departments"]] == [{"code", "score"}] * 3
+    assert {"kind": "urgent", "target": body["urgent_reason"], "words": ["井盖+不见了"]} in body[
+        "reasons"
+    ]
+    assert body["location"]["address"] == "解放路路口"
 
 
 def test_json_lines_contract(classifier: Classifier) -> None:
@@ -336,7 +349,7 @@ def test_json_lines_contract(classifier: Classifier) -> None:
     for line in lines:
         assert "\n" not in line
         body = json.loads(line)
-        assert set(body) == {"departments", "category", "urgent"}
+        assert {"departments", "category", "urgent", "reasons", "location"} <= set(body)
         assert len(body["departments"]) == 3
         assert all(set(d) == {"code", "score"} for d in body["departments"])
         assert body["category"] is None or set(body["category"]) == {"code", "name"}

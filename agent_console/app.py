@@ -114,7 +114,6 @@ def create_app(
     app.router.add_post("/api/agents/{agent_id}/state", http.set_state)
     app.router.add_post("/api/tickets", http.create_ticket)
     app.router.add_get("/api/tickets/{number}", http.get_ticket)
-    app.router.add_post("/api/classify", http.classify)
     app.router.add_get("/api/departments", http.departments)
     app.router.add_post("/api/calls/{call_id}/transfer", transfer.transfer)
     app.router.add_get("/api/transfer-targets", transfer.targets)

@@ -245,24 +245,6 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(_ticket_json(ticket, delivered))
 
 
-async def classify(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise ApiError(400, "invalid-field", "text must be a string", "text")
-    if len(text) > 4000:
-        raise ApiError(400, "invalid-field", "text is longer than 4000 characters", "text")
-    result = request.app[services_key].classifier.classify(text)
-    body = result.to_json_dict()
-    # The console shows why a case is urgent and which words drove the suggestion.
-    body["urgent_reason"] = result.urgent_reason
-    body["matched"] = list(result.matched)
-    names = request.app[options_key].departments
-    for department in body["departments"]:
-        department["name"] = names.get(department["code"], department["code"])
-    return web.json_response(body)
-
-
 async def departments(request: web.Request) -> web.Response:
     names = request.app[options_key].departments
     return web.json_response({"departments": [{"code": c, "name": n} for c, n in names.items()]})

@@ -8,7 +8,8 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.cli_duty import add_roster_parser
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # the CLI imports its heavy parts only for the command that n
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from hotline.accounts import Accounts
+    from nlp import Classifier
+    from nlp.model import TrainedModel
 
 DEMO_AGENTS = (
     # id, name, role, console password, SIP password
@@ -148,9 +151,10 @@ def cmd_demo_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from nlp import Classifier, classify_lines
+    from hotline.classification import build_classifier
+    from nlp import classify_lines
 
-    classifier = Classifier.load_default()
+    classifier = build_classifier(_config(args).nlp)
     for line in classify_lines((raw.rstrip("\r\n") for raw in sys.stdin), classifier):
         sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -216,18 +220,48 @@ def cmd_staffing(args: argparse.Namespace) -> int:
 
 
 def cmd_nlp(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from nlp import Classifier
+    from hotline.classification import build_classifier
     from nlp.evaluation import evaluate, read_labelled
 
+    config = _config(args)
+    classifier = build_classifier(config.nlp)
+    if args.action == "train":
+        return _train(config, classifier, Path(args.output or config.nlp.model_path))
     try:
         rows = read_labelled(Path(args.file))
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report = evaluate(Classifier.load_default(), rows, confusions=args.confusions)
+    report = evaluate(classifier, rows, confusions=args.confusions)
     print("\n".join(report.lines()))
+    return 0
+
+
+def _train(config: HotlineConfig, classifier: Classifier, path: Path) -> int:
+    from hotline.classification import train_from_tickets
+    from hotline.db import create_engine, session_factory
+    from nlp.training import TrainingError
+
+    async def run() -> TrainedModel:
+        engine = create_engine(config.database.url)
+        try:
+            return await train_from_tickets(
+                session_factory(engine), classifier, path, datetime.now(UTC)
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        model = asyncio.run(run())
+    except TrainingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    categories = "none" if model.categories is None else len(model.categories.classes)
+    print(
+        f"trained on {model.examples} confirmed tickets: "
+        f"{len(model.departments.classes)} departments, {categories} categories"
+    )
+    print(f"written to {path}; running servers load it within a minute")
     return 0
 
 
@@ -276,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file")
     evaluate.add_argument("--confusions", type=int, default=10)
+    train = nlp_actions.add_parser(
+        "train", help="train the learned model on confirmed tickets ([nlp] model_path)"
+    )
+    train.add_argument("--output", help="model file (default: [nlp] model_path)")
     nlp_parser.set_defaults(func=cmd_nlp)
 
     staffing = sub.add_parser("staffing", help="agents needed for a service level (Erlang C)")

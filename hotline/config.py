@@ -187,6 +187,29 @@ class AdmissionConfig:
 
 
 @dataclass(frozen=True)
+class NlpConfig:
+    # A city's own classifier data: any of departments.csv, management_items.csv, rules.toml
+    # and userdict.txt found here replaces the shipped file (see docs/CLASSIFICATION.md).
+    data_dir: str = ""
+    # Category → department mapping of this city, "CODE=DEPARTMENT[|DEPARTMENT]", e.g.
+    # ["01001=WATER", "200404=MUNICIPAL|WATER_AFFAIRS"]; it replaces the shipped default.
+    category_departments: tuple[str, ...] = ()
+    # Who decides unclear ownership (确权): offered beside the suggestion when the text names
+    # a 确权 gap, and selectable as the ticket's department.
+    coordinator_code: str = "COORDINATION"
+    coordinator_name: str = "数字城管指挥中心（确权协调）"
+    # Written by `hotline nlp train`; the server picks up a new file within a minute.
+    # Empty: rules only, no learned model.
+    model_path: str = "var/nlp-model.json"
+    # Share of the learned model in a department score (0 = rules only, 1 = model only).
+    model_weight: float = 0.6
+    # Open tickets this many days back are checked for a repeat (并单) of the one being written.
+    repeat_days: int = 7
+    # Text similarity (0–1) above which two descriptions are taken for the same matter.
+    repeat_similarity: float = 0.55
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -208,6 +231,7 @@ class HotlineConfig:
     demo: DemoConfig = field(default_factory=DemoConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
 
     @property
     def queues(self) -> tuple[str, ...]:

@@ -176,6 +176,29 @@ class Ticket(Base):
     # None for a draft made from a voicemail, until an agent completes it.
     created_by: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # 并单: a repeat report of an open case is kept under it and not forwarded again.
+    merged_into: Mapped[str | None] = mapped_column(
+        ForeignKey("tickets.number"), nullable=True, index=True
+    )
+
+
+class ClassifierFeedback(Base):
+    """What the classifier suggested for a saved ticket, and whether the agent kept it: the
+    accept/correct record `hotline nlp train` and the acceptance figures are made from."""
+
+    __tablename__ = "classifier_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    suggested_department: Mapped[str] = mapped_column(String(32))
+    suggested_category: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    suggested_urgent: Mapped[bool] = mapped_column(Boolean)
+    department_accepted: Mapped[bool] = mapped_column(Boolean)
+    category_accepted: Mapped[bool] = mapped_column(Boolean)
+    urgent_accepted: Mapped[bool] = mapped_column(Boolean)
+    # Which learned model made the suggestion; None for the rules alone.
+    model_version: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class OutboxMessage(Base):

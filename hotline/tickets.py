@@ -13,10 +13,22 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.models import Call, OutboxMessage, Ticket, TicketCounter
+from hotline.models import Call, ClassifierFeedback, OutboxMessage, Ticket, TicketCounter
+from nlp.classifier import Classification, Classifier
+from nlp.model import TrainedModel
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9\- ]{2,30}$")
-LIMITS = {"caller_name": 100, "phone": 32, "address": 300, "description": 4000}
+LIMITS = {
+    "caller_name": 100,
+    "phone": 32,
+    "address": 300,
+    "description": 4000,
+    "merge_into": 40,
+}
+TICKET_NUMBER = re.compile(r"^[0-9A-Za-z]+-[0-9]{8}-[0-9]{4,}$")
+# Tickets that are still being handled: a repeat report can be merged into one of these.
+OPEN = "accepted"
+MERGED = "merged"
 NUMBER_RETRIES = 5
 
 
@@ -40,6 +52,8 @@ class TicketDraft:
     department_code: str
     category_code: str | None
     urgent: bool
+    # 并单: the number of the open ticket this report repeats; it is kept under that one.
+    merge_into: str | None = None
 
 
 def _text(data: Mapping[str, Any], name: str, required: bool) -> str:
@@ -84,6 +98,9 @@ def parse_ticket_form(
     call_id = data.get("call_id")
     if call_id is not None and (not isinstance(call_id, str) or len(call_id) > 36):
         raise TicketError("invalid-field", "call_id must be a call identifier", "call_id")
+    merge_into = _text(data, "merge_into", required=False) or None
+    if merge_into is not None and not TICKET_NUMBER.match(merge_into):
+        raise TicketError("invalid-field", "merge_into must be a ticket number", "merge_into")
     return TicketDraft(
         hotline=hotline,
         call_id=call_id or None,
@@ -94,6 +111,26 @@ def parse_ticket_form(
         department_code=department,
         category_code=category,
         urgent=urgent,
+        merge_into=merge_into,
+    )
+
+
+def feedback_row(
+    ticket: Ticket, suggestion: Classification, model: TrainedModel | None, now: datetime
+) -> ClassifierFeedback:
+    """Whether the agent kept what the classifier suggested for the ticket's description."""
+    top = suggestion.departments[0].code
+    category = suggestion.category.code if suggestion.category is not None else None
+    return ClassifierFeedback(
+        ticket_id=ticket.id,
+        suggested_department=top,
+        suggested_category=category,
+        suggested_urgent=suggestion.urgent,
+        department_accepted=top == ticket.department_code,
+        category_accepted=category == ticket.category_code,
+        urgent_accepted=suggestion.urgent == ticket.urgent,
+        model_version=None if model is None else model.version[:80],
+        created_at=now,
     )
 
 
@@ -115,6 +152,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "department_code": ticket.department_code,
         "category_code": ticket.category_code,
         "urgent": ticket.urgent,
+        "merged_into": ticket.merged_into,
     }
 
 
@@ -144,12 +182,31 @@ async def next_sequence(db: AsyncSession, hotline: str, day: str) -> int:
     return 1
 
 
-class TicketService:
-    """Saves tickets; each save writes the outbox row in the same transaction."""
+async def merge_target(db: AsyncSession, number: str) -> Ticket:
+    """The open ticket a repeat report is merged into; TicketError if there is none."""
+    target = await db.scalar(select(Ticket).where(Ticket.number == number))
+    if target is None:
+        raise TicketError("unknown-ticket", f"no ticket {number} to merge into", "merge_into")
+    if target.status != OPEN:
+        raise TicketError(
+            "not-open", f"ticket {number} is {target.status}; only an open one", "merge_into"
+        )
+    return target
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], timezone: str) -> None:
+
+class TicketService:
+    """Saves tickets; each save writes the outbox row (unless the ticket is merged into an
+    open one) and what the classifier suggested, in the same transaction."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        timezone: str,
+        classifier: Classifier | None = None,
+    ) -> None:
         self._sessions = sessions
         self._zone = ZoneInfo(timezone)
+        self._classifier = classifier
 
     async def _next_sequence(self, db: AsyncSession, hotline: str, day: str) -> int:
         return await next_sequence(db, hotline, day)
@@ -157,11 +214,16 @@ class TicketService:
     async def save(self, draft: TicketDraft, agent_id: str, now: datetime) -> Ticket:
         """Number and store the ticket and its forwarding job atomically."""
         day = now.astimezone(self._zone).strftime("%Y%m%d")
+        classifier = self._classifier
+        suggestion = classifier.classify(draft.description) if classifier is not None else None
         for attempt in range(NUMBER_RETRIES):
             try:
                 async with self._sessions.begin() as db:
                     if draft.call_id is not None and await db.get(Call, draft.call_id) is None:
                         raise TicketError("unknown-call", "call_id names no call", "call_id")
+                    target = None
+                    if draft.merge_into is not None:
+                        target = await merge_target(db, draft.merge_into)
                     sequence = await self._next_sequence(db, draft.hotline, day)
                     ticket = Ticket(
                         number=ticket_number(draft.hotline, day, sequence),
@@ -174,22 +236,26 @@ class TicketService:
                         department_code=draft.department_code,
                         category_code=draft.category_code,
                         urgent=draft.urgent,
-                        status="accepted",
+                        status=OPEN if target is None else MERGED,
                         created_by=agent_id,
                         created_at=now,
+                        merged_into=None if target is None else target.number,
                     )
                     db.add(ticket)
                     await db.flush()
-                    db.add(
-                        OutboxMessage(
-                            ticket_id=ticket.id,
-                            idempotency_key=ticket.number,
-                            payload=case_payload(ticket),
-                            attempts=0,
-                            next_attempt_at=now,
-                            created_at=now,
+                    if target is None:
+                        db.add(
+                            OutboxMessage(
+                                ticket_id=ticket.id,
+                                idempotency_key=ticket.number,
+                                payload=case_payload(ticket),
+                                attempts=0,
+                                next_attempt_at=now,
+                                created_at=now,
+                            )
                         )
-                    )
+                    if suggestion is not None and classifier is not None:
+                        db.add(feedback_row(ticket, suggestion, classifier.model, now))
                 return ticket
             except IntegrityError:
                 if attempt == NUMBER_RETRIES - 1:

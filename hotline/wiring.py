@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console.app import ConsoleOptions, create_app
 from agent_console.duty_api import add_duty_routes
@@ -22,6 +23,7 @@ from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
 from hotline.accounts import Accounts
 from hotline.caller_setup import caller_media_options, key_menu
+from hotline.classification import ModelWatcher, build_classifier, console_departments
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
@@ -69,8 +71,11 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     engine = create_engine(config.database.url)
     sessions = session_factory(engine)
     accounts = Accounts(sessions, config.sip.realm, config.console.session_hours)
-    tickets = TicketService(sessions, config.centre.timezone)
-    classifier = Classifier.load_default()
+    classifier = build_classifier(config.nlp)
+    tickets = TicketService(sessions, config.centre.timezone, classifier)
+    model_watcher = (
+        ModelWatcher(classifier, Path(config.nlp.model_path)) if config.nlp.model_path else None
+    )
     notifier = Notifier()
     menu = key_menu(config.media.menu)
     routing = RoutingEngine(
@@ -149,7 +154,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         options=ConsoleOptions(
             hotlines=tuple(config.hotlines),
             pause_reasons=config.routing.pause_reasons,
-            departments=classifier.departments,
+            departments=console_departments(classifier, config.nlp),
             secure_cookies=config.console.secure_cookies,
             session_hours=config.console.session_hours,
             clock=clock,
@@ -172,6 +177,12 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
     recording_routes.add_routes(app, archive)
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
+    nlp_routes.add_routes(
+        app,
+        nlp_routes.NlpServices(
+            classifier, sessions, config.nlp, console_departments(classifier, config.nlp), clock
+        ),
+    )
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)
 
@@ -181,9 +192,13 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         await gateway.start()
         await sender.start()
         await archive.start()
+        if model_watcher is not None:
+            await model_watcher.start()
         try:
             yield
         finally:
+            if model_watcher is not None:
+                await model_watcher.stop()
             await archive.stop()
             await gateway.stop(config.sip.drain_seconds)
             await sender.stop()

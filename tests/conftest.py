@@ -133,6 +133,9 @@ def hotline_config(
         database={"url": database_url},
         dispatch={"url": dispatch_url, "secret": "test-secret", "max_backoff_seconds": 1.0},
         routing={"wrap_up_seconds": 0.5},
+        # Rules only unless a test trains a model: a model file in the working directory
+        # must not change what the tests see.
+        nlp={"model_path": ""},
     )
     return config.replace(**sections) if sections else config
 

@@ -177,6 +177,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0002", {"agent_events"}),
         ("0005", {"recordings"}),
         ("0004", {"roster_entries", "roster_overrides", "missed_calls"}),
+        ("0006", {"classifier_feedback"}),
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

@@ -1,0 +1,95 @@
+"""Training the learned model on confirmed tickets (`hotline nlp train`): TF-IDF and a
+logistic regression from scikit-learn, exported to the plain-Python form of `nlp.model`.
+
+scikit-learn is imported here only, so serving suggestions never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nlp.model import Head, TrainedModel
+
+# Fewer confirmed tickets than this, or a single department among them, teach nothing useful.
+MIN_EXAMPLES = 10
+# Inverse regularisation: corrections of one kind must be able to outweigh the rest.
+STRENGTH = 10.0
+
+
+class TrainingError(ValueError):
+    """Not enough (or not varied enough) data to train on."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    department: str
+    category_code: str | None = None
+
+
+def _head(rows: Sequence[list[str]], labels: Sequence[str]) -> Head:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(
+        analyzer=_identity, sublinear_tf=True, norm="l2", smooth_idf=True, lowercase=False
+    )
+    matrix = vectorizer.fit_transform(rows)
+    model = LogisticRegression(C=STRENGTH, max_iter=2000)
+    model.fit(matrix, labels)
+    classes = tuple(str(label) for label in model.classes_)
+    coef = model.coef_
+    intercept = [float(value) for value in model.intercept_]
+    if len(classes) == 2:
+        # Binary regression keeps one row: softmax([0, z]) is the same as sigmoid(z).
+        coef = [[0.0] * coef.shape[1], coef[0]]
+        intercept = [0.0, intercept[0]]
+    names = vectorizer.get_feature_names_out()
+    idf: dict[str, float] = {}
+    weights: dict[str, tuple[float, ...]] = {}
+    for column, feature in enumerate(names):
+        row = tuple(float(coef[k][column]) for k in range(len(classes)))
+        if max(abs(value) for value in row) < 1e-5:
+            continue
+        idf[str(feature)] = float(vectorizer.idf_[column])
+        weights[str(feature)] = row
+    return Head(classes, tuple(intercept), idf, weights)
+
+
+def _identity(features: Any) -> Any:
+    return features
+
+
+def train(
+    examples: Sequence[Example],
+    featurise: Callable[[str], list[str]],
+    now: datetime,
+) -> TrainedModel:
+    """A model from confirmed tickets; TrainingError if there is too little to learn from."""
+    if len(examples) < MIN_EXAMPLES:
+        raise TrainingError(
+            f"{len(examples)} confirmed tickets; at least {MIN_EXAMPLES} are needed to train"
+        )
+    departments = Counter(example.department for example in examples)
+    if len(departments) < 2:
+        raise TrainingError("all confirmed tickets have one department; nothing to tell apart")
+    rows = [featurise(example.text) for example in examples]
+    department_head = _head(rows, [example.department for example in examples])
+    categorised = [
+        (row, example.category_code)
+        for row, example in zip(rows, examples, strict=True)
+        if example.category_code
+    ]
+    category_head = None
+    if len({code for _, code in categorised}) >= 2:
+        category_head = _head([row for row, _ in categorised], [code for _, code in categorised])
+    return TrainedModel(
+        departments=department_head,
+        categories=category_head,
+        examples=len(examples),
+        trained_at=now.isoformat(timespec="seconds"),
+    )

@@ -65,6 +65,10 @@ SPEC: dict[str, Any] = {
                     "department_code": {"type": "string", "examples": ["MUNICIPAL"]},
                     "category_code": {"type": ["string", "null"], "examples": ["01023"]},
                     "urgent": {"type": "boolean"},
+                    "merge_into": {
+                        "type": ["string", "null"],
+                        "description": "并单: an open ticket this report repeats; not forwarded",
+                    },
                 },
             },
             "Ticket": {
@@ -78,6 +82,7 @@ SPEC: dict[str, Any] = {
                             "created_by": {"type": "string"},
                             "created_at": {"type": "string", "format": "date-time"},
                             "forwarded": {"type": "boolean"},
+                            "merged_into": {"type": ["string", "null"]},
                         },
                     },
                 ]
@@ -115,6 +120,49 @@ SPEC: dict[str, Any] = {
                         "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
                     },
                     "urgent": {"type": "boolean"},
+                    "urgent_reason": {"type": ["string", "null"]},
+                    "reasons": {
+                        "type": "array",
+                        "description": "Words behind each suggestion",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {
+                                    "enum": [
+                                        "department",
+                                        "category",
+                                        "urgent",
+                                        "ownership",
+                                        "model",
+                                    ]
+                                },
+                                "target": {"type": "string"},
+                                "words": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
+                    "location": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "address": {"type": "string"},
+                            "places": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "kind": {"type": "string"},
+                                        "text": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "unclear_ownership": {"type": ["string", "null"]},
+                    "coordinator": {
+                        "type": "object",
+                        "description": "Present when ownership is unclear (确权)",
+                        "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+                    },
                 },
             },
         },
@@ -220,6 +268,29 @@ SPEC: dict[str, Any] = {
                     "200": _ok("Suggestion", {"$ref": "#/components/schemas/Classification"}),
                     **ERRORS,
                 },
+            }
+        },
+        "/api/tickets/repeats": {
+            "post": {
+                "summary": "Open tickets the one being written probably repeats (并单)",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {
+                            "text": {"type": "string"},
+                            "address": {"type": "string"},
+                            "category_code": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "responses": {"200": _ok("Repeats, most alike first (addresses masked)"), **ERRORS},
+            }
+        },
+        "/api/nlp/status": {
+            "get": {
+                "summary": "Leads: the learned model in use and how often suggestions are kept",
+                "responses": {"200": _ok("Model and acceptance"), **ERRORS},
             }
         },
         "/api/departments": {

@@ -2,6 +2,7 @@
 // with department suggestions. Plain ES2020 module, no framework, no build step.
 
 import { onTransferMessage, renderTransfer, setupTransfer } from "./transfer.js";
+import { clearAssist, mergeInto, setupAssist, showAssist } from "./assist.js";
 
 const STATE_LABELS = {
   logged_out: "未签入",
@@ -360,6 +361,7 @@ async function classify() {
   if (seq !== desk.classifySeq) return; // a newer keystroke already asked again
   if (result.status === 200) {
     renderSuggestions(result.data);
+    showAssist(result.data, text, desk.category);
     $("suggestions").dataset.classified = text; // which text the chips are for
   } else {
     const box = $("suggestions");
@@ -382,6 +384,7 @@ function renderSuggestions(result) {
     desk.category = null;
     box.replaceChildren(note("输入诉求描述后自动推荐"));
     $("category").textContent = "";
+    clearAssist();
     if (!desk.urgentTouched) setUrgent(false, "");
     return;
   }
@@ -507,6 +510,7 @@ function ticketForm() {
     department_code: $("ticket-department").value,
     category_code: desk.category,
     urgent: $("ticket-urgent").checked,
+    merge_into: mergeInto(),
   };
 }
 
@@ -545,7 +549,7 @@ async function saveTicket() {
   }
   const { status, data } = result;
   if (status === 201 && data.number) {
-    saved(data.number, form);
+    saved(data.merged_into ? `${data.number}（已并入 ${data.merged_into}）` : data.number, form);
     return;
   }
   if (data.error_id === "unknown-call") unlinkCall();
@@ -733,6 +737,7 @@ async function enterDesk() {
   for (const department of departments.data.departments || []) {
     select.append(new Option(department.name, department.code));
   }
+  setupAssist(api, Object.fromEntries((departments.data.departments || []).map((d) => [d.code, d.name])));
   resetForm();
   await setupTransfer(api, () => desk.call);
   if (me.call) {

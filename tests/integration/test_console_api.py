@@ -163,6 +163,8 @@ async def test_health_and_openapi(hotline: RunningHotline) -> None:
         "/api/tickets",
         "/api/tickets/{number}",
         "/api/classify",
+        "/api/tickets/repeats",
+        "/api/nlp/status",
         "/healthz",
     ]:
         assert path in spec["paths"]

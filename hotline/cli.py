@@ -221,15 +221,19 @@ def cmd_staffing(args: argparse.Namespace) -> int:
 
 def cmd_nlp(args: argparse.Namespace) -> int:
     from hotline.classification import build_classifier
-    from nlp.evaluation import evaluate, read_labelled
+    from nlp.evaluation import evaluate, evaluate_tipdm, read_labelled, read_tipdm
 
     config = _config(args)
     classifier = build_classifier(config.nlp)
     if args.action == "train":
         return _train(config, classifier, Path(args.output or config.nlp.model_path))
     try:
+        if args.action == "evaluate-tipdm":
+            messages = read_tipdm(Path(args.file))
+            print("\n".join(evaluate_tipdm(classifier, messages, args.confusions).lines()))
+            return 0
         rows = read_labelled(Path(args.file))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     report = evaluate(classifier, rows, confusions=args.confusions)
@@ -310,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file")
     evaluate.add_argument("--confusions", type=int, default=10)
+    tipdm = nlp_actions.add_parser(
+        "evaluate-tipdm", help="accuracy on TipDM 2020 C's tipdm2020c_messages_l1.csv (4 classes)"
+    )
+    tipdm.add_argument("file")
+    tipdm.add_argument("--confusions", type=int, default=10)
     train = nlp_actions.add_parser(
         "train", help="train the learned model on confirmed tickets ([nlp] model_path)"
     )

@@ -119,3 +119,81 @@ def evaluate(
         urgent_recall=true_positive / actual_urgent if actual_urgent else None,
         confusions=[(want, got, n) for (want, got), n in mistakes.most_common(confusions)],
     )
+
+
+# TipDM 2020 C's seven level-1 classes, as the departments map to them (docs/CLASSIFICATION.md).
+# Its 城乡建设 also holds housing, demolition and planning, and 交通运输 taxis and freight,
+# which a city-management line transfers to 12345; the four classes of other lines cannot be
+# told apart by departments at all, so they are scored together as "转12345".
+TIPDM_OTHER = "转12345"
+TIPDM_CLASSES = {
+    "城乡建设": "城乡建设",
+    "环境保护": "环境保护",
+    "交通运输": "交通运输",
+    "劳动和社会保障": TIPDM_OTHER,
+    "教育文体": TIPDM_OTHER,
+    "卫生计生": TIPDM_OTHER,
+    "商贸旅游": TIPDM_OTHER,
+}
+DEPARTMENT_TO_TIPDM = {
+    "SANITATION": "城乡建设",
+    "ENFORCEMENT": "城乡建设",
+    "MUNICIPAL": "城乡建设",
+    "LANDSCAPE": "城乡建设",
+    "WATER": "城乡建设",
+    "GAS": "城乡建设",
+    "POWER": "城乡建设",
+    "TELECOM": "城乡建设",
+    "WATER_AFFAIRS": "城乡建设",
+    "ECOLOGY": "环境保护",
+    "TRAFFIC": "交通运输",
+    "TRANSFER_12345": TIPDM_OTHER,
+}
+
+
+@dataclass(frozen=True)
+class CoarseReport:
+    rows: int
+    accuracy: float
+    # class → (rows, share right)
+    per_class: dict[str, tuple[int, float]]
+    confusions: list[tuple[str, str, int]]
+
+    def lines(self) -> list[str]:
+        out = [f"rows: {self.rows}", f"accuracy (4 classes): {self.accuracy:.1%}"]
+        out += [f"  {name}: {share:.1%} of {n}" for name, (n, share) in self.per_class.items()]
+        out.append("most common confusions (label → department):")
+        out += [f"  {want} → {got}: {count}" for want, got, count in self.confusions]
+        return out
+
+
+def read_tipdm(path: Path) -> list[tuple[str, str]]:
+    """(title + text, level-1 label) of tipdm2020c_messages_l1.csv."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [
+            (f"{row['title']}。{row['text']}", row["label_l1"]) for row in csv.DictReader(handle)
+        ]
+
+
+def evaluate_tipdm(
+    classifier: Classifier, rows: Iterable[tuple[str, str]], confusions: int = 10
+) -> CoarseReport:
+    """Top department mapped to TipDM's classes, against each message's label."""
+    totals: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    mistakes: Counter[tuple[str, str]] = Counter()
+    for text, label in rows:
+        want = TIPDM_CLASSES[label]
+        department = classifier.classify(text).departments[0].code
+        totals[want] += 1
+        if DEPARTMENT_TO_TIPDM[department] == want:
+            right[want] += 1
+        else:
+            mistakes[(label, department)] += 1
+    count = sum(totals.values())
+    return CoarseReport(
+        rows=count,
+        accuracy=sum(right.values()) / count if count else 0.0,
+        per_class={name: (n, right[name] / n) for name, n in totals.most_common()},
+        confusions=[(want, got, n) for (want, got), n in mistakes.most_common(confusions)],
+    )

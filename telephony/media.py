@@ -72,6 +72,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
         self._offset: int | None = None  # relayed timestamp → our timestamp
+        self._sequence_offset = 0  # relayed sequence number → ours, set with _offset
         self._marker = True
         self._latched = False
         self.prompt: bytes | None = None
@@ -121,13 +122,23 @@ class RtpLeg(asyncio.DatagramProtocol):
             partner.relay(packet)
 
     def relay(self, packet: RtpPacket) -> None:
-        """Send a packet from the other leg as part of this leg's own stream."""
+        """Send a packet from the other leg as part of this leg's own stream.
+
+        Sequence numbers and timestamps are shifted, not renumbered, so a loss or a reordering
+        on the way in stays visible to the far end's jitter buffer instead of being hidden
+        as a clean stream with broken timing.
+        """
         if self._offset is None:
             self._offset = (self._timestamp - packet.timestamp) & 0xFFFFFFFF
+            self._sequence_offset = (self._sequence + 1 - packet.sequence) & 0xFFFF
             self._marker = True
         timestamp = (packet.timestamp + self._offset) & 0xFFFFFFFF
-        self._emit(packet.payload_type, packet.payload, timestamp, packet.marker or self._marker)
-        self._timestamp = (timestamp + len(packet.payload)) & 0xFFFFFFFF
+        sequence = (packet.sequence + self._sequence_offset) & 0xFFFF
+        marker = packet.marker or self._marker
+        self._emit(packet.payload_type, packet.payload, timestamp, marker, sequence)
+        if (sequence - self._sequence) & 0xFFFF < 0x8000:  # newest so far: our own frames follow it
+            self._sequence = sequence
+            self._timestamp = (timestamp + len(packet.payload)) & 0xFFFFFFFF
 
     def play_frame(self, now: float = 0.0) -> None:
         """Send the next 20 ms of the prompt (called by the shared clock)."""
@@ -150,13 +161,21 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._emit(self.payload_type, frame, self._timestamp, self._marker)
         self._timestamp = (self._timestamp + len(frame)) & 0xFFFFFFFF
 
-    def _emit(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
+    def _emit(
+        self,
+        payload_type: int,
+        payload: bytes,
+        timestamp: int,
+        marker: bool,
+        sequence: int | None = None,
+    ) -> None:
         if self.transport is None or self.remote is None:
             return
-        self._sequence = (self._sequence + 1) & 0xFFFF
+        if sequence is None:
+            self._sequence = sequence = (self._sequence + 1) & 0xFFFF
         packet = RtpPacket(
             payload_type=payload_type,
-            sequence=self._sequence,
+            sequence=sequence,
             timestamp=timestamp,
             ssrc=self._ssrc,
             payload=payload,

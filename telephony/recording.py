@@ -1,7 +1,8 @@
 """Call recording: both directions of a bridged call into one stereo WAV (caller left, agent right).
 
 `StereoMixer` is the pure part: it places each side's decoded 20 ms frames by RTP sequence
-number (a lost packet becomes silence, a late one is dropped) and interleaves the two sides.
+number through a small jitter buffer (a packet up to JITTER_FRAMES late is put back in its
+place, a lost one becomes silence, a later one is dropped) and interleaves the two sides.
 `CallRecorder` is the adapter: it hands mixed audio to one writer thread in chunks, so the
 event loop never waits on the disk.
 """
@@ -28,6 +29,9 @@ CALLER = 0  # left channel
 AGENT = 1  # right channel
 # A gap this large in sequence numbers is a restarted stream, not loss: do not fill it.
 MAX_FILLED_GAP = 50
+# Frames held back waiting for a missing one (60 ms): reordering within it is undone.
+JITTER_FRAMES = 3
+SILENT_FRAME = b"\x00\x00" * FRAME_SAMPLES
 # When one side runs this far ahead (the other is silent or on hold), the quiet side is
 # padded with silence so memory stays bounded and the channels stay aligned.
 MAX_SKEW_SAMPLES = SAMPLE_RATE  # 1 s
@@ -42,7 +46,22 @@ def decode(payload: bytes, codec: int) -> bytes:
 @dataclass
 class _Side:
     pcm: bytearray = field(default_factory=bytearray)
-    last_sequence: int | None = None
+    # The sequence number whose frame goes next into `pcm`.
+    expected: int | None = None
+    # Frames that came before the one expected, by sequence number.
+    waiting: dict[int, bytes] = field(default_factory=dict)
+
+    def release(self, final: bool) -> None:
+        """Move frames to `pcm` in order; give a missing frame up (as silence) once more
+        than JITTER_FRAMES are waiting behind it, or at the end."""
+        while self.waiting and self.expected is not None:
+            frame = self.waiting.pop(self.expected, None)
+            if frame is None:
+                if not final and len(self.waiting) <= JITTER_FRAMES:
+                    return
+                frame = SILENT_FRAME
+            self.pcm += frame
+            self.expected = (self.expected + 1) & 0xFFFF
 
 
 class StereoMixer:
@@ -53,19 +72,25 @@ class StereoMixer:
         self.samples_out = 0
 
     def add(self, side: int, sequence: int, pcm: bytes) -> None:
-        """A decoded frame from one side; gaps in `sequence` are filled with silence."""
+        """A decoded frame from one side, placed by its sequence number."""
         state = self._sides[side]
-        if state.last_sequence is not None:
-            step = (sequence - state.last_sequence) & 0xFFFF
-            if step == 0 or step > 0x8000:
-                return  # duplicate or late: its place has been filled already
-            if step <= MAX_FILLED_GAP:
-                state.pcm += b"\x00\x00" * FRAME_SAMPLES * (step - 1)
-        state.last_sequence = sequence
-        state.pcm += pcm
+        if state.expected is None:
+            state.expected = sequence
+        ahead = (sequence - state.expected) & 0xFFFF
+        if ahead >= 0x8000:
+            return  # too late: its place has been filled already
+        if ahead > MAX_FILLED_GAP + JITTER_FRAMES:
+            # A restarted stream: what is waiting goes out, the new one starts here.
+            state.release(final=True)
+            state.expected = sequence
+        state.waiting[sequence] = pcm
+        state.release(final=False)
 
     def take(self, final: bool = False) -> bytes:
         """Interleaved stereo for every instant both sides have covered (all of it if final)."""
+        if final:
+            for side in self._sides:
+                side.release(final=True)
         left, right = (side.pcm for side in self._sides)
         if final or abs(len(left) - len(right)) > 2 * MAX_SKEW_SAMPLES:
             longest = max(len(left), len(right))

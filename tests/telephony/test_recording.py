@@ -15,6 +15,7 @@ from telephony.recording import (
     AGENT,
     CALLER,
     FRAME_SAMPLES,
+    JITTER_FRAMES,
     CallRecorder,
     StereoMixer,
     interleave,
@@ -38,18 +39,38 @@ def test_interleave_puts_the_caller_left_and_the_agent_right() -> None:
         interleave(b"\x00\x00", b"")
 
 
-def test_a_lost_packet_becomes_silence_and_a_late_one_is_dropped() -> None:
+def test_a_reordered_packet_is_put_back_and_a_lost_one_becomes_silence() -> None:
     mixer = StereoMixer()
     mixer.add(CALLER, 10, _frame(100))
-    mixer.add(CALLER, 12, _frame(300))  # 11 lost
-    mixer.add(CALLER, 11, _frame(200))  # arrives late: its place is taken
+    mixer.add(CALLER, 12, _frame(300))  # 11 is late ...
+    mixer.add(CALLER, 11, _frame(200))  # ... and arrives within the jitter buffer
     mixer.add(CALLER, 12, _frame(300))  # duplicate
-    for sequence in range(3):
+    for sequence in range(14, 14 + JITTER_FRAMES + 1):  # 13 never comes
+        mixer.add(CALLER, sequence, _frame(sequence))
+    mixer.add(CALLER, 13, _frame(999))  # too late: its place is silence already
+    for sequence in range(3 + 1 + JITTER_FRAMES + 1):
         mixer.add(AGENT, 60000 + sequence, _frame(-7))
     left, right = _channels(mixer.take())
-    assert left == [100] * FRAME_SAMPLES + [0] * FRAME_SAMPLES + [300] * FRAME_SAMPLES
-    assert right == [-7] * 3 * FRAME_SAMPLES
+    after = [s for q in range(14, 14 + JITTER_FRAMES + 1) for s in [q] * FRAME_SAMPLES]
+    assert (
+        left
+        == [100] * FRAME_SAMPLES
+        + [200] * FRAME_SAMPLES
+        + [300] * FRAME_SAMPLES
+        + [0] * FRAME_SAMPLES
+        + after
+    )
+    assert right == [-7] * len(left)
     assert mixer.take() == b""
+
+
+def test_frames_held_for_a_missing_one_come_out_at_the_end() -> None:
+    mixer = StereoMixer()
+    mixer.add(CALLER, 1, _frame(1))
+    mixer.add(CALLER, 3, _frame(3))  # 2 missing: 3 waits
+    mixer.add(AGENT, 1, _frame(-1))
+    left, _ = _channels(mixer.take(final=True))
+    assert left == [1] * FRAME_SAMPLES + [0] * FRAME_SAMPLES + [3] * FRAME_SAMPLES
 
 
 def test_sequence_wrap_is_not_a_gap() -> None:

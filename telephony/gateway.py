@@ -22,6 +22,7 @@ from telephony import sdp
 from telephony.admission import Admission
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
+from telephony.endpoint import SipEndpoint
 from telephony.events import (
     AgentAnswered,
     AgentLegFailed,
@@ -51,7 +52,6 @@ from telephony.sip import (
 )
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
 from telephony.transfer import Transfers
-from telephony.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,9 @@ class SipGateway:
         self._clock = clock
         self._ring_seconds = agent_ring_seconds
         self._caller_media = caller_media or CallerMediaOptions()
-        self._transport = SipTransport(self._on_request, self._on_response)
+        self._transport = SipEndpoint(self._on_request, self._on_response)
         self._servers = ServerTransactions(self._transport.send)
-        self._clients = ClientTransactions(self._transport.send)
+        self._clients = ClientTransactions(self._transport.send, self._transport.reliable)
         self._tasks = BackgroundTasks()
         self.registrar = Registrar()
         self._registrations = RegistrationHandler(
@@ -278,7 +278,7 @@ class SipGateway:
         def reply(response: SipResponse) -> None:
             response.headers.add("Server", USER_AGENT)
             self._servers.respond(
-                transaction, bytes(response), self._reply_address(request, source)
+                transaction, bytes(response), self._transport.reply_address(request, source)
             )
 
         refusal = screen(request, KNOWN_METHODS, ALLOWED_METHODS)
@@ -297,13 +297,6 @@ class SipGateway:
             reply(response_for(request, 405, extra=[("Allow", ALLOW)]))
             return
         handler(request, source, reply)
-
-    def _reply_address(self, request: SipRequest, source: tuple[str, int]) -> tuple[str, int]:
-        """RFC 3261 §18.2.2 with RFC 3581: the source address, its port if rport was asked."""
-        via = request.vias[0]
-        if "rport" in via.params:
-            return source
-        return (source[0], via.port or 5060)
 
     def _on_options(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         reply(
@@ -358,7 +351,7 @@ class SipGateway:
                     offer,
                     codec,
                     self._advertised,
-                    self._contact(),
+                    self._contact(source),
                 ),
                 name="busy",
             )
@@ -425,12 +418,12 @@ class SipGateway:
             request,
             200,
             to_tag=local.tag,
-            extra=[("Contact", self._contact()), ("Allow", ALLOW)],
+            extra=[("Contact", self._contact(source)), ("Allow", ALLOW)],
             body=leg.local_sdp,
             content_type="application/sdp",
         )
         reply(response)
-        self._retransmit_2xx(leg, bytes(response), self._reply_address(request, source))
+        self._retransmit_2xx(leg, bytes(response), self._transport.reply_address(request, source))
         leg.answered = True
         loop = asyncio.get_running_loop()
         # Not in leg.handles: the ACK cancels those. _end_call on an ended call does nothing.
@@ -471,7 +464,8 @@ class SipGateway:
         )
 
     def _retransmit_2xx(self, leg: Leg, data: bytes, destination: tuple[str, int]) -> None:
-        """Timer G until the ACK comes; Timer H gives up and hangs up."""
+        """Timer G until the ACK comes; Timer H gives up and hangs up. Over TCP as well: the
+        ACK is end to end, and a hop past the trunk may be UDP (RFC 3261 §13.3.1.4)."""
         loop = asyncio.get_running_loop()
 
         def again(interval: float) -> None:
@@ -504,7 +498,7 @@ class SipGateway:
             response_for(
                 request,
                 200,
-                extra=[("Contact", self._contact())],
+                extra=[("Contact", self._contact(leg.dialog.destination))],
                 body=leg.local_sdp,
                 content_type="application/sdp",
             )
@@ -804,8 +798,10 @@ class SipGateway:
 
     # --- building requests ----------------------------------------------------------------
 
-    def _contact(self) -> str:
-        return f"<sip:hotline@{self._advertised}:{self._port}>"
+    def _contact(self, peer: tuple[str, int]) -> str:
+        """Our Contact toward `peer`; a dialog that runs over TCP stays on TCP."""
+        transport = ";transport=tcp" if self._transport.reliable(peer) else ""
+        return f"<sip:hotline@{self._advertised}:{self._port}{transport}>"
 
     def _request(
         self,
@@ -820,15 +816,17 @@ class SipGateway:
         if cseq is None:
             dialog.local_cseq += 1
             cseq = dialog.local_cseq
+        transport = self._transport.via_transport(dialog.destination)
+        via = f"SIP/2.0/{transport} {self._advertised}:{self._port};branch={new_branch()};rport"
         headers = Headers(
             [
-                ("Via", f"SIP/2.0/UDP {self._advertised}:{self._port};branch={new_branch()};rport"),
+                ("Via", via),
                 ("Max-Forwards", "70"),
                 ("From", str(dialog.local)),
                 ("To", str(dialog.remote)),
                 ("Call-ID", dialog.sip_call_id),
                 ("CSeq", f"{cseq} {method}"),
-                ("Contact", self._contact()),
+                ("Contact", self._contact(dialog.destination)),
                 ("User-Agent", USER_AGENT),
             ]
         )

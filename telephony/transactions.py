@@ -1,4 +1,4 @@
-"""RFC 3261 §17 over UDP: retransmission and time-out of our requests, and answers to
+"""RFC 3261 §17: retransmission (over UDP only) and time-out of our requests, and answers to
 retransmitted requests from the cached response."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ T2 = 4.0  # longest retransmit interval for non-INVITE requests and 2xx to INVIT
 TIMEOUT = 64 * T1  # Timer B / F / H / J
 
 Send = Callable[[bytes, tuple[str, int]], None]
+Reliable = Callable[[tuple[str, int]], bool]
 ServerKey = tuple[str, str, str]  # Call-ID, top Via branch, method
 
 
@@ -38,7 +39,8 @@ class ServerTransaction:
 
 
 class ServerTransactions:
-    """Cached responses, kept for Timer J (64·T1) after the final one."""
+    """Cached responses, kept for Timer J (64·T1) after the final one; over TCP too, where
+    Timer J is zero, since a UDP hop before the trunk may still repeat a request."""
 
     def __init__(self, send: Send) -> None:
         self._send = send
@@ -97,8 +99,9 @@ class ClientTransaction:
 class ClientTransactions:
     """Our outstanding requests, matched to responses by the branch of our Via."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, reliable: Reliable = lambda destination: False) -> None:
         self._send = send
+        self._reliable = reliable
         self._table: dict[tuple[str, str], ClientTransaction] = {}
 
     def __len__(self) -> int:
@@ -117,7 +120,10 @@ class ClientTransactions:
         self._table[(branch, method)] = transaction
         self._send(data, destination)
         loop = asyncio.get_running_loop()
-        transaction.handles.append(loop.call_later(T1, self._retransmit, transaction, T1))
+        if not self._reliable(destination):
+            # Timer A/E: only an unreliable transport loses what we send (RFC 3261 §17.1.1.2,
+            # §17.1.2.2); over TCP only the time-out (Timer B/F) is left.
+            transaction.handles.append(loop.call_later(T1, self._retransmit, transaction, T1))
         transaction.handles.append(loop.call_later(TIMEOUT, self._time_out, transaction))
         return transaction
 

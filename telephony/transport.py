@@ -1,4 +1,5 @@
-"""SIP over UDP: parses datagrams, answers broken requests with 400, drops the rest."""
+"""SIP over UDP, and the receive path it shares with TCP: parse, answer broken requests with
+400, drop the rest."""
 
 from __future__ import annotations
 
@@ -20,19 +21,67 @@ log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 65535
 
+Address = tuple[str, int]
+RequestHandler = Callable[[SipRequest, Address], None]
+ResponseHandler = Callable[[SipResponse, Address], None]
+
+
+def receive(
+    data: bytes,
+    source: Address,
+    answer: Callable[[bytes], None],
+    on_request: RequestHandler,
+    on_response: ResponseHandler,
+) -> None:
+    """Parse one message and hand it on; `answer` sends bytes back the way it came."""
+    try:
+        message = parse_message(data)
+    except SipParseError as exc:
+        log.info("malformed SIP message", extra={"source": source[0], "error": str(exc)[:200]})
+        refusal = malformed_answer(data, str(exc))
+        if refusal is not None:
+            answer(refusal)
+        return
+    try:
+        if isinstance(message, SipRequest):
+            on_request(message, source)
+        else:
+            on_response(message, source)
+    except Exception:
+        # A bug for one message must not take the gateway down for every other caller.
+        log.exception("error handling SIP message", extra={"source": source[0]})
+        if isinstance(message, SipRequest) and message.method != "ACK":
+            try:
+                answer(bytes(response_for(message, 500)))
+            except Exception:
+                log.exception("could not even answer 500")
+
+
+def malformed_answer(data: bytes, why: str, status: int = 400) -> bytes | None:
+    """The answer to a request that cannot be parsed; None for broken responses and ACKs."""
+    try:
+        request = request_summary_for_400(data)
+    except Exception:
+        request = None
+    if request is None or request.method == "ACK":
+        return None  # a broken response or ACK gets no answer (RFC 3261 §17)
+    try:
+        reason = "Bad Request - " if status == 400 else ""
+        reason += why.replace("\r", " ").replace("\n", " ")[:80]
+        return bytes(response_for(request, status, reason))
+    except Exception:
+        log.debug("could not build an answer to a malformed request", exc_info=True)
+        return None
+
 
 class SipTransport(asyncio.DatagramProtocol):
     """Hands parsed requests and responses to the gateway; never lets input stop it."""
 
-    def __init__(
-        self,
-        on_request: Callable[[SipRequest, tuple[str, int]], None],
-        on_response: Callable[[SipResponse, tuple[str, int]], None],
-    ) -> None:
+    def __init__(self, on_request: RequestHandler, on_response: ResponseHandler) -> None:
         self._on_request = on_request
         self._on_response = on_response
         self._transport: asyncio.DatagramTransport | None = None
-        self.address: tuple[str, int] = ("", 0)
+        self.address: Address = ("", 0)
 
     @property
     def running(self) -> bool:
@@ -46,7 +95,7 @@ class SipTransport(asyncio.DatagramProtocol):
         self._transport = cast(asyncio.DatagramTransport, transport)
         self.address = self._transport.get_extra_info("sockname")[:2]
 
-    def send(self, data: bytes, address: tuple[str, int]) -> None:
+    def send(self, data: bytes, address: Address) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.sendto(data, address)
 
@@ -54,43 +103,18 @@ class SipTransport(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         if not data.strip(b"\r\n\x00 "):
             return  # keep-alive (RFC 5626 CRLF) or padding
         if len(data) > MAX_DATAGRAM:
             return
-        try:
-            message = parse_message(data)
-        except SipParseError as exc:
-            self._answer_malformed(data, addr, str(exc))
-            return
-        try:
-            if isinstance(message, SipRequest):
-                self._on_request(message, addr)
-            else:
-                self._on_response(message, addr)
-        except Exception:
-            # A bug for one message must not take the gateway down for every other caller.
-            log.exception("error handling SIP message", extra={"source": addr[0]})
-            if isinstance(message, SipRequest) and message.method != "ACK":
-                try:
-                    self.send(bytes(response_for(message, 500)), addr)
-                except Exception:
-                    log.exception("could not even answer 500")
-
-    def _answer_malformed(self, data: bytes, addr: tuple[str, int], why: str) -> None:
-        log.info("malformed SIP message", extra={"source": addr[0], "error": why[:200]})
-        try:
-            request = request_summary_for_400(data)
-        except Exception:
-            request = None
-        if request is None or request.method == "ACK":
-            return  # a broken response or ACK gets no answer (RFC 3261 §17)
-        try:
-            reason = "Bad Request - " + why.replace("\r", " ").replace("\n", " ")[:80]
-            self.send(bytes(response_for(request, 400, reason)), addr)
-        except Exception:
-            log.debug("could not build a 400 for a malformed request", exc_info=True)
+        receive(
+            data,
+            addr,
+            lambda answer: self.send(answer, addr),
+            self._on_request,
+            self._on_response,
+        )
 
     def error_received(self, exc: Exception) -> None:
         log.debug("sip socket error: %s", exc)

@@ -124,8 +124,11 @@ async def start_caller(
     dialled: str = "12319",
     talk_ms: int = TALK_MS,
     payloads: list[bytes] | None = None,
+    transport: str = "u1",
+    extra: list[str] | None = None,
 ) -> SippRun:
-    """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap."""
+    """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap;
+    `transport` is SIPp's -t (u1 UDP, t1 one TCP connection)."""
     workdir = tmp / f"caller-{media_port}"
     workdir.mkdir(parents=True, exist_ok=True)
     audio = caller_payloads(AUDIO_SECONDS, 8) if payloads is None else payloads
@@ -137,6 +140,7 @@ async def start_caller(
         "-mi": "127.0.0.1",
         "-l": str(calls),
         "-r": str(calls),
+        "-t": transport,
     }
     return await start_sipp(
         "caller",
@@ -145,7 +149,11 @@ async def start_caller(
         local_port=free_ports(1),
         remote=hotline.sip_address,
         calls=calls,
-        extra=["-key", "caller", CALLER_NUMBER, *(x for pair in options.items() for x in pair)],
+        extra=[
+            *("-key", "caller", CALLER_NUMBER),
+            *(x for pair in options.items() for x in pair),
+            *(extra or []),
+        ],
         timeout_s=90,
     )
 

@@ -23,11 +23,13 @@ def sipp_binary() -> str:
 
 
 def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    # TCP too: SIPp over TCP (-t t1) listens and connects from its -p port.
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
     return True
 
 
@@ -35,7 +37,7 @@ _next_block = 42000 + (os.getpid() % 500) * 40
 
 
 def free_ports(count: int = 1) -> int:
-    """The first of `count` consecutive free UDP ports on loopback (SIPp media uses p..p+3)."""
+    """The first of `count` consecutive free ports on loopback (SIPp media uses p..p+3)."""
     global _next_block
     for _ in range(2000):
         start = _next_block
@@ -44,7 +46,7 @@ def free_ports(count: int = 1) -> int:
             _next_block = 42000
         if all(_bindable(start + i) for i in range(count)):
             return start
-    raise RuntimeError("no free UDP ports")
+    raise RuntimeError("no free ports")
 
 
 @dataclass

@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telephony.sip import Headers, SipRequest, SipResponse, new_branch, new_call_id, new_tag
@@ -58,6 +59,7 @@ class UpstreamRegistration:
         self._call_id = ""
         self._tag = new_tag()
         self._wake = asyncio.Event()
+        self._attempted = asyncio.Condition()  # notified after each answered or failed attempt
         self._task: asyncio.Task[None] | None = None
 
     def start(self, host: str, port: int) -> None:
@@ -84,6 +86,12 @@ class UpstreamRegistration:
     def status(self) -> TrunkStatus:
         return self.binding.status(asyncio.get_running_loop().time())
 
+    async def wait_until(self, predicate: Callable[[TrunkStatus], bool]) -> TrunkStatus:
+        """The status once `predicate` holds, looked at now and after every attempt."""
+        async with self._attempted:
+            await self._attempted.wait_for(lambda: predicate(self.status()))
+        return self.status()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self.binding.finished:
@@ -101,6 +109,8 @@ class UpstreamRegistration:
                 # A bug in one attempt must not end the registration: count it and retry.
                 log.exception("trunk registration attempt failed")
                 self.binding.on_failure(loop.time(), "internal error")
+            async with self._attempted:
+                self._attempted.notify_all()
 
     async def _attempt(self, loop: asyncio.AbstractEventLoop) -> None:
         address = await self._resolve(loop)

@@ -62,6 +62,8 @@ class RegisterRequest:
 
 @dataclass(frozen=True)
 class TrunkStatus:
+    """How one number's registration stands, for /metrics and the logs."""
+
     aor: str
     state: TrunkState
     registered: bool  # the registrar holds our binding, as far as we know
@@ -196,12 +198,13 @@ class TrunkBinding:
             if response.status == 401
             else ("Proxy-Authenticate", "Proxy-Authorization")
         )
-        challenge = response.headers.get(asked) or ""
-        try:
-            stale = parse_challenge(challenge).get("stale", "").lower() == "true"
-        except ValueError as error:
-            self.on_failure(now, f"{response.status} unusable challenge: {error}")
+        # A registrar may offer several (SHA-256 first, RFC 8760): the first MD5 one is answered.
+        usable = [c for c in response.headers.get_all(asked) if _answerable(c)]
+        if not usable:
+            self.on_failure(now, f"{response.status} without an MD5 digest challenge")
             return
+        challenge = usable[0]
+        stale = parse_challenge(challenge).get("stale", "").lower() == "true"
         if not self.account.password:
             self.on_failure(now, f"{response.status} {response.reason} (no credentials)")
             return
@@ -255,13 +258,21 @@ class TrunkBinding:
 
     def _is_ours(self, uri: SipUri) -> bool:
         ours = self._contact
-        return ours is not None and (uri.user, uri.host.lower(), uri.port or 5060) == (
-            ours.user,
-            ours.host.lower(),
-            ours.port or 5060,
-        )
+        return ours is not None and _where(uri) == _where(ours)
 
     def _finish(self) -> None:
         self._state = TrunkState.UNREGISTERED
         self.next_at = None
         self._in_flight = None
+
+
+def _answerable(challenge: str) -> bool:
+    try:
+        parse_challenge(challenge)
+    except ValueError:
+        return False
+    return True
+
+
+def _where(uri: SipUri) -> tuple[str | None, str, int]:
+    return (uri.user, uri.host.lower(), uri.port or 5060)

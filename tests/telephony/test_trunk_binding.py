@@ -253,3 +253,34 @@ def test_a_failed_unregistration_finishes_without_retrying() -> None:
     binding.request(10.0)
     binding.on_failure(42.0, "408 Request Timeout (no answer, Timer F)")
     assert binding.finished and binding.next_at is None
+
+
+def test_of_several_challenges_the_md5_one_is_answered() -> None:
+    binding = TrunkBinding(ACCOUNT)
+    binding.start(0.0, CONTACT)
+    sha = 'Digest realm="carrier.example", nonce="sha-nonce", algorithm=SHA-256, qop="auth"'
+    first = binding.request(0.0)
+    binding.on_response(
+        0.0, answer(first, 401, ("WWW-Authenticate", sha), ("WWW-Authenticate", CHALLENGE))
+    )
+    assert checks_out(binding.request(0.0)).nonce == "nonce-1"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], [("WWW-Authenticate", 'Digest realm="c", nonce="n", algorithm=SHA-256')]],
+)
+def test_a_challenge_we_cannot_answer_is_a_failure(headers: list[tuple[str, str]]) -> None:
+    binding = TrunkBinding(ACCOUNT, jitter=lambda: 1.0)
+    binding.start(0.0, CONTACT)
+    binding.on_response(0.0, answer(binding.request(0.0), 401, *headers))
+    assert binding.state is TrunkState.FAILING and binding.next_at == 2.0
+    assert binding.last_error == "401 without an MD5 digest challenge"
+
+
+def test_a_proxy_challenge_is_answered_with_proxy_authorization() -> None:
+    binding = TrunkBinding(ACCOUNT)
+    binding.start(0.0, CONTACT)
+    binding.on_response(0.0, answer(binding.request(0.0), 407, ("Proxy-Authenticate", CHALLENGE)))
+    retry = binding.request(0.0)
+    assert retry.authorization is not None and retry.authorization[0] == "Proxy-Authorization"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from agent_console.app import ApiError, options_key, services_key
 from agent_console.http import current
 from hotline.statistics import figures_json, shifts_json
+from telephony.trunk_binding import TrunkStatus
 
 MAX_HOURS = 24 * 31
 # Prometheus gets the last 24 hours: the window of GB/T 33358's 接通率.
@@ -103,6 +105,41 @@ async def prometheus(request: web.Request) -> web.Response:
         for queue, figures_s in by_queue.items():
             if figures_s.service_level is not None:
                 shift_sl.labels(shift=label, queue=queue).set(figures_s.service_level)
+    _trunk_gauges(registry, request.app[services_key].trunk_status())
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
+
+
+def _trunk_gauges(registry: CollectorRegistry, statuses: Sequence[TrunkStatus]) -> None:
+    """The registration of each trunk number upstream: without it no call comes in."""
+    if not statuses:
+        return
+    registered = Gauge(
+        "hotline_trunk_registered",
+        "1 while the upstream registrar holds the number's binding",
+        ["aor", "state"],
+        registry=registry,
+    )
+    failures = Gauge(
+        "hotline_trunk_failures", "Failed REGISTER attempts in a row", ["aor"], registry=registry
+    )
+    next_register = Gauge(
+        "hotline_trunk_next_register_seconds",
+        "Seconds until the next REGISTER (refresh or retry)",
+        ["aor"],
+        registry=registry,
+    )
+    last_error = Gauge(
+        "hotline_trunk_last_error_info",
+        "Why the last REGISTER attempt failed (present while failing)",
+        ["aor", "error"],
+        registry=registry,
+    )
+    for status in statuses:
+        registered.labels(aor=status.aor, state=status.state.value).set(int(status.registered))
+        failures.labels(aor=status.aor).set(status.failures)
+        if status.next_register_in is not None:
+            next_register.labels(aor=status.aor).set(status.next_register_in)
+        if status.last_error is not None:
+            last_error.labels(aor=status.aor, error=status.last_error).set(1)

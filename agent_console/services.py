@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hotline.accounts import Accounts
@@ -10,6 +10,11 @@ from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
 from nlp import Classifier
+from telephony.trunk_binding import TrunkStatus
+
+
+def no_trunk() -> Sequence[TrunkStatus]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -21,3 +26,5 @@ class ConsoleServices:
     statistics: Statistics
     # Tells the forwarding sender a new case is waiting, so it goes out at once.
     case_saved: Callable[[], None]
+    # How each trunk number's registration at the upstream registrar stands.
+    trunk_status: Callable[[], Sequence[TrunkStatus]] = no_trunk

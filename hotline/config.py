@@ -68,15 +68,7 @@ class SipConfig:
     @property
     def outbound_address(self) -> tuple[str, int] | None:
         """`outbound_proxy` as (host, port), port 5060 if left out; None when empty."""
-        text = self.outbound_proxy.strip()
-        if not text:
-            return None
-        host, sep, port = text.rpartition(":")
-        if not sep:
-            return (text, 5060)
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(f"[sip] outbound_proxy: expected host:port, got {text!r}")
-        return (host.strip("[]"), int(port))
+        return _host_port(self.outbound_proxy, "[sip] outbound_proxy")
 
     @property
     def outbound_credentials(self) -> tuple[str, str] | None:
@@ -88,6 +80,19 @@ class SipConfig:
         return transfer_directory(self.transfer_targets)
 
 
+def _host_port(text: str, where: str) -> tuple[str, int] | None:
+    """ "host:port" as (host, port), port 5060 if left out; None when empty."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return (text, 5060)
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{where}: expected host:port, got {text!r}")
+    return (host.strip("[]"), int(port))
+
+
 def transfer_directory(entries: tuple[str, ...]) -> dict[str, str]:
     """Parse "name=number" entries; a malformed one is a ConfigError, never silently dropped."""
     directory: dict[str, str] = {}
@@ -97,6 +102,31 @@ def transfer_directory(entries: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError(f"[sip] transfer_targets: expected name=digits, got {entry!r}")
         directory[name.strip()] = number.strip()
     return directory
+
+
+@dataclass(frozen=True)
+class TrunkConfig:
+    # The upstream registrar (carrier SBC or PBX) where the hotline registers its numbers so
+    # that their calls are delivered here, "host:port"; empty registers nowhere.
+    register_to: str = ""
+    # Numbers to register, one registration each; empty means every [hotlines] number.
+    numbers: tuple[str, ...] = ()
+    # Digest credentials for the registrar's 401/407 (the password is better set by
+    # HOTLINE_TRUNK_PASSWORD); an empty username means each number's own.
+    username: str = ""
+    password: str = ""
+    # Domain of the registered address sip:number@domain; empty means register_to's host.
+    domain: str = ""
+    # Lifetime asked for, in seconds; refreshed at half of what the registrar grants.
+    expires: int = 300
+
+    @property
+    def registrar_address(self) -> tuple[str, int] | None:
+        """`register_to` as (host, port); None when registration is off."""
+        address = _host_port(self.register_to, "[trunk] register_to")
+        if address is not None and self.expires < 1:
+            raise ConfigError(f"[trunk] expires: expected at least 1 second, got {self.expires}")
+        return address
 
 
 @dataclass(frozen=True)
@@ -219,6 +249,7 @@ class DemoConfig:
 class HotlineConfig:
     centre: CentreConfig = field(default_factory=CentreConfig)
     sip: SipConfig = field(default_factory=SipConfig)
+    trunk: TrunkConfig = field(default_factory=TrunkConfig)
     # Dialled number → queue name.
     hotlines: Mapping[str, str] = field(
         default_factory=lambda: {"12319": "12319", "96198": "96198"}

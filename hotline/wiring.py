@@ -40,6 +40,8 @@ from routing.metrics import MetricsOptions
 from routing.roster import Roster
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
+from telephony.trunk_binding import TrunkAccount
+from telephony.upstream import UpstreamTrunk
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,20 @@ class System:
     gateway: SipGateway
     sender: OutboxSender
     app: web.Application = field(init=False)
+
+
+def upstream_trunk(config: HotlineConfig) -> UpstreamTrunk | None:
+    """The numbers to register at `[trunk] register_to`; None when that is empty."""
+    trunk = config.trunk
+    registrar = trunk.registrar_address
+    if registrar is None:
+        return None
+    domain = trunk.domain or (f"[{registrar[0]}]" if ":" in registrar[0] else registrar[0])
+    accounts = tuple(
+        TrunkAccount(number, domain, trunk.username or number, trunk.password, trunk.expires)
+        for number in trunk.numbers or tuple(config.hotlines)
+    )
+    return UpstreamTrunk(registrar, accounts)
 
 
 def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now) -> System:
@@ -116,6 +132,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         outbound_proxy=config.sip.outbound_address,
         transfer_numbers=config.sip.transfer_directory.values(),
         outbound_credentials=config.sip.outbound_credentials,
+        upstream=upstream_trunk(config),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)
@@ -172,6 +189,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
                 Roster.of_pattern(config.routing.roster_pattern, [], config.centre.timezone),
             ),
             sender.wake,
+            gateway.trunk_status,
         ),
     )
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)

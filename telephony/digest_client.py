@@ -37,15 +37,23 @@ def _quote(text: str) -> str:
 
 
 def authorization(
-    challenge: str, method: str, uri: str, username: str, password: str, cnonce: str = ""
+    challenge: str,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    cnonce: str = "",
+    nc: int = 1,
 ) -> str:
-    """The Authorization / Proxy-Authorization value answering `challenge`."""
+    """The Authorization / Proxy-Authorization value answering `challenge`; `nc` counts the
+    requests sent with its nonce (a registration refresh reuses the last one)."""
     params = parse_challenge(challenge)
     offered = [q.strip() for q in params.get("qop", "").split(",") if q.strip()]
     qop = "auth" if "auth" in offered else None
     if offered and qop is None:
         raise ValueError("only qop=auth is supported")
     cnonce = cnonce or secrets.token_hex(8)
+    count = f"{nc:08x}"
     creds = DigestCredentials(
         username,
         params["realm"],
@@ -53,7 +61,7 @@ def authorization(
         uri,
         "",
         qop=qop,
-        nc="00000001" if qop else None,
+        nc=count if qop else None,
         cnonce=cnonce if qop else None,
     )
     response = expected_response(creds, method, ha1(username, params["realm"], password))
@@ -66,7 +74,7 @@ def authorization(
         "algorithm=MD5",
     ]
     if qop:
-        parts += [f"qop={qop}", "nc=00000001", f"cnonce={_quote(cnonce)}"]
+        parts += [f"qop={qop}", f"nc={count}", f"cnonce={_quote(cnonce)}"]
     if "opaque" in params:
         parts.append(f"opaque={_quote(params['opaque'])}")
     return "Digest " + ", ".join(parts)

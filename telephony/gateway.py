@@ -52,6 +52,8 @@ from telephony.sip import (
 )
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
 from telephony.transfer import Transfers
+from telephony.trunk_binding import TrunkBinding, TrunkStatus
+from telephony.upstream import UpstreamRegistration, UpstreamTrunk
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,7 @@ class SipGateway:
         outbound_proxy: tuple[str, int] | None = None,
         transfer_numbers: Iterable[str] = (),
         outbound_credentials: tuple[str, str] | None = None,
+        upstream: UpstreamTrunk | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -214,6 +217,14 @@ class SipGateway:
         self._call_ended = asyncio.Event()
         self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
+        self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
+        if upstream is not None:
+            self.trunk = [
+                UpstreamRegistration(
+                    TrunkBinding(account), upstream.registrar, self._clients, USER_AGENT
+                )
+                for account in upstream.accounts
+            ]
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -229,10 +240,16 @@ class SipGateway:
     def active_calls(self) -> int:
         return len(self._calls)
 
+    def trunk_status(self) -> list[TrunkStatus]:
+        """How each trunk number's registration upstream stands."""
+        return [registration.status() for registration in self.trunk]
+
     async def start(self) -> None:
         await self._transport.listen(self._host, self._port)
         self._port = self._transport.address[1]
         log.info("sip gateway listening", extra={"host": self._host, "port": self._port})
+        for registration in self.trunk:
+            registration.start(self._advertised, self._port)
 
     async def stop(self, drain_seconds: float = 0.0) -> None:
         """New calls get 503; bridged calls go on for up to `drain_seconds`, then get BYE."""
@@ -240,6 +257,8 @@ class SipGateway:
             return
         self._stopping = True
         self._accepting = False
+        # Unregistered first, the upstream sends new calls elsewhere while ours drain.
+        await asyncio.gather(*(registration.stop() for registration in self.trunk))
         for call in list(self._calls.values()):
             if not _bridged(call):
                 self._end_call(call, "shutdown", None)

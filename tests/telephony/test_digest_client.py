@@ -40,3 +40,11 @@ def test_rfc2617_example_response() -> None:
 def test_unusable_challenges_are_refused(challenge: str) -> None:
     with pytest.raises(ValueError):
         parse_challenge(challenge)
+
+
+def test_a_reused_nonce_is_answered_with_the_next_nonce_count() -> None:
+    challenge = challenge_header("carrier", "abc123")
+    value = authorization(challenge, "REGISTER", "sip:carrier", "12319", "s3cret", nc=2)
+    creds = DigestCredentials.parse(value)
+    assert creds.nc == "00000002" and "nc=00000002" in value
+    assert verify(creds, "REGISTER", ha1("12319", "carrier", "s3cret"))

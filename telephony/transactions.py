@@ -128,10 +128,16 @@ class ClientTransactions:
         return transaction
 
     def _retransmit(self, transaction: ClientTransaction, interval: float) -> None:
-        if transaction.done or transaction.provisional:
+        invite = transaction.method == "INVITE"
+        if transaction.done or (transaction.provisional and invite):
             return
         self._send(transaction.data, transaction.destination)
-        interval = interval * 2 if transaction.method == "INVITE" else min(interval * 2, T2)
+        if invite:
+            interval *= 2
+        else:
+            # A non-INVITE request answered only provisionally is still sent every T2, in
+            # case its final response is lost (RFC 3261 §17.1.2.2, Proceeding state).
+            interval = T2 if transaction.provisional else min(interval * 2, T2)
         loop = asyncio.get_running_loop()
         transaction.handles.append(
             loop.call_later(interval, self._retransmit, transaction, interval)

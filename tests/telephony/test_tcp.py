@@ -11,7 +11,7 @@ import pytest
 
 from telephony.endpoint import SipEndpoint
 from telephony.sip import SipRequest, SipResponse, response_for
-from telephony.transactions import T1, TIMEOUT, ClientTransactions
+from telephony.transactions import T1, T2, TIMEOUT, ClientTransactions
 from telephony.transport import Address
 from tests.telephony.test_framing import BYE, RINGING, invite
 
@@ -222,4 +222,30 @@ async def test_our_requests_are_retransmitted_over_udp_only() -> None:
     assert [round(h.when() - now, 1) for h in over_udp.handles] == [T1, TIMEOUT]
     assert [round(h.when() - now, 1) for h in over_tcp.handles] == [TIMEOUT]
     assert [to for _, to in sent] == [("127.0.0.1", 5080), tcp_peer]
+    clients.clear()
+
+
+async def test_a_provisionally_answered_register_is_still_retransmitted_every_t2() -> None:
+    sent = asyncio.Event()
+    count = 0
+
+    def send(data: bytes, to: Address) -> None:
+        nonlocal count
+        count += 1
+        if count == 2:
+            sent.set()
+
+    clients = ClientTransactions(send, lambda to: False)
+    register = clients.start("b3", "REGISTER", b"r", ("127.0.0.1", 5090), ignore, ignore)
+    trying = SipResponse.parse(
+        b"SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=b3\r\n"
+        b"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+    assert clients.response(trying)
+    async with asyncio.timeout(5):
+        await sent.wait()  # Timer E still fires after the 100 (RFC 3261 §17.1.2.2)
+    now = asyncio.get_running_loop().time()
+    pending = [h for h in register.handles if not h.cancelled() and h.when() > now]
+    assert sorted(round(h.when() - now) for h in pending)[0] == round(T2)
     clients.clear()

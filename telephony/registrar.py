@@ -54,5 +54,13 @@ class Registrar:
             del contacts[key]
         return sorted(contacts.values(), key=lambda b: b.registered_at, reverse=True)
 
+    def registered_from(self, address: str, now: float) -> bool:
+        """Whether a live binding was registered from this source address (any port)."""
+        return any(
+            binding.source[0] == address and binding.expires_at > now
+            for contacts in self._bindings.values()
+            for binding in contacts.values()
+        )
+
     def registered_agents(self, now: float) -> list[str]:
         return [agent for agent in list(self._bindings) if self.bindings(agent, now)]

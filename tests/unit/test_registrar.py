@@ -33,3 +33,13 @@ def test_granted_expiry_is_clamped() -> None:
     assert granted_expiry(5) == MIN_EXPIRES
     assert granted_expiry(86400) == MAX_EXPIRES
     assert granted_expiry(600) == 600
+
+
+def test_registered_from_knows_live_bindings_by_source_address_only() -> None:
+    registrar = Registrar()
+    registrar.register("1001", "sip:1001@h", ("10.0.0.5", 5062), 60, now=0)
+    registrar.register("1002", "sip:1002@h", ("10.0.0.6", 5060), 120, now=0)
+    assert registrar.registered_from("10.0.0.5", now=30)
+    assert not registrar.registered_from("10.0.0.7", now=30)
+    assert not registrar.registered_from("10.0.0.5", now=61)  # expired
+    assert registrar.registered_from("10.0.0.6", now=61)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telephony.guard import SCANNER_USER_AGENTS
+
 ENV_PREFIX = "HOTLINE_"
 
 
@@ -240,6 +242,28 @@ class NlpConfig:
 
 
 @dataclass(frozen=True)
+class GuardConfig:
+    # Per source address (IPv6: per /64), at most this many SIP datagrams in window_seconds
+    # (Kamailio pike's defaults: reqs_density_per_unit 30, sampling_time_unit 2); 0: no limit.
+    requests_per_window: int = 30
+    window_seconds: float = 2.0
+    # A source over the limit is then ignored this long (nothing it sends is answered); 0 drops
+    # only what is over the limit.
+    block_seconds: float = 60.0
+    # Larger UDP datagrams are dropped (a request that says where to answer gets 513); 0: off.
+    max_message_bytes: int = 8192
+    # User-Agent fragments (any case) of SIP scanners, dropped unanswered; [] checks none.
+    scanner_user_agents: tuple[str, ...] = SCANNER_USER_AGENTS
+    # Never blocked for their rate, besides [sip] trunk_peers: addresses or networks, e.g. the
+    # office NAT all agent phones register through.
+    exempt_sources: tuple[str, ...] = ()
+    # Nor is an address an agent phone is registered from (so a forged flood cannot block it).
+    exempt_registered_phones: bool = True
+    # Sources remembered at once (bounded memory under a flood from forged addresses).
+    max_sources: int = 10000
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
@@ -263,6 +287,7 @@ class HotlineConfig:
     media: MediaConfig = field(default_factory=MediaConfig)
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
 
     @property
     def queues(self) -> tuple[str, ...]:

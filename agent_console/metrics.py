@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from agent_console.app import ApiError, options_key, services_key
 from agent_console.http import current
 from hotline.statistics import figures_json, shifts_json
+from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.trunk_binding import TrunkStatus
 
 MAX_HOURS = 24 * 31
 # Prometheus gets the last 24 hours: the window of GB/T 33358's 接通率.
 PROMETHEUS_WINDOW = timedelta(hours=24)
+
+sip_guard_key = web.AppKey("sip_guard", SipGuard)
+
+
+class GuardCollector(Collector):
+    """The SIP guard's totals: what it dropped and why, and whom it blocks."""
+
+    def __init__(self, figures: GuardFigures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self._figures
+        dropped = CounterMetricFamily(
+            "hotline_sip_guard_dropped",
+            "SIP datagrams dropped unparsed, by reason (rate, blocked, scanner, oversize)",
+            labels=["reason"],
+        )
+        for reason in DropReason:
+            dropped.add_metric([reason.value], figures.dropped.get(reason, 0))
+        yield dropped
+        yield CounterMetricFamily(
+            "hotline_sip_guard_blocks", "Source addresses blocked", value=figures.blocks
+        )
+        yield CounterMetricFamily(
+            "hotline_sip_guard_forgotten_early",
+            "Sources pushed out of a full table before going idle (forged-address floods)",
+            value=figures.forgotten_early,
+        )
+        yield GaugeMetricFamily(
+            "hotline_sip_guard_blocked_sources",
+            "Source addresses blocked now",
+            value=figures.blocked_sources,
+        )
+        yield GaugeMetricFamily(
+            "hotline_sip_guard_tracked_sources",
+            "Source addresses the guard remembers now",
+            value=figures.tracked_sources,
+        )
 
 
 def _hours(request: web.Request) -> float:
@@ -106,6 +148,10 @@ async def prometheus(request: web.Request) -> web.Response:
             if figures_s.service_level is not None:
                 shift_sl.labels(shift=label, queue=queue).set(figures_s.service_level)
     _trunk_gauges(registry, request.app[services_key].trunk_status())
+    guard = request.app.get(sip_guard_key)
+    if guard is not None:
+        # The guard's clock is the event loop's (the transport's).
+        registry.register(GuardCollector(guard.figures(asyncio.get_running_loop().time())))
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

@@ -18,6 +18,7 @@ from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console.app import ConsoleOptions, create_app
 from agent_console.duty_api import add_duty_routes
+from agent_console.metrics import sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
@@ -28,6 +29,7 @@ from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
 from hotline.duty import DutyRoster
+from hotline.guard_setup import sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
@@ -40,6 +42,7 @@ from routing.metrics import MetricsOptions
 from routing.roster import Roster
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
+from telephony.registrar import Registrar
 from telephony.trunk_binding import TrunkAccount
 from telephony.upstream import UpstreamTrunk
 
@@ -115,6 +118,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     media = MediaEngine(
         config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
     )
+    registrar = Registrar()
+    guard = sip_guard(config, registrar)
     gateway = SipGateway(
         host=config.sip.host,
         port=config.sip.port,
@@ -133,6 +138,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         transfer_numbers=config.sip.transfer_directory.values(),
         outbound_credentials=config.sip.outbound_credentials,
         upstream=upstream_trunk(config),
+        guard=guard,
+        registrar=registrar,
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)
@@ -194,6 +201,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     )
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
     recording_routes.add_routes(app, archive)
+    app[sip_guard_key] = guard
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     nlp_routes.add_routes(
         app,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from telephony.guard import SipGuard
 from telephony.sip import SipRequest
 from telephony.tcp import IDLE_SECONDS, TcpTransport
 from telephony.transport import Address, RequestHandler, ResponseHandler, SipTransport
@@ -30,10 +31,12 @@ class SipEndpoint:
         on_response: ResponseHandler,
         *,
         tcp_idle_seconds: float = IDLE_SECONDS,
+        guard: SipGuard | None = None,
     ) -> None:
         self._on_request = on_request
         self._on_response = on_response
-        self.udp = SipTransport(on_request, on_response)
+        self._guard = guard  # for UDP: TCP peers cannot forge their address, the framer caps size
+        self.udp = SipTransport(on_request, on_response, guard)
         self.tcp = TcpTransport(on_request, on_response, idle_seconds=tcp_idle_seconds)
 
     @property
@@ -55,7 +58,7 @@ class SipEndpoint:
                 self.udp.close()
                 if port != 0 or attempt == BIND_ATTEMPTS - 1:
                     raise
-                self.udp = SipTransport(self._on_request, self._on_response)
+                self.udp = SipTransport(self._on_request, self._on_response, self._guard)
 
     def reliable(self, address: Address) -> bool:
         """Messages to `address` go on a TCP connection: no retransmissions needed."""

@@ -34,6 +34,7 @@ from telephony.events import (
     TelephonyEvent,
     VoicemailLeft,
 )
+from telephony.guard import SipGuard
 from telephony.media import MediaEngine, RtpLeg
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
@@ -185,6 +186,8 @@ class SipGateway:
         transfer_numbers: Iterable[str] = (),
         outbound_credentials: tuple[str, str] | None = None,
         upstream: UpstreamTrunk | None = None,
+        guard: SipGuard | None = None,
+        registrar: Registrar | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -196,11 +199,11 @@ class SipGateway:
         self._clock = clock
         self._ring_seconds = agent_ring_seconds
         self._caller_media = caller_media or CallerMediaOptions()
-        self._transport = SipEndpoint(self._on_request, self._on_response)
+        self._transport = SipEndpoint(self._on_request, self._on_response, guard=guard)
         self._servers = ServerTransactions(self._transport.send)
         self._clients = ClientTransactions(self._transport.send, self._transport.reliable)
         self._tasks = BackgroundTasks()
-        self.registrar = Registrar()
+        self.registrar = registrar if registrar is not None else Registrar()
         self._registrations = RegistrationHandler(
             registrar=self.registrar,
             realm=realm,

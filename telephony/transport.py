@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
+from telephony.guard import SipGuard
 from telephony.sip import (
     SipParseError,
     SipRequest,
@@ -77,9 +78,15 @@ def malformed_answer(data: bytes, why: str, status: int = 400) -> bytes | None:
 class SipTransport(asyncio.DatagramProtocol):
     """Hands parsed requests and responses to the gateway; never lets input stop it."""
 
-    def __init__(self, on_request: RequestHandler, on_response: ResponseHandler) -> None:
+    def __init__(
+        self,
+        on_request: RequestHandler,
+        on_response: ResponseHandler,
+        guard: SipGuard | None = None,
+    ) -> None:
         self._on_request = on_request
         self._on_response = on_response
+        self._guard = guard
         self._transport: asyncio.DatagramTransport | None = None
         self.address: Address = ("", 0)
 
@@ -108,6 +115,8 @@ class SipTransport(asyncio.DatagramProtocol):
             return  # keep-alive (RFC 5626 CRLF) or padding
         if len(data) > MAX_DATAGRAM:
             return
+        if self._guard is not None and not self._admitted_by(self._guard, data, addr):
+            return
         receive(
             data,
             addr,
@@ -118,3 +127,22 @@ class SipTransport(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("sip socket error: %s", exc)
+
+    def _admitted_by(self, guard: SipGuard, data: bytes, addr: Address) -> bool:
+        """The guard's verdict acted on: a block logged once, as it starts; the guard's answer
+        (if any) sent. True if the datagram may be parsed."""
+        # The loop's clock, as the registrar's: the guard asks it about registered phones.
+        verdict = guard.inspect(data, addr[0], asyncio.get_running_loop().time())
+        if verdict.log_block:
+            log.warning(
+                "sip source blocked",
+                extra={
+                    "source": addr[0],
+                    "reason": str(verdict.dropped),
+                    "seconds": guard.policy.block_seconds,
+                    "unlogged_blocks": verdict.unlogged_blocks,
+                },
+            )
+        if verdict.answer is not None:
+            self.send(verdict.answer, addr)
+        return verdict.admitted

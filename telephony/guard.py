@@ -6,7 +6,8 @@ The defaults follow Kamailio. Its pike module samples each source address over 2
 (`reqs_density_per_unit`); its sample configuration then bans the address for a while (an
 `ipban` htable with autoexpire) and drops known scanners by User-Agent. Nothing dropped here is
 answered: an answer to a flood is a second flood, sent to whatever address the first one forged.
-The one exception is an oversize request, which gets RFC 3261's 513 (smaller than what came in).
+The one exception is an oversize request, which the transport answers with RFC 3261's 513
+(smaller than what came in). The guard reads no SIP beyond the User-Agent header.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-
-from telephony.sip import request_summary_for_400, response_for
 
 # Case-insensitive fragments of the User-Agent of SIP scanners and war-diallers, as matched by
 # Kamailio's sample configurations and the APIBAN/secfilter lists. No phone or carrier sends
@@ -82,8 +81,6 @@ class Verdict:
     """What to do with one datagram: pass it on (dropped is None) or drop it, and why."""
 
     dropped: DropReason | None = None
-    # Bytes to send back to the source even so (the 513 for an oversize request).
-    answer: bytes | None = None
     # This datagram started a block of its source: the one moment worth a log line, which
     # also says how many blocks since the last such line went unlogged.
     log_block: bool = False
@@ -137,18 +134,6 @@ def user_agents(data: bytes) -> list[bytes]:
     return _USER_AGENT.findall(data if end is None else data[: end.start()])
 
 
-def too_large_answer(data: bytes) -> bytes | None:
-    """513 Message Too Large (RFC 3261 §21.5.14) for an oversize request that says where to
-    answer; None for responses, ACKs and junk, which are dropped."""
-    request = request_summary_for_400(data)
-    if request is None or request.method == "ACK":
-        return None
-    try:
-        return bytes(response_for(request, 513))
-    except ValueError:
-        return None
-
-
 def _never_exempt(address: str, now: float) -> bool:
     return False
 
@@ -195,7 +180,7 @@ class SipGuard:
             else:
                 return self._block(key, now)
         if policy.max_message_bytes and len(data) > policy.max_message_bytes:
-            return self._drop(DropReason.OVERSIZE, too_large_answer(data))
+            return self._drop(DropReason.OVERSIZE)
         if self._scanner is not None and any(map(self._scanner.search, user_agents(data))):
             return self._drop(DropReason.SCANNER)
         return ADMITTED
@@ -264,6 +249,6 @@ class SipGuard:
         self._dropped[reason] += 1
         return Verdict(reason, log_block=True, unlogged_blocks=unlogged)
 
-    def _drop(self, reason: DropReason, answer: bytes | None = None) -> Verdict:
+    def _drop(self, reason: DropReason) -> Verdict:
         self._dropped[reason] += 1
-        return Verdict(reason, answer)
+        return Verdict(reason)

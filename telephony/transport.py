@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from telephony.guard import SipGuard
+from telephony.guard import DropReason, SipGuard
 from telephony.sip import (
     SipParseError,
     SipRequest,
@@ -129,8 +129,9 @@ class SipTransport(asyncio.DatagramProtocol):
         log.debug("sip socket error: %s", exc)
 
     def _admitted_by(self, guard: SipGuard, data: bytes, addr: Address) -> bool:
-        """The guard's verdict acted on: a block logged once, as it starts; the guard's answer
-        (if any) sent. True if the datagram may be parsed."""
+        """The guard's verdict acted on: a block logged once, as it starts; 513 for an oversize
+        request (RFC 3261 §21.5.14), nothing for anything else dropped. True if the datagram
+        may be parsed."""
         # The loop's clock, as the registrar's: the guard asks it about registered phones.
         verdict = guard.inspect(data, addr[0], asyncio.get_running_loop().time())
         if verdict.log_block:
@@ -143,6 +144,8 @@ class SipTransport(asyncio.DatagramProtocol):
                     "unlogged_blocks": verdict.unlogged_blocks,
                 },
             )
-        if verdict.answer is not None:
-            self.send(verdict.answer, addr)
+        if verdict.dropped is DropReason.OVERSIZE:
+            answer = malformed_answer(data, "Message Too Large", 513)
+            if answer is not None:
+                self.send(answer, addr)
         return verdict.admitted

@@ -15,10 +15,10 @@ from telephony.guard import (
     SipGuard,
     Verdict,
     source_key,
-    too_large_answer,
     user_agents,
 )
 from telephony.sip import SipResponse, parse_message
+from telephony.transport import malformed_answer
 
 POLICY = GuardPolicy(requests_per_window=5, window_seconds=2.0, block_seconds=60.0)
 FLOODER = "203.0.113.9"
@@ -51,7 +51,6 @@ def test_a_source_over_the_rate_is_blocked_once_and_then_silently_ignored() -> N
     verdicts = send(guard, 8, now=100.0)
     assert reasons(verdicts) == [None] * 5 + [DropReason.RATE] + [DropReason.BLOCKED] * 2
     assert [v.log_block for v in verdicts] == [False] * 5 + [True, False, False]
-    assert all(v.answer is None for v in verdicts)  # nothing dropped is answered
     assert guard.blocked(FLOODER, 100.0)
     figures = guard.figures(100.0)
     assert figures.blocks == 1 and figures.blocked_sources == 1
@@ -157,26 +156,31 @@ def test_only_the_user_agent_header_of_the_head_is_looked_at() -> None:
     assert SipGuard(POLICY).inspect(folded, FLOODER, 0.0).dropped is DropReason.SCANNER
 
 
-def test_an_oversize_request_gets_513_and_an_oversize_response_or_ack_nothing() -> None:
+def test_datagrams_over_the_size_cap_are_dropped_whatever_they_are() -> None:
     guard = SipGuard(POLICY)
     big = options(pad=POLICY.max_message_bytes)
-    verdict = guard.inspect(big, FLOODER, 0.0)
-    assert verdict.dropped is DropReason.OVERSIZE and not verdict.log_block
-    assert verdict.answer is not None
-    answer = parse_message(verdict.answer)
-    assert isinstance(answer, SipResponse) and answer.status == 513
-    assert answer.call_id == "guard-1" and answer.cseq.method == "OPTIONS"
-    assert len(verdict.answer) < len(big)  # never an amplifier
-    ack = options(pad=POLICY.max_message_bytes, method="ACK")
-    assert guard.inspect(ack, FLOODER, 0.0).answer is None
+    assert guard.inspect(big, FLOODER, 0.0) == Verdict(DropReason.OVERSIZE)
     response = b"SIP/2.0 200 OK\r\nX-Padding: " + b"a" * 9000 + b"\r\n\r\n"
     assert guard.inspect(response, FLOODER, 0.0) == Verdict(DropReason.OVERSIZE)
-    assert too_large_answer(b"\x00\xff" * 5000) is None
+    assert guard.inspect(b"\x00\xff" * 5000, FLOODER, 0.0) == Verdict(DropReason.OVERSIZE)
     # Exactly at the cap is fine; the cap can be turned off.
     exact = options(pad=POLICY.max_message_bytes)[: POLICY.max_message_bytes]
     assert guard.inspect(exact, "192.0.2.5", 0.0).dropped is not DropReason.OVERSIZE
     uncapped = SipGuard(dataclasses.replace(POLICY, max_message_bytes=0))
     assert uncapped.inspect(big, FLOODER, 0.0).admitted
+
+
+def test_the_transport_answers_an_oversize_request_513_smaller_than_it_and_nothing_else() -> None:
+    big = options(pad=POLICY.max_message_bytes)
+    answer = malformed_answer(big, "Message Too Large", 513)
+    assert answer is not None
+    response = parse_message(answer)
+    assert isinstance(response, SipResponse) and response.status == 513
+    assert response.call_id == "guard-1" and response.cseq.method == "OPTIONS"
+    assert len(answer) < len(big)  # never an amplifier
+    ack = options(pad=POLICY.max_message_bytes, method="ACK")
+    assert malformed_answer(ack, "Message Too Large", 513) is None
+    assert malformed_answer(b"\x00\xff" * 5000, "Message Too Large", 513) is None
 
 
 def test_oversize_datagrams_count_toward_the_rate() -> None:

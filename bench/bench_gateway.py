@@ -37,6 +37,7 @@ from bench.gateway_peers import (  # noqa: E402
     Process,
     PyVoipServer,
     SippResult,
+    TIMED_OUT,
     StreamCounter,
     run_sipp,
     sipp_args,
@@ -304,9 +305,10 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     short = [s for s in streams.values() if s.last - s.first < 2.0]
     rates = sorted(s.rate for s in whole)
     below = [s for s in whole if s.rate < 49.5]
+    unfinished = " (SIPp stopped at its time limit)" if done.returncode == TIMED_OUT else ""
     print(
         f"  {concurrent:4d} at once: calls ok {done.successful}/{concurrent} failed {done.failed}"
-        f" | streams {len(whole)}/{expected} (+{len(short)} under 2 s)"
+        f"{unfinished} | streams {len(whole)}/{expected} (+{len(short)} under 2 s)"
         f" min {rates[0] if rates else 0:.1f} median "
         f"{statistics.median(rates) if rates else 0:.1f} pkt/s, below 49.5: {len(below)}"
         f" | CPU {cpu:.0f}% threads {threads} | tap drops {dropped}"

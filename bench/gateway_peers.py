@@ -212,14 +212,24 @@ def sipp_args(
     return [*args, remote] if remote else args
 
 
+# SippResult.returncode when SIPp had to be stopped at its time limit.
+TIMED_OUT = -1
+
+
 def run_sipp(args: list[str], cwd: Path, timeout_s: float) -> SippResult:
     """Run SIPp to the end (bounded in time) and read its final counters."""
     cwd.mkdir(parents=True, exist_ok=True)
     for old in cwd.glob("*.csv"):
         old.unlink()
-    done = subprocess.run(
-        args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s
-    )
+    try:
+        done = subprocess.run(
+            args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s
+        )
+        returncode, stdout = done.returncode, done.stdout
+    except subprocess.TimeoutExpired as expired:
+        # A saturated subject never finishes some calls: SIPp is killed, its last counters
+        # (dumped every second) still say how far it got.
+        returncode, stdout = TIMED_OUT, expired.stdout or b""
     successful = failed = 0
     stats = cwd / "stats.csv"
     if stats.exists():
@@ -231,8 +241,8 @@ def run_sipp(args: list[str], cwd: Path, timeout_s: float) -> SippResult:
     for rtt in cwd.glob("*_rtt.csv"):
         for row in csv.DictReader(rtt.open(), delimiter=";"):
             response_ms.append(float(row["response_time_ms"]))
-    output = done.stdout.decode(errors="replace")[-2000:]
-    return SippResult(done.returncode, successful, failed, response_ms, output)
+    output = stdout.decode(errors="replace")[-2000:]
+    return SippResult(returncode, successful, failed, response_ms, output)
 
 
 def start_sipp(name: str, args: list[str], cwd: Path) -> Process:

@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.gateway_peers import (  # noqa: E402
+    TIMED_OUT,
     Process,
     PyVoipServer,
     SippResult,
-    TIMED_OUT,
     StreamCounter,
     run_sipp,
     sipp_args,

@@ -305,7 +305,7 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     short = [s for s in streams.values() if s.last - s.first < 2.0]
     rates = sorted(s.rate for s in whole)
     below = [s for s in whole if s.rate < 49.5]
-    unfinished = " (SIPp stopped at its time limit)" if done.returncode == TIMED_OUT else ""
+    unfinished = " (SIPp stopped at its time limit)" if done.code == TIMED_OUT else ""
     print(
         f"  {concurrent:4d} at once: calls ok {done.successful}/{concurrent} failed {done.failed}"
         f"{unfinished} | streams {len(whole)}/{expected} (+{len(short)} under 2 s)"

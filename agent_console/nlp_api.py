@@ -53,8 +53,6 @@ async def classify(request: web.Request) -> web.Response:
     current(request)
     services = request.app[nlp_key]
     text = _text(await read_json(request), "text", required=False)
-    if not isinstance(text, str):
-        raise ApiError(400, "invalid-field", "text must be a string", "text")
     result = services.classifier.classify(text)
     body = result.to_json_dict()
     # The console shows the words that drove the suggestion and the departments' names.

@@ -91,6 +91,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     sessions = session_factory(engine)
     accounts = Accounts(sessions, config.sip.realm, config.console.session_hours)
     classifier = build_classifier(config.nlp)
+    # What a ticket may be routed to: the classifier's departments and the 确权 coordinator.
+    departments = console_departments(classifier, config.nlp)
     tickets = TicketService(sessions, config.centre.timezone, classifier)
     model_watcher = (
         ModelWatcher(classifier, Path(config.nlp.model_path)) if config.nlp.model_path else None
@@ -178,7 +180,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         options=ConsoleOptions(
             hotlines=tuple(config.hotlines),
             pause_reasons=config.routing.pause_reasons,
-            departments=console_departments(classifier, config.nlp),
+            departments=departments,
             secure_cookies=config.console.secure_cookies,
             session_hours=config.console.session_hours,
             clock=clock,
@@ -205,9 +207,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     nlp_routes.add_routes(
         app,
-        nlp_routes.NlpServices(
-            classifier, sessions, config.nlp, console_departments(classifier, config.nlp), clock
-        ),
+        nlp_routes.NlpServices(classifier, sessions, config.nlp, departments, clock),
     )
     if config.demo.dispatch_sink:
         add_demo_dispatch_core(app, config.dispatch.secret)

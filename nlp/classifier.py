@@ -194,19 +194,24 @@ class Classifier:
 
     def tokens(self, text: str) -> list[str]:
         """The text as the rules see it: NFKC-normalised jieba tokens."""
+        return self._cut(self.normalise(text))
+
+    def _cut(self, normalised: str) -> list[str]:
         # Without HMM an unknown run stays single characters, so 树 and 坑 are still seen.
-        return self._tokenizer.lcut(self.normalise(text), HMM=False)
+        return self._tokenizer.lcut(normalised, HMM=False)
 
     def features(self, text: str) -> list[str]:
         """What the learned model sees of a text (see nlp.model.features)."""
-        return features(self.tokens(text), self.normalise(text))
+        normalised = self.normalise(text)
+        return features(self._cut(normalised), normalised)
 
     def classify(self, text: str) -> Classification:
         """Three departments best first, a category if one fits, urgency, location and why."""
         tally = _Tally(
             defaultdict(float), defaultdict(float), {}, {}, defaultdict(int), defaultdict(dict), {}
         )
-        tokens = self.tokens(text)
+        normalised = self.normalise(text)
+        tokens = self._cut(normalised)
         # Single words count per clause; patterns of several words match within a sentence.
         sentences: defaultdict[int, dict[str, float]] = defaultdict(dict)
         for clause, sentence in weigh_sentences(tokens):
@@ -229,7 +234,7 @@ class Classifier:
         scores = self._rule_scores(tally.departments)
         reasons: list[Reason] = []
         model = self._model
-        feats = features(tokens, self.normalise(text)) if model is not None else []
+        feats = features(tokens, normalised) if model is not None else []
         if model is not None and feats:
             learned = model.departments.probabilities(feats)
             weight = self._model_weight
@@ -267,7 +272,7 @@ class Classifier:
             matched=tuple(tally.matched),
             urgent_reason=urgent_reason,
             reasons=tuple(reasons),
-            location=extract_location(self.normalise(text)),
+            location=extract_location(normalised),
             unclear_ownership=unclear,
         )
 

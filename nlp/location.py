@@ -92,6 +92,15 @@ LEADING = re.compile(
 )
 # A place name must hold at least this many characters before its suffix.
 MIN_NAME = 2
+# Door, side, corner and house number after a place's name (幸福小区3号楼东门 → 幸福小区).
+_TRAILING = re.compile(
+    rf"(?:{_DIRECTION}|{_CORNER}|[\d一二三四五六七八九十]+(?:号楼|栋|幢|单元|号院|号))+$"
+)
+
+
+def place_name(text: str) -> str:
+    """The place itself, without door, side, corner or house number."""
+    return _TRAILING.sub("", text)
 
 
 def _plausible(kind: PlaceKind, text: str) -> bool:

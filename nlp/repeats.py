@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nlp.location import extract_places
+from nlp.location import extract_places, place_name
 
 SAME_PLACE = "same-place-and-category"
 SIMILAR_TEXT = "similar-text"
 # A place name kept for comparison is at least this long ("解放路", not "路").
 MIN_PLACE = 3
-_TRAILING = re.compile(
-    r"(?:[东西南北]{1,2}(?:门|侧|角|边|面)|门口|大门口?|旁边|对面|附近|后面|前面|里面|入口|出口|"
-    r"交叉口|交叉路口|十字路口|丁字路口|交汇处|交口|路口|口|[\d一二三四五六七八九十]+(?:号楼|栋|幢|单元|号院|号))+$"
-)
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ def places(*texts: str) -> set[str]:
     names = set()
     for text in texts:
         for place in extract_places(_normalise(text)):
-            core = _TRAILING.sub("", place.text)
+            core = place_name(place.text)
             if len(core) >= MIN_PLACE:
                 names.add(core)
     return names

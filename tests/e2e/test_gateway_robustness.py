@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import SHARED, RunningHotline
+from tests.conftest import RunningHotline
 from tests.support.peers import (
     CALLER_NUMBER,
     open_console,
@@ -19,11 +19,9 @@ from tests.support.peers import (
     start_caller,
 )
 from tests.support.sipp import free_ports
-from tests.telephony.test_rfc4475 import EXPECTED
+from tests.telephony.test_rfc4475 import EXPECTED, TORTURE
 
 pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
-
-TORTURE = SHARED / "testdata" / "rfc4475"
 
 
 class SipProbe:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +19,9 @@ from telephony.sip import (
     parse_message,
     request_summary_for_400,
 )
-from tests.conftest import SHARED
 
-TORTURE = SHARED / "testdata" / "rfc4475"
+# The RFC's own test vectors, kept in the repository with their provenance (README.md there).
+TORTURE = Path(__file__).resolve().parents[1] / "data" / "rfc4475"
 
 # Class (README table) and what an endpoint built on this parser does with the message:
 # a response status, "drop" (no answer: stray or broken responses) or "accept" (handled
@@ -124,6 +127,19 @@ def test_all_49_messages_are_there() -> None:
     for name, (klass, _) in EXPECTED.items():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}.dat`"))
         assert f"| {klass} |" in row, name
+
+
+def test_messages_are_the_rfc_bytes() -> None:
+    """Each file has the length and SHA-256 prefix its provenance table records."""
+    rows = re.findall(
+        r"^\| `(\w+)\.dat` .*\| (\d+) \| `([0-9a-f]{16})` \|$",
+        (TORTURE / "README.md").read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
+    assert sorted(name for name, _, _ in rows) == sorted(EXPECTED)
+    for name, size, digest in rows:
+        data = (TORTURE / f"{name}.dat").read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()[:16]) == (int(size), digest), name
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

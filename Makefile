@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-deps lint bench prompts clean
+.PHONY: install run test test-deps lint bench eval prompts clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ bench: install
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_tickets.py
 	$(BIN)/python bench/bench_routing.py
+
+# Evaluations on data the project may not ship: TipDM 2020 C's messages carry no licence, so
+# they are scored here, where a person has the file, never in `make test`.
+eval: install
+	@if [ -z "$(TIPDM)" ] || [ ! -f "$(TIPDM)" ]; then \
+		echo "make eval TIPDM=path/to/tipdm2020c_messages_l1.csv (2020 泰迪杯 C题 附件2; see docs/CLASSIFICATION.md)" >&2; \
+		exit 2; fi
+	$(BIN)/hotline nlp evaluate-tipdm --min-accuracy 0.60 "$(TIPDM)"
+	$(BIN)/hotline nlp evaluate tests/data/heldout_complaints.csv
 
 prompts:
 	tools/make_prompts.sh

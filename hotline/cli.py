@@ -230,8 +230,9 @@ def cmd_nlp(args: argparse.Namespace) -> int:
     try:
         if args.action == "evaluate-tipdm":
             messages = read_tipdm(Path(args.file))
-            print("\n".join(evaluate_tipdm(classifier, messages, args.confusions).lines()))
-            return 0
+            coarse = evaluate_tipdm(classifier, messages, args.confusions)
+            print("\n".join(coarse.lines()))
+            return 0 if coarse.accuracy >= args.min_accuracy else 1
         rows = read_labelled(Path(args.file))
     except (OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tipdm.add_argument("file")
     tipdm.add_argument("--confusions", type=int, default=10)
+    tipdm.add_argument(
+        "--min-accuracy", type=float, default=0.0, help="exit 1 below this 4-class accuracy"
+    )
     train = nlp_actions.add_parser(
         "train", help="train the learned model on confirmed tickets ([nlp] model_path)"
     )

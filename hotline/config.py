@@ -147,7 +147,8 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    url: str = "http://127.0.0.1:8080/demo/dispatch-core/cases"
+    # Where cases are POSTed; "" with [demo] dispatch_sink means this process's own stand-in.
+    url: str = ""
     # Shared secret: outgoing cases are signed with HMAC-SHA256 of the body.
     secret: str = "change-me"
     timeout_seconds: float = 10.0
@@ -263,6 +264,9 @@ class GuardConfig:
     max_sources: int = 10000
 
 
+DEMO_DISPATCH_PATH = "/demo/dispatch-core/cases"
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
@@ -288,6 +292,20 @@ class HotlineConfig:
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
+
+    @property
+    def dispatch_url(self) -> str:
+        """Where cases go: [dispatch] url, else the demo stand-in at the console's own address."""
+        if self.dispatch.url:
+            return self.dispatch.url
+        if not self.demo.dispatch_sink:
+            raise ConfigError("[dispatch] url: where to forward cases is required")
+        host = self.console.host
+        if host in {"", "0.0.0.0", "::"}:
+            host = "127.0.0.1"  # listening everywhere: reach it on loopback
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.console.port}{DEMO_DISPATCH_PATH}"
 
     @property
     def queues(self) -> tuple[str, ...]:

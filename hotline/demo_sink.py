@@ -9,6 +9,7 @@ import logging
 from aiohttp import web
 
 from dispatch.sender import SIGNATURE_HEADER, sign_body
+from hotline.config import DEMO_DISPATCH_PATH
 
 log = logging.getLogger(__name__)
 
@@ -34,4 +35,4 @@ def add_demo_dispatch_core(app: web.Application, secret: str) -> None:
         log.info("demo dispatch core received a case", extra={"ticket": key, "first": first})
         return web.json_response({"accepted": key, "duplicate": not first})
 
-    app.router.add_post("/demo/dispatch-core/cases", receive)
+    app.router.add_post(DEMO_DISPATCH_PATH, receive)

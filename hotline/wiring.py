@@ -147,7 +147,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)
     sender = OutboxSender(
         sessions,
-        config.dispatch.url,
+        config.dispatch_url,
         config.dispatch.secret,
         config.dispatch.timeout_seconds,
         config.dispatch.max_backoff_seconds,

@@ -18,8 +18,28 @@ def test_demo_config_has_both_hotlines_and_the_required_keys() -> None:
     assert config.sip.trunk_peers == ("127.0.0.1",)
     assert config.console.port == 8080
     assert config.database.url.startswith("sqlite+aiosqlite:///")
-    assert config.dispatch.url.startswith("http://")
+    assert config.dispatch_url == "http://127.0.0.1:8080/demo/dispatch-core/cases"
     assert config.dispatch.secret
+
+
+def test_demo_dispatch_core_follows_the_console_address() -> None:
+    """The stand-in lives on the console: a moved console must not break forwarding."""
+    moved = load_config(DEMO, environ={"HOTLINE_CONSOLE_PORT": "8090"})
+    assert moved.dispatch_url == "http://127.0.0.1:8090/demo/dispatch-core/cases"
+    everywhere = load_config(
+        DEMO, environ={"HOTLINE_CONSOLE_HOST": "0.0.0.0", "HOTLINE_CONSOLE_PORT": "8091"}
+    )
+    assert everywhere.dispatch_url == "http://127.0.0.1:8091/demo/dispatch-core/cases"
+    v6 = load_config(DEMO, environ={"HOTLINE_CONSOLE_HOST": "::1"})
+    assert v6.dispatch_url == "http://[::1]:8080/demo/dispatch-core/cases"
+    real = load_config(DEMO, environ={"HOTLINE_DISPATCH_URL": "https://core.city/cases"})
+    assert real.dispatch_url == "https://core.city/cases"
+
+
+def test_no_dispatch_core_is_a_config_error() -> None:
+    config = load_config(DEMO, environ={"HOTLINE_DEMO_DISPATCH_SINK": "false"})
+    with pytest.raises(ConfigError, match=r"\[dispatch\] url"):
+        _ = config.dispatch_url
 
 
 def test_environment_overrides_every_section() -> None:

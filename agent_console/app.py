@@ -122,6 +122,7 @@ def create_app(
     app.router.add_get("/ws", ws.handler)
     app.router.add_get("/", http.index)
     app.router.add_static("/static/", STATIC, append_version=True)
+    app.on_startup.append(openapi.build_document)
     app.on_shutdown.append(_close_websockets)
     return app
 

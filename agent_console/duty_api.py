@@ -12,8 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
+from agent_console import schemas
 from agent_console.app import ApiError, read_json
 from agent_console.http import current
+from agent_console.openapi import operation
 from hotline.accounts import Principal
 from hotline.duty import DutyRoster
 from hotline.missed_calls import MissedCallError, MissedCalls
@@ -48,6 +50,11 @@ def _override_json(o: ReadyOverride) -> dict[str, Any]:
     }
 
 
+@operation(
+    "Who is on duty now (or at ?at=ISO time): shift, lead, seats, overrides",
+    responses={200: ("The shift", schemas.RosterSchema)},
+    parameters=[{"in": "query", "name": "at", "schema": {"type": "string", "format": "date-time"}}],
+)
 async def show_roster(request: web.Request) -> web.Response:
     current(request)
     duty = request.app[duty_key]
@@ -79,6 +86,10 @@ async def show_roster(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "Leads: replace the roster's days with a CSV (date,shift,agent_id,role,skills,dialects)",
+    responses={200: ("Rows imported", schemas.RosterImportedSchema)},
+)
 async def import_roster(request: web.Request) -> web.Response:
     _lead(request)
     duty = request.app[duty_key]
@@ -90,6 +101,7 @@ async def import_roster(request: web.Request) -> web.Response:
     return web.json_response({"imported": count})
 
 
+@operation("Leads: the roster as CSV", responses={200: ("text/csv", None)})
 async def export_roster(request: web.Request) -> web.Response:
     _lead(request)
     duty = request.app[duty_key]
@@ -97,6 +109,12 @@ async def export_roster(request: web.Request) -> web.Response:
     return web.Response(text=to_csv(duty.roster.entries), content_type="text/csv", charset="utf-8")
 
 
+@operation(
+    "Leads: let an agent off the roster go ready until the shift ends",
+    body=schemas.OverrideRequestSchema,
+    responses={201: ("Granted", schemas.OverrideSchema)},
+    errors=(400, 401, 403, 409, 415),
+)
 async def add_override(request: web.Request) -> web.Response:
     lead = _lead(request)
     data = await read_json(request)
@@ -115,12 +133,22 @@ async def add_override(request: web.Request) -> web.Response:
     return web.json_response(_override_json(granted), status=201)
 
 
+@operation(
+    "Leads: every override granted (audit)",
+    responses={200: ("Overrides", schemas.OverrideListSchema)},
+)
 async def list_overrides(request: web.Request) -> web.Response:
     _lead(request)
     audit = await request.app[duty_key].audit()
     return web.json_response({"overrides": [_override_json(o) for o in audit]})
 
 
+@operation(
+    "Missed calls (漏话): abandoned, callback requests and refused calls",
+    responses={200: ("Missed calls", schemas.MissedCallListSchema)},
+    parameters=[{"in": "query", "name": "status", "schema": {"enum": ["open", "offered", "done"]}}],
+    errors=(400, 401),
+)
 async def list_missed(request: web.Request) -> web.Response:
     me = current(request).agent_id
     status = request.query.get("status")
@@ -133,6 +161,12 @@ async def list_missed(request: web.Request) -> web.Response:
     return web.json_response({"missed_calls": rows})
 
 
+@operation(
+    "Take a missed call to call back, or mark it done",
+    body=schemas.MissedCallMarkSchema,
+    responses={200: ("Marked", schemas.MissedCallMarkedSchema)},
+    errors=(400, 401, 404, 415),
+)
 async def mark_missed(request: web.Request) -> web.Response:
     principal = current(request)
     data = await read_json(request)
@@ -149,6 +183,12 @@ async def mark_missed(request: web.Request) -> web.Response:
     return web.json_response({"call_id": request.match_info["call_id"], "status": status})
 
 
+@operation(
+    "The agent finished a callback the queue offered them",
+    body=schemas.CallbackFinishSchema,
+    responses={200: ("Finished", schemas.CallbackFinishedSchema)},
+    errors=(400, 401, 409, 415),
+)
 async def finish_callback(request: web.Request) -> web.Response:
     principal = current(request)
     data = await read_json(request)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agent_console import schemas
 from agent_console.app import (
     PUBLIC_PATHS,
     SESSION_COOKIE,
@@ -18,6 +19,7 @@ from agent_console.app import (
     services_key,
     throttle_key,
 )
+from agent_console.openapi import operation
 from hotline.accounts import AccountError, Principal
 from hotline.models import Ticket
 from hotline.tickets import TicketError, parse_ticket_form, ticket_fields
@@ -62,16 +64,33 @@ def current(request: web.Request) -> Principal:
     return principal
 
 
+@operation("The console page (HTML)", public=True, errors=(), responses={200: ("The page", None)})
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+@operation(
+    "200 when SIP, database and forwarding sender are up, else 503",
+    public=True,
+    errors=(),
+    responses={
+        200: ("Healthy", schemas.HealthSchema),
+        503: ("A part is down", schemas.HealthSchema),
+    },
+)
 async def healthz(request: web.Request) -> web.Response:
     checks = await request.app[health_key]()
     status = 200 if all(checks.values()) else 503
     return web.json_response({"ok": status == 200, "checks": checks}, status=status)
 
 
+@operation(
+    "Log in with agent id and password",
+    public=True,
+    body=schemas.LoginSchema,
+    responses={200: ("Session started", schemas.LoginResultSchema)},
+    errors=(400, 401, 415, 429),
+)
 async def login(request: web.Request) -> web.Response:
     data = await read_json(request)
     agent_id, password = data.get("agent_id"), data.get("password")
@@ -111,6 +130,11 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
+@operation(
+    "End the session (and log out of the queue); its websockets close with 1008",
+    responses={200: ("Logged out", schemas.OkSchema)},
+    errors=(401,),
+)
 async def logout(request: web.Request) -> web.Response:
     token = session_token(request)
     services = request.app[services_key]
@@ -148,6 +172,7 @@ def _agent_state_json(request: web.Request, agent_id: str) -> dict[str, Any]:
     }
 
 
+@operation("Who I am, my state and my current call", responses={200: ("Me", schemas.MeSchema)})
 async def me(request: web.Request) -> web.Response:
     principal = current(request)
     live = request.app[services_key].switchboard.live_call_for(principal.agent_id)
@@ -163,6 +188,10 @@ async def me(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "All agents with their state (shift leads and admins)",
+    responses={200: ("Agents", schemas.AgentListSchema)},
+)
 async def list_agents(request: web.Request) -> web.Response:
     if not current(request).is_lead:
         raise ApiError(403, "lead-only", "only a shift lead can see every agent")
@@ -178,6 +207,12 @@ async def list_agents(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "Go ready, paused or logged out (self, or anyone for a lead)",
+    body=schemas.StateChangeSchema,
+    responses={200: ("New state", schemas.AgentStateSchema)},
+    errors=(400, 401, 403, 404, 409, 415),
+)
 async def set_state(request: web.Request) -> web.Response:
     principal = current(request)
     agent_id = request.match_info["agent_id"]
@@ -218,6 +253,12 @@ def _ticket_json(ticket: Ticket, delivered: bool | None) -> dict[str, Any]:
     }
 
 
+@operation(
+    "Save a ticket; it is numbered and queued for the dispatch core",
+    body=schemas.TicketFormSchema,
+    responses={201: ("Saved", schemas.TicketSchema)},
+    errors=(400, 401, 404, 415),
+)
 async def create_ticket(request: web.Request) -> web.Response:
     principal = current(request)
     data = await read_json(request)
@@ -235,6 +276,11 @@ async def create_ticket(request: web.Request) -> web.Response:
     return web.json_response(_ticket_json(ticket, False), status=201)
 
 
+@operation(
+    "One ticket by its number: its agent, shift leads and admins only (the view is audited)",
+    responses={200: ("Ticket", schemas.TicketSchema)},
+    errors=(401, 404),
+)
 async def get_ticket(request: web.Request) -> web.Response:
     services = request.app[services_key]
     ticket = await services.tickets.get(request.match_info["number"])
@@ -245,6 +291,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(_ticket_json(ticket, delivered))
 
 
+@operation(
+    "Department codes and names", responses={200: ("Departments", schemas.DepartmentListSchema)}
+)
 async def departments(request: web.Request) -> web.Response:
     names = request.app[options_key].departments
     return web.json_response({"departments": [{"code": c, "name": n} for c, n in names.items()]})

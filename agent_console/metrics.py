@@ -11,8 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from agent_console import schemas
 from agent_console.app import ApiError, options_key, services_key
 from agent_console.http import current
+from agent_console.openapi import operation
 from hotline.statistics import figures_json, shifts_json
 from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.trunk_binding import TrunkStatus
@@ -70,6 +72,11 @@ def _hours(request: web.Request) -> float:
     return hours
 
 
+@operation(
+    "Leads: queue and agent figures of the last ?hours=N (default 24)",
+    responses={200: ("Figures", schemas.MetricsSchema)},
+    parameters=[{"in": "query", "name": "hours", "schema": {"type": "number"}}],
+)
 async def figures(request: web.Request) -> web.Response:
     """GET /api/metrics?hours=N: queue and agent figures of the last N hours (leads only)."""
     if not current(request).is_lead:
@@ -84,6 +91,12 @@ async def figures(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+@operation(
+    "Prometheus text format: the last 24 hours' figures, no personal data",
+    public=True,
+    errors=(),
+    responses={200: ("text/plain; version=0.0.4", None)},
+)
 async def prometheus(request: web.Request) -> web.Response:
     """GET /metrics: the same figures for the last 24 hours, for Prometheus to scrape."""
     end = request.app[options_key].clock()

@@ -11,8 +11,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent_console import schemas
 from agent_console.app import ApiError, read_json
 from agent_console.http import current
+from agent_console.openapi import operation
 from hotline.classification import acceptance, open_repeats
 from hotline.config import NlpConfig
 from hotline.privacy import mask_address
@@ -49,6 +51,12 @@ def _text(data: dict[str, Any], name: str, required: bool, limit: int = MAX_TEXT
     return value
 
 
+@operation(
+    "Suggest departments, category and urgency for a complaint text",
+    body=schemas.ClassifyQuerySchema,
+    responses={200: ("Suggestion", schemas.ClassificationSchema)},
+    errors=(400, 401, 415),
+)
 async def classify(request: web.Request) -> web.Response:
     current(request)
     services = request.app[nlp_key]
@@ -67,6 +75,12 @@ async def classify(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+@operation(
+    "Open tickets the one being written probably repeats (并单), as masked summaries",
+    body=schemas.RepeatQuerySchema,
+    responses={200: ("Repeats, most alike first", schemas.RepeatListSchema)},
+    errors=(400, 401, 415),
+)
 async def repeats(request: web.Request) -> web.Response:
     """Open tickets the one being written probably repeats (并单 suggestions)."""
     current(request)
@@ -104,6 +118,10 @@ async def repeats(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "Leads: the learned model in use and how often suggestions are kept",
+    responses={200: ("Model and acceptance", schemas.NlpStatusSchema)},
+)
 async def status(request: web.Request) -> web.Response:
     """For leads: which model is running and how often agents kept its suggestions."""
     principal = current(request)

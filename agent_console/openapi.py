@@ -1,352 +1,124 @@
-"""The OpenAPI 3.1 description of the console API, served at /api/openapi.json."""
+"""The OpenAPI 3 document of the console API, generated from the registered routes.
+
+Each handler carries its description (`@operation`: summary, body and response schemas from
+agent_console/schemas.py); at start-up aiohttp-apigami walks `app.router.routes()` and apispec
+assembles the document, served at GET /api/openapi.json. A route added without `@operation`
+is missing from the document, and tests/integration/test_openapi.py fails.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp_apigami import docs, request_schema, response_schema
+from aiohttp_apigami.core import resolver
+from aiohttp_apigami.plugin import ApigamiPlugin
+from aiohttp_apigami.route_processor import RouteProcessor
+from aiohttp_apigami.utils import get_or_set_apispec
+from apispec import APISpec
+from marshmallow import Schema
 
+from agent_console.schemas import ErrorSchema
 
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description}
-    if schema is not None:
-        response["content"] = {"application/json": {"schema": schema}}
-    return response
-
-
-ERROR = {"$ref": "#/components/schemas/Error"}
-ERRORS = {
-    "400": _ok("Invalid input; `field` names the offending form field", ERROR),
-    "401": _ok("Not logged in", ERROR),
-    "403": _ok("Not allowed for this role", ERROR),
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+SchemaRef = type[Schema] | Schema
+OPENAPI_VERSION = "3.0.3"
+TITLE = "Hotline agent console API"
+DESCRIPTION = (
+    "Console API of the city-management hotline. Log in with POST /api/login; the session comes "
+    "back as an HttpOnly cookie and as a bearer token. Call events are pushed on the websocket "
+    "GET /ws as JSON messages: hello, agent.state, call.offered, call.connected, call.missed, "
+    "call.ended, call.transferred, call.transfer_failed, phone.registered (agents), "
+    "agent.state and queue.call (leads). A ticket and its recording are visible only to the "
+    "agent who took it, shift leads and admins; to anyone else it does not exist (404)."
+)
+ERROR_TEXT = {
+    400: "Invalid input; `field` names the offending form field",
+    401: "Not logged in",
+    403: "Not allowed for this role",
+    404: "No such object, or not yours to see",
+    409: "Conflicts with the object's state",
+    415: "Send Content-Type: application/json",
+    429: "Too many attempts",
+    503: "A part is down or not configured",
 }
+# Operation keys of OpenAPI 2 that the decorator adds and OpenAPI 3 does not know.
+_SWAGGER2_KEYS = ("produces", "consumes")
 
-SPEC: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "Hotline agent console API",
-        "version": "0.1.0",
-        "description": (
-            "Console API of the city-management hotline. Log in with POST /api/login; the "
-            "session comes back as an HttpOnly cookie and as a bearer token. Call events are "
-            "pushed on the websocket GET /ws as JSON messages: hello, agent.state, "
-            "call.offered, call.connected, call.missed, call.ended (agents), queue.call (leads)."
-        ),
-    },
-    "components": {
-        "securitySchemes": {
-            "session": {"type": "apiKey", "in": "cookie", "name": "hotline_session"},
-            "bearer": {"type": "http", "scheme": "bearer"},
-        },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error_id", "message"],
-                "properties": {
-                    "error_id": {"type": "string"},
-                    "message": {"type": "string"},
-                    "field": {"type": "string"},
-                },
-            },
-            "TicketForm": {
-                "type": "object",
-                "required": ["hotline", "phone", "address", "description", "department_code"],
-                "properties": {
-                    "hotline": {"type": "string", "examples": ["12319"]},
-                    "call_id": {"type": ["string", "null"]},
-                    "caller_name": {"type": "string", "maxLength": 100},
-                    "phone": {"type": "string", "maxLength": 32},
-                    "address": {"type": "string", "maxLength": 300},
-                    "description": {"type": "string", "maxLength": 4000},
-                    "department_code": {"type": "string", "examples": ["MUNICIPAL"]},
-                    "category_code": {"type": ["string", "null"], "examples": ["01023"]},
-                    "urgent": {"type": "boolean"},
-                    "merge_into": {
-                        "type": ["string", "null"],
-                        "description": "并单: an open ticket this report repeats; not forwarded",
-                    },
-                },
-            },
-            "Ticket": {
-                "allOf": [
-                    {"$ref": "#/components/schemas/TicketForm"},
-                    {
-                        "type": "object",
-                        "properties": {
-                            "number": {"type": "string", "examples": ["12319-20261123-0007"]},
-                            "status": {"type": "string"},
-                            "created_by": {"type": "string"},
-                            "created_at": {"type": "string", "format": "date-time"},
-                            "forwarded": {"type": "boolean"},
-                            "merged_into": {"type": ["string", "null"]},
-                        },
-                    },
-                ]
-            },
-            "AgentState": {
-                "type": "object",
-                "properties": {
-                    "agent_id": {"type": "string"},
-                    "state": {
-                        "enum": ["logged_out", "ready", "offered", "talking", "wrap_up", "paused"]
-                    },
-                    "since": {"type": "string", "format": "date-time"},
-                    "reason": {"type": "string"},
-                    "call_id": {"type": ["string", "null"]},
-                    "after_call": {"type": ["string", "null"]},
-                },
-            },
-            "Classification": {
-                "type": "object",
-                "properties": {
-                    "departments": {
-                        "type": "array",
-                        "maxItems": 3,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "name": {"type": "string"},
-                                "score": {"type": "number"},
-                            },
-                        },
-                    },
-                    "category": {
-                        "type": ["object", "null"],
-                        "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
-                    },
-                    "urgent": {"type": "boolean"},
-                    "urgent_reason": {"type": ["string", "null"]},
-                    "reasons": {
-                        "type": "array",
-                        "description": "Words behind each suggestion",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "kind": {
-                                    "enum": [
-                                        "department",
-                                        "category",
-                                        "urgent",
-                                        "ownership",
-                                        "model",
-                                    ]
-                                },
-                                "target": {"type": "string"},
-                                "words": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    },
-                    "location": {
-                        "type": ["object", "null"],
-                        "properties": {
-                            "address": {"type": "string"},
-                            "places": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "kind": {"type": "string"},
-                                        "text": {"type": "string"},
-                                    },
-                                },
-                            },
-                        },
-                    },
-                    "unclear_ownership": {"type": ["string", "null"]},
-                    "coordinator": {
-                        "type": "object",
-                        "description": "Present when ownership is unclear (确权)",
-                        "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
-                    },
-                },
-            },
-        },
-    },
-    "security": [{"session": []}, {"bearer": []}],
-    "paths": {
-        "/api/login": {
-            "post": {
-                "summary": "Log in with agent id and password",
-                "security": [],
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["agent_id", "password"],
-                        "properties": {
-                            "agent_id": {"type": "string"},
-                            "password": {"type": "string"},
-                        },
-                    }
-                ),
-                "responses": {"200": _ok("Session started"), **ERRORS},
-            }
-        },
-        "/api/logout": {
-            "post": {
-                "summary": "End the session (and log out of the queue)",
-                "responses": {"200": _ok("Logged out")},
-            }
-        },
-        "/api/me": {
-            "get": {
-                "summary": "Who I am, my state and my current call",
-                "responses": {"200": _ok("Me"), **ERRORS},
-            }
-        },
-        "/api/agents": {
-            "get": {
-                "summary": "All agents with their state (shift leads only)",
-                "responses": {"200": _ok("Agents"), **ERRORS},
-            }
-        },
-        "/api/agents/{agent_id}/state": {
-            "post": {
-                "summary": "Go ready, paused or logged out (self, or anyone for a lead)",
-                "parameters": [
-                    {
-                        "name": "agent_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["state"],
-                        "properties": {
-                            "state": {"enum": ["ready", "paused", "logged_out"]},
-                            "reason": {"type": "string", "maxLength": 100},
-                        },
-                    }
-                ),
-                "responses": {
-                    "200": _ok("New state", {"$ref": "#/components/schemas/AgentState"}),
-                    **ERRORS,
-                },
-            }
-        },
-        "/api/tickets": {
-            "post": {
-                "summary": "Save a ticket; it is numbered and queued for the dispatch core",
-                "requestBody": _json_body({"$ref": "#/components/schemas/TicketForm"}),
-                "responses": {
-                    "201": _ok("Saved", {"$ref": "#/components/schemas/Ticket"}),
-                    **ERRORS,
-                },
-            }
-        },
-        "/api/tickets/{number}": {
-            "get": {
-                "summary": "One ticket by its number",
-                "parameters": [
-                    {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": _ok("Ticket", {"$ref": "#/components/schemas/Ticket"}),
-                    "404": _ok("No such ticket", ERROR),
-                    **ERRORS,
-                },
-            }
-        },
-        "/api/classify": {
-            "post": {
-                "summary": "Suggest departments, category and urgency for a complaint text",
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["text"],
-                        "properties": {"text": {"type": "string"}},
-                    }
-                ),
-                "responses": {
-                    "200": _ok("Suggestion", {"$ref": "#/components/schemas/Classification"}),
-                    **ERRORS,
-                },
-            }
-        },
-        "/api/tickets/repeats": {
-            "post": {
-                "summary": "Open tickets the one being written probably repeats (并单)",
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["text"],
-                        "properties": {
-                            "text": {"type": "string"},
-                            "address": {"type": "string"},
-                            "category_code": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
-                "responses": {"200": _ok("Repeats, most alike first (addresses masked)"), **ERRORS},
-            }
-        },
-        "/api/nlp/status": {
-            "get": {
-                "summary": "Leads: the learned model in use and how often suggestions are kept",
-                "responses": {"200": _ok("Model and acceptance"), **ERRORS},
-            }
-        },
-        "/api/departments": {
-            "get": {
-                "summary": "Department codes and names",
-                "responses": {"200": _ok("Departments")},
-            }
-        },
-        "/api/calls/{call_id}/transfer": {
-            "post": {
-                "summary": "Blind transfer or three-way call to a target of the directory",
-                "description": (
-                    "For the agent on the call or a shift lead. 202 while the target rings; "
-                    "call.transferred or call.transfer_failed follows on the websocket."
-                ),
-                "requestBody": _json_body(
-                    {
-                        "type": "object",
-                        "required": ["target"],
-                        "properties": {
-                            "target": {"type": "string", "description": "name or number"},
-                            "mode": {"enum": ["blind", "three_way"], "default": "blind"},
-                        },
-                    }
-                ),
-                "responses": {
-                    "202": _ok("The target is being called"),
-                    **ERRORS,
-                    "404": _ok("No such call", ERROR),
-                    "409": _ok("Not connected, or a transfer is under way", ERROR),
-                    "503": _ok("No outbound proxy configured", ERROR),
-                },
-            }
-        },
-        "/api/transfer-targets": {
-            "get": {
-                "summary": "The transfer directory: names and numbers",
-                "responses": {"200": _ok("Targets")},
-            }
-        },
-        "/healthz": {
-            "get": {
-                "summary": "200 when SIP, database and forwarding sender are up, else 503",
-                "security": [],
-                "responses": {"200": _ok("Healthy"), "503": _ok("A part is down")},
-            }
-        },
-        "/ws": {
-            "get": {
-                "summary": "Websocket of console events",
-                "responses": {"101": _ok("Switching protocols")},
-            }
-        },
-    },
-}
+openapi_key: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 
 
+def operation(
+    summary: str,
+    *,
+    body: SchemaRef | None = None,
+    responses: Mapping[int, tuple[str, SchemaRef | None]] | None = None,
+    errors: Iterable[int] = (400, 401, 403),
+    public: bool = False,
+    description: str | None = None,
+    tags: list[str] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Describe a handler for the generated OpenAPI document.
+
+    `responses` maps a status to (description, schema or None); each status in `errors`
+    answers with the Error schema. `public` routes need no session.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        extra: dict[str, Any] = {}
+        if description is not None:
+            extra["description"] = description
+        if public:
+            extra["security"] = []
+        docs(summary=summary, tags=tags, parameters=parameters, **extra)(handler)
+        if body is not None:
+            request_schema(body)(handler)
+        for status, (text, schema) in (responses or {200: ("OK", None)}).items():
+            if schema is None:
+                get_or_set_apispec(handler)["responses"][str(status)] = {"description": text}
+            else:
+                response_schema(schema, status, description=text)(handler)
+        for status in errors:
+            if public and status in (401, 403):
+                continue
+            response_schema(ErrorSchema, status, description=ERROR_TEXT[status])(handler)
+        return handler
+
+    return decorate
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    """The OpenAPI document of every described route of the app."""
+    spec = APISpec(
+        title=TITLE,
+        version="0.1.0",
+        openapi_version=OPENAPI_VERSION,
+        plugins=(ApigamiPlugin(schema_name_resolver=resolver),),
+        info={"description": DESCRIPTION},
+        security=[{"session": []}, {"bearer": []}],
+    )
+    spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": "hotline_session"}
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    RouteProcessor(spec).register_routes(app)
+    result = spec.to_dict()
+    for path in result.get("paths", {}).values():
+        path.pop("head", None)  # aiohttp answers HEAD for every GET; HTTP says as much
+        for op in path.values():
+            for key in _SWAGGER2_KEYS:
+                op.pop(key, None)
+    return result
+
+
+async def build_document(app: web.Application) -> None:
+    """On start-up, once every route is registered: generate the document once."""
+    app[openapi_key] = document(app)
+
+
+@operation("This document: the console API in OpenAPI 3", public=True, errors=())
 async def handler(request: web.Request) -> web.Response:
-    return web.json_response(SPEC)
+    return web.json_response(request.app[openapi_key])

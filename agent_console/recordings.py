@@ -6,8 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from agent_console import schemas
 from agent_console.app import ApiError
 from agent_console.http import current
+from agent_console.openapi import operation
 from hotline.recordings import RecordingArchive
 from hotline.voicemail import list_voicemails
 
@@ -15,6 +17,12 @@ archive_key = web.AppKey("recordings", RecordingArchive)
 ROUTE = "/api/calls/{call_id}/recording"
 
 
+@operation(
+    "The call's stereo WAV (caller left, agent right) for its agent, leads and admins; "
+    "a voicemail's for any agent",
+    responses={200: ("audio/wav", None), 410: ("The file is no longer kept", schemas.ErrorSchema)},
+    errors=(401, 404),
+)
 async def download(request: web.Request) -> web.StreamResponse:
     principal = current(request)
     found = await request.app[archive_key].for_call(request.match_info["call_id"])
@@ -38,6 +46,11 @@ async def download(request: web.Request) -> web.StreamResponse:
     )
 
 
+@operation(
+    "Draft tickets left by callers nobody could answer (numbers masked)",
+    responses={200: ("Voicemails", schemas.VoicemailListSchema)},
+    errors=(401,),
+)
 async def voicemails(request: web.Request) -> web.Response:
     """GET /api/voicemails: draft tickets left by callers nobody could answer."""
     current(request)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from agent_console import schemas
 from agent_console.app import ApiError, read_json, services_key
 from agent_console.http import current
+from agent_console.openapi import operation
 from telephony.transfer import TransferError
 
 STATUS = {
@@ -19,6 +21,16 @@ STATUS = {
 }
 
 
+@operation(
+    "Blind transfer or three-way call to a target of the directory",
+    description=(
+        "For the agent on the call or a shift lead. 202 while the target rings; "
+        "call.transferred or call.transfer_failed follows on the websocket."
+    ),
+    body=schemas.TransferSchema,
+    responses={202: ("The target is being called", schemas.TransferStartedSchema)},
+    errors=(400, 401, 403, 404, 409, 415, 503),
+)
 async def transfer(request: web.Request) -> web.Response:
     """Blind transfer or three-way call to a target from the directory; 202 while it rings."""
     principal = current(request)
@@ -41,6 +53,11 @@ async def transfer(request: web.Request) -> web.Response:
     )
 
 
+@operation(
+    "The transfer directory: names and numbers",
+    responses={200: ("Targets", schemas.TransferTargetListSchema)},
+    errors=(401,),
+)
 async def targets(request: web.Request) -> web.Response:
     directory = request.app[services_key].switchboard.transfer_directory
     return web.json_response(

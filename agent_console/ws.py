@@ -9,10 +9,16 @@ from aiohttp import WSMsgType, web
 from agent_console.app import notifier_key, services_key
 from agent_console.http import current
 from agent_console.notifier import ConsoleConnection
+from agent_console.openapi import operation
 
 log = logging.getLogger(__name__)
 
 
+@operation(
+    "Websocket of console events (JSON); closes with 1008 on logout or session expiry",
+    responses={101: ("Switching protocols", None)},
+    errors=(401, 403, 429),
+)
 async def handler(request: web.Request) -> web.WebSocketResponse:
     principal = current(request)
     origin = request.headers.get("Origin")

@@ -8,6 +8,8 @@ import logging
 
 from aiohttp import web
 
+from agent_console.openapi import operation
+from agent_console.schemas import CaseReceivedSchema
 from dispatch.sender import SIGNATURE_HEADER, sign_body
 from hotline.config import DEMO_DISPATCH_PATH
 
@@ -20,6 +22,16 @@ def add_demo_dispatch_core(app: web.Application, secret: str) -> None:
     """Serve POST /demo/dispatch-core/cases as the city's platform would (idempotent)."""
     app[received_key] = {}
 
+    @operation(
+        "Demo only: the stand-in dispatch core receives a signed case (idempotent)",
+        public=True,
+        errors=(),
+        responses={
+            200: ("Accepted", CaseReceivedSchema),
+            400: ("Idempotency-Key missing", None),
+            401: ("Bad signature", None),
+        },
+    )
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
         if not hmac.compare_digest(

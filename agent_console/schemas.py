@@ -1,0 +1,297 @@
+"""The console API's bodies as marshmallow schemas: the OpenAPI document is generated from them
+and from the routes (agent_console/openapi.py). Handlers validate with their own rules, so each
+error keeps its stable `error_id`; these schemas describe, they do not parse."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ErrorSchema(Schema):
+    error_id = fields.String(required=True, metadata={"description": "stable, for programs"})
+    message = fields.String(required=True)
+    field = fields.String(metadata={"description": "the offending form field, if any"})
+
+
+class OkSchema(Schema):
+    ok = fields.Boolean(required=True)
+
+
+class LoginSchema(Schema):
+    agent_id = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class PrincipalSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(validate=validate.OneOf(["agent", "lead", "admin"]))
+
+
+class LoginResultSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "bearer token; also a cookie"})
+    agent = fields.Nested(PrincipalSchema, required=True)
+
+
+class AgentStateSchema(Schema):
+    agent_id = fields.String(required=True)
+    state = fields.String(
+        validate=validate.OneOf(["logged_out", "ready", "offered", "talking", "wrap_up", "paused"])
+    )
+    since = fields.DateTime(allow_none=True)
+    reason = fields.String()
+    call_id = fields.String(allow_none=True)
+    after_call = fields.String(allow_none=True)
+
+
+class StateChangeSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(["ready", "paused", "logged_out"]))
+    reason = fields.String(validate=validate.Length(max=100))
+
+
+class LiveCallSchema(Schema):
+    type = fields.String()
+    call_id = fields.String()
+    caller = fields.String(metadata={"description": "full number: the agent may call back"})
+    hotline = fields.String()
+    queue = fields.String()
+    state = fields.String()
+    connected_at = fields.DateTime(allow_none=True)
+
+
+class MeSchema(Schema):
+    agent = fields.Nested(PrincipalSchema, required=True)
+    status = fields.Nested(AgentStateSchema, required=True)
+    call = fields.Nested(LiveCallSchema, allow_none=True)
+    hotlines = fields.List(fields.String())
+    pause_reasons = fields.List(fields.String())
+
+
+class AgentRowSchema(AgentStateSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class AgentListSchema(Schema):
+    agents = fields.List(fields.Nested(AgentRowSchema), required=True)
+
+
+class TicketFormSchema(Schema):
+    hotline = fields.String(required=True, metadata={"example": "12319"})
+    call_id = fields.String(allow_none=True)
+    caller_name = fields.String(validate=validate.Length(max=100))
+    phone = fields.String(required=True, validate=validate.Length(max=32))
+    address = fields.String(required=True, validate=validate.Length(max=300))
+    description = fields.String(required=True, validate=validate.Length(max=4000))
+    department_code = fields.String(required=True, metadata={"example": "MUNICIPAL"})
+    category_code = fields.String(allow_none=True, metadata={"example": "01023"})
+    urgent = fields.Boolean()
+    merge_into = fields.String(
+        allow_none=True, metadata={"description": "并单: an open ticket this report repeats"}
+    )
+
+
+class TicketSchema(TicketFormSchema):
+    number = fields.String(required=True, metadata={"example": "12319-20261123-0007"})
+    status = fields.String()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    forwarded = fields.Boolean(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+
+
+class RepeatQuerySchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(max=4000))
+    address = fields.String(validate=validate.Length(max=300))
+    category_code = fields.String(allow_none=True)
+
+
+class RepeatSchema(Schema):
+    number = fields.String(required=True)
+    reason = fields.String()
+    similarity = fields.Float()
+    place = fields.String(allow_none=True)
+    address = fields.String(metadata={"description": "masked: house and room numbers hidden"})
+    description = fields.String(metadata={"description": "first 120 characters, numbers masked"})
+    department_code = fields.String()
+    category_code = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    mine = fields.Boolean(metadata={"description": "written by the asking agent"})
+
+
+class RepeatListSchema(Schema):
+    days = fields.Integer()
+    repeats = fields.List(fields.Nested(RepeatSchema))
+
+
+class ClassifyQuerySchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(max=4000))
+
+
+class SuggestedDepartmentSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    score = fields.Float()
+
+
+class CodeNameSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class ReasonSchema(Schema):
+    kind = fields.String(
+        validate=validate.OneOf(["department", "category", "urgent", "ownership", "model"])
+    )
+    target = fields.String()
+    words = fields.List(fields.String())
+
+
+class ClassificationSchema(Schema):
+    departments = fields.List(fields.Nested(SuggestedDepartmentSchema))
+    category = fields.Nested(CodeNameSchema, allow_none=True)
+    urgent = fields.Boolean()
+    urgent_reason = fields.String(allow_none=True)
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    location = fields.Dict(allow_none=True)
+    unclear_ownership = fields.String(allow_none=True)
+    coordinator = fields.Nested(
+        CodeNameSchema, metadata={"description": "present when ownership is unclear (确权)"}
+    )
+    matched = fields.List(fields.String())
+
+
+class NlpStatusSchema(Schema):
+    model = fields.Dict(allow_none=True)
+    acceptance = fields.Dict()
+
+
+class DepartmentListSchema(Schema):
+    departments = fields.List(fields.Nested(CodeNameSchema))
+
+
+class TransferSchema(Schema):
+    target = fields.String(required=True, metadata={"description": "name or number"})
+    mode = fields.String(validate=validate.OneOf(["blind", "three_way"]))
+
+
+class TransferStartedSchema(Schema):
+    call_id = fields.String()
+    target = fields.String()
+    mode = fields.String()
+
+
+class TransferTargetSchema(Schema):
+    name = fields.String()
+    number = fields.String()
+
+
+class TransferTargetListSchema(Schema):
+    targets = fields.List(fields.Nested(TransferTargetSchema))
+
+
+class MetricsSchema(Schema):
+    start = fields.DateTime()
+    end = fields.DateTime()
+    queues = fields.Dict(metadata={"description": "per queue ('*' for all): QueueFigures"})
+    agents = fields.Dict()
+    hours = fields.Dict()
+    shifts = fields.Dict()
+
+
+class HealthSchema(Schema):
+    ok = fields.Boolean()
+    checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
+
+
+class VoicemailSchema(Schema):
+    number = fields.String()
+    hotline = fields.String()
+    call_id = fields.String()
+    phone = fields.String(metadata={"description": "masked"})
+    left_at = fields.DateTime()
+    duration_seconds = fields.Float()
+    recording = fields.String()
+
+
+class VoicemailListSchema(Schema):
+    voicemails = fields.List(fields.Nested(VoicemailSchema))
+
+
+class RosterEntrySchema(Schema):
+    day = fields.Date()
+    shift = fields.String()
+    agent_id = fields.String()
+    role = fields.String()
+    skills = fields.List(fields.String())
+    dialects = fields.List(fields.String())
+
+
+class OverrideSchema(Schema):
+    agent_id = fields.String()
+    lead_id = fields.String()
+    at = fields.DateTime()
+    until = fields.DateTime()
+    reason = fields.String()
+
+
+class OverrideRequestSchema(Schema):
+    agent_id = fields.String(required=True)
+    reason = fields.String(validate=validate.Length(max=200))
+
+
+class OverrideListSchema(Schema):
+    overrides = fields.List(fields.Nested(OverrideSchema))
+
+
+class RosterSchema(Schema):
+    day = fields.Date()
+    shift = fields.String()
+    holiday = fields.String(allow_none=True)
+    lead = fields.String(allow_none=True)
+    enforced = fields.Boolean()
+    on_duty = fields.List(fields.Nested(RosterEntrySchema))
+    seats = fields.Dict()
+    overrides = fields.List(fields.Nested(OverrideSchema))
+
+
+class RosterImportedSchema(Schema):
+    imported = fields.Integer()
+
+
+class MissedCallSchema(Schema):
+    call_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(["abandoned", "callback", "refused"]))
+    number = fields.String(metadata={"description": "masked unless offered to the asking agent"})
+    queue = fields.String()
+    missed_at = fields.DateTime()
+    status = fields.String(validate=validate.OneOf(["open", "offered", "done"]))
+    agent_id = fields.String(allow_none=True)
+
+
+class MissedCallListSchema(Schema):
+    missed_calls = fields.List(fields.Nested(MissedCallSchema))
+
+
+class MissedCallMarkSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["open", "offered", "done"]))
+
+
+class MissedCallMarkedSchema(Schema):
+    call_id = fields.String()
+    status = fields.String()
+
+
+class CallbackFinishSchema(Schema):
+    reached = fields.Boolean(required=True)
+
+
+class CallbackFinishedSchema(Schema):
+    call_id = fields.String()
+    reached = fields.Boolean()
+
+
+class CaseReceivedSchema(Schema):
+    accepted = fields.String()
+    duplicate = fields.Boolean()

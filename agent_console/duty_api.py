@@ -175,7 +175,7 @@ async def mark_missed(request: web.Request) -> web.Response:
         raise ApiError(400, "missing-field", "status is required", "status")
     try:
         await request.app[missed_key].mark(
-            request.match_info["call_id"], status, principal.agent_id, request.app[clock_key]()
+            request.match_info["call_id"], status, principal, request.app[clock_key]()
         )
     except MissedCallError as error:
         code = 404 if error.error_id == "unknown-call" else 400

@@ -20,9 +20,10 @@ from agent_console.app import (
     throttle_key,
 )
 from agent_console.openapi import operation
+from hotline.access import may_see
 from hotline.accounts import AccountError, Principal
 from hotline.models import Ticket
-from hotline.tickets import TicketError, parse_ticket_form, ticket_fields
+from hotline.tickets import TicketError, parse_ticket_form, ticket_fields, ticket_guard
 from routing import AgentState, RoutingError
 
 principal_key = web.RequestKey("principal", Principal)
@@ -282,9 +283,12 @@ async def create_ticket(request: web.Request) -> web.Response:
     errors=(401, 404),
 )
 async def get_ticket(request: web.Request) -> web.Response:
+    principal = current(request)
     services = request.app[services_key]
     ticket = await services.tickets.get(request.match_info["number"])
-    if ticket is None:
+    # Someone else's ticket is answered as a missing one: sequential numbers must not tell
+    # an agent which tickets exist.
+    if ticket is None or not may_see(principal, ticket_guard(ticket)):
         raise ApiError(404, "unknown-ticket", "no ticket with that number")
     delivery = await services.tickets.delivery(ticket.id)
     delivered = delivery is not None and delivery.delivered_at is not None

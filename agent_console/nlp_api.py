@@ -17,7 +17,7 @@ from agent_console.http import current
 from agent_console.openapi import operation
 from hotline.classification import acceptance, open_repeats
 from hotline.config import NlpConfig
-from hotline.privacy import mask_address
+from hotline.privacy import mask_address, mask_text
 from nlp import Classifier
 from nlp.repeats import CaseSketch
 
@@ -82,8 +82,9 @@ async def classify(request: web.Request) -> web.Response:
     errors=(400, 401, 415),
 )
 async def repeats(request: web.Request) -> web.Response:
-    """Open tickets the one being written probably repeats (并单 suggestions)."""
-    current(request)
+    """Open tickets the one being written probably repeats (并单 suggestions): masked
+    summaries, whoever wrote them, enough to choose one to merge into and no more."""
+    principal = current(request)
     services = request.app[nlp_key]
     data = await read_json(request)
     text = _text(data, "text", required=True)
@@ -107,10 +108,11 @@ async def repeats(request: web.Request) -> web.Response:
                     "similarity": round(match.similarity, 3),
                     "place": match.place,
                     "address": mask_address(ticket.address),
-                    "description": ticket.description[:120],
+                    "description": mask_text(ticket.description[:120]),
                     "department_code": ticket.department_code,
                     "category_code": ticket.category_code,
                     "created_at": ticket.created_at.isoformat(),
+                    "mine": ticket.created_by == principal.agent_id,
                 }
                 for match, ticket in found
             ],

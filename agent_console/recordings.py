@@ -10,7 +10,8 @@ from agent_console import schemas
 from agent_console.app import ApiError
 from agent_console.http import current
 from agent_console.openapi import operation
-from hotline.recordings import RecordingArchive
+from hotline.access import may_see
+from hotline.recordings import RecordingArchive, call_guard
 from hotline.voicemail import list_voicemails
 
 archive_key = web.AppKey("recordings", RecordingArchive)
@@ -29,10 +30,8 @@ async def download(request: web.Request) -> web.StreamResponse:
     if found is None:
         raise ApiError(404, "no-recording", "this call has no recording")
     recording, call = found
-    # Voicemails are for every agent to pick up; a talk only for its agent and the leads.
     # The same answer whether the call is someone else's: no hint about other agents' calls.
-    allowed = principal.is_lead or call.end_reason == "voicemail"
-    if not allowed and principal.agent_id != call.agent_id:
+    if not may_see(principal, call_guard(call, "recording")):
         raise ApiError(404, "no-recording", "this call has no recording")
     path = Path(recording.path)
     if not path.is_file():

@@ -13,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.access import ROLES, Role
 from hotline.models import Agent, AgentSession
 from telephony.digest import ha1
 
-ROLES = ("agent", "lead")
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown agent as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-password")
@@ -38,7 +38,11 @@ class Principal:
 
     @property
     def is_lead(self) -> bool:
-        return self.role == "lead"
+        return self.role == Role.LEAD
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
 
 
 def _token_hash(token: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.access import Actor, Guarded, may_act
 from hotline.models import MissedCall
 from hotline.privacy import mask_phone
 
@@ -44,6 +45,13 @@ class MissedCallView:
         }
 
 
+def missed_call_guard(row: MissedCall) -> Guarded:
+    """An open missed call waits for any agent; once taken it is the taker's."""
+    if row.status == "open":
+        return Guarded("missed-call", None, pool=True)
+    return Guarded("missed-call", row.agent_id)
+
+
 class MissedCalls:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -61,11 +69,13 @@ class MissedCalls:
             for r in rows
         ]
 
-    async def mark(self, call_id: str, status: str, agent_id: str, now: datetime) -> None:
+    async def mark(self, call_id: str, status: str, actor: Actor, now: datetime) -> None:
+        """Take an open missed call, or change one taken by the actor (a lead: any)."""
         if status not in STATUSES:
             raise MissedCallError("bad-status", f"status must be one of {STATUSES}")
         async with self._sessions.begin() as db:
             row = await db.get(MissedCall, call_id)
-            if row is None:
+            # One agent's callback is not another's to close or take over: answered as unknown.
+            if row is None or not may_act(actor, missed_call_guard(row)):
                 raise MissedCallError("unknown-call", f"no missed call {call_id}")
-            row.status, row.agent_id, row.updated_at = status, agent_id, now
+            row.status, row.agent_id, row.updated_at = status, actor.agent_id, now

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.access import Guarded
 from hotline.models import Call, Recording
 from telephony.events import RecordingFinished
 
@@ -34,6 +35,12 @@ def record_call(event: RecordingFinished) -> Callable[[AsyncSession], Awaitable[
         )
 
     return job
+
+
+def call_guard(call: Call, kind: str = "call") -> Guarded:
+    """A call (or its recording) as the access policy sees it: a voicemail waits for any
+    agent to pick it up; a talk belongs to its agent."""
+    return Guarded(kind, call.agent_id, pool=call.end_reason == "voicemail")
 
 
 class RecordingArchive:

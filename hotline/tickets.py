@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.access import Guarded
 from hotline.models import Call, ClassifierFeedback, OutboxMessage, Ticket, TicketCounter
 from nlp.classifier import Classification, Classifier
 from nlp.model import TrainedModel
@@ -154,6 +155,13 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "urgent": ticket.urgent,
         "merged_into": ticket.merged_into,
     }
+
+
+def ticket_guard(ticket: Ticket) -> Guarded:
+    """The ticket as the access policy sees it: a voicemail's draft waits for any agent."""
+    return Guarded(
+        "ticket", ticket.created_by, pool=ticket.created_by is None and ticket.status == "draft"
+    )
 
 
 def case_payload(ticket: Ticket) -> dict[str, Any]:

@@ -77,7 +77,13 @@ async def test_bodies_and_errors_come_from_the_schemas(console: TestServer) -> N
     body = create["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/TicketForm"}
     form = spec["components"]["schemas"]["TicketForm"]
-    assert set(form["required"]) == {"hotline", "phone", "address", "description", "department_code"}
+    assert set(form["required"]) == {
+        "hotline",
+        "phone",
+        "address",
+        "description",
+        "department_code",
+    }
     assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Ticket"
     }

@@ -41,6 +41,14 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
+class WebsocketLimits:
+    per_session: int = 4
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 2.0
+    burst: int = 20
+
+
+@dataclass(frozen=True)
 class ConsoleOptions:
     hotlines: tuple[str, ...]
     pause_reasons: tuple[str, ...]
@@ -48,6 +56,7 @@ class ConsoleOptions:
     secure_cookies: bool
     session_hours: float
     clock: Callable[[], datetime]
+    websocket: WebsocketLimits = WebsocketLimits()
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, bool]]]

@@ -14,6 +14,7 @@ from agent_console.app import (
     STATIC,
     ApiError,
     health_key,
+    notifier_key,
     options_key,
     read_json,
     services_key,
@@ -143,6 +144,7 @@ async def logout(request: web.Request) -> web.Response:
     services.switchboard.request_state(principal.agent_id, AgentState.LOGGED_OUT, "logout")
     if token:
         await services.accounts.logout(token)
+    await request.app[notifier_key].close_session(principal.session_key, b"logged out")
     response = web.json_response({"ok": True})
     response.del_cookie(SESSION_COOKIE)
     return response

@@ -19,10 +19,13 @@ OUTBOX_LIMIT = 256  # messages queued for a slow console before it is disconnect
 class ConsoleConnection:
     """A websocket with its own ordered send queue, so one slow browser blocks nobody."""
 
-    def __init__(self, ws: web.WebSocketResponse, agent_id: str, is_lead: bool) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, agent_id: str, is_lead: bool, session_key: str = ""
+    ) -> None:
         self.ws = ws
         self.agent_id = agent_id
         self.is_lead = is_lead
+        self.session_key = session_key
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
         self._task = asyncio.create_task(self._send_loop(), name=f"ws-{agent_id}")
         self._closing = BackgroundTasks()
@@ -71,6 +74,16 @@ class Notifier:
         for connection in list(self._connections):
             if connection.is_lead:
                 connection.push(message)
+
+    def sockets_of(self, session_key: str) -> int:
+        """How many websockets a session holds open."""
+        return sum(1 for c in list(self._connections) if c.session_key == session_key)
+
+    async def close_session(self, session_key: str, message: bytes) -> None:
+        """Close every websocket of a session that ended (logout): 1008, policy violation."""
+        for connection in list(self._connections):
+            if connection.session_key == session_key:
+                await connection.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=message)
 
     async def close_all(self) -> None:
         for connection in list(self._connections):

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from agent_console.app import notifier_key, services_key
+from agent_console.app import ApiError, notifier_key, options_key, services_key
 from agent_console.http import current
 from agent_console.notifier import ConsoleConnection
 from agent_console.openapi import operation
+from hotline.accounts import Accounts, Principal
+from hotline.throttle import MessageRate
 
 log = logging.getLogger(__name__)
+
+
+# A session's end is checked at least this often, so a session revoked elsewhere (a password
+# changed from the CLI) closes its websockets too.
+RECHECK_SECONDS = 60.0
 
 
 @operation(
@@ -25,13 +35,31 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     if origin is not None and origin.split("://", 1)[-1] != request.host:
         # Another site's page must not ride an agent's session (cross-site websocket hijacking).
         raise web.HTTPForbidden(text="cross-origin websocket refused")
-    ws = web.WebSocketResponse(heartbeat=20.0)
-    await ws.prepare(request)
+    options = request.app[options_key]
+    limits = options.websocket
     notifier = request.app[notifier_key]
-    connection = ConsoleConnection(ws, principal.agent_id, principal.is_lead)
+    if notifier.sockets_of(principal.session_key) >= limits.per_session:
+        raise ApiError(
+            429,
+            "too-many-sockets",
+            f"a session may hold {limits.per_session} websockets open; close one first",
+        )
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=limits.max_message_bytes)
+    await ws.prepare(request)
+    connection = ConsoleConnection(ws, principal.agent_id, principal.is_lead, principal.session_key)
     notifier.add(connection)
     switchboard = request.app[services_key].switchboard
+    watchdog = asyncio.create_task(
+        _close_when_session_ends(ws, request.app[services_key].accounts, principal, options.clock),
+        name=f"ws-session-{principal.agent_id}",
+    )
+    rate = MessageRate(limits.messages_per_second, limits.burst)
+    loop = asyncio.get_running_loop()
     try:
+        if notifier.sockets_of(principal.session_key) > limits.per_session:
+            # Opened at the same moment as another one that took the last place.
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many websockets")
+            return ws
         status = switchboard.routing.find_agent(principal.agent_id)
         connection.push(
             {
@@ -45,11 +73,33 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
             kind = "call.connected" if live.state == "connected" else "call.offered"
             connection.push(live.as_message(kind))
         async for message in ws:
+            if not rate.allow(loop.time()):
+                log.warning("websocket flooded; closed", extra={"agent": principal.agent_id})
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many messages")
+                break
             if message.type == WSMsgType.TEXT and message.data == "ping":
                 connection.push({"type": "pong"})
             elif message.type == WSMsgType.ERROR:
                 log.debug("websocket error", extra={"agent": principal.agent_id})
     finally:
+        watchdog.cancel()
         notifier.remove(connection)
         await connection.close()
     return ws
+
+
+async def _close_when_session_ends(
+    ws: web.WebSocketResponse,
+    accounts: Accounts,
+    principal: Principal,
+    clock: Callable[[], datetime],
+) -> None:
+    """Close the socket with 1008 when its session expires (absolute or idle) or is revoked."""
+    while not ws.closed:
+        ends = await accounts.session_ends_at(principal.session_key)
+        now = clock()
+        if ends is None or ends <= now:
+            log.info("session ended; websocket closed", extra={"agent": principal.agent_id})
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
+            return
+        await asyncio.sleep(min(RECHECK_SECONDS, (ends - now).total_seconds()))

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.access import ROLES, Role
 from hotline.models import Agent, AgentSession
 from telephony.digest import ha1
 
+# A session's last use is written at most this often (and four times per idle period).
+TOUCH_EVERY = timedelta(minutes=1)
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown agent as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-password")
@@ -35,6 +37,8 @@ class Principal:
     agent_id: str
     name: str
     role: str
+    # Names the session (the token's SHA-256) without revealing the token.
+    session_key: str = field(default="", compare=False)
 
     @property
     def is_lead(self) -> bool:
@@ -58,11 +62,16 @@ class Accounts:
     """Creating agents, checking passwords, issuing and resolving sessions."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], realm: str, session_hours: float
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        realm: str,
+        session_hours: float,
+        idle_minutes: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._realm = realm
         self._session_lifetime = timedelta(hours=session_hours)
+        self._idle = timedelta(minutes=idle_minutes) if idle_minutes > 0 else None
 
     async def add_agent(
         self,
@@ -143,25 +152,59 @@ class Accounts:
                     agent_id=agent.id,
                     created_at=now,
                     expires_at=now + self._session_lifetime,
+                    last_seen_at=now,
                 )
             )
-        return token, Principal(agent.id, agent.name, agent.role)
+        return token, Principal(agent.id, agent.name, agent.role, _token_hash(token))
+
+    def _ends_at(self, session: AgentSession) -> datetime:
+        """When the session ends if it is not used again: absolute or idle, the sooner."""
+        if self._idle is None:
+            return session.expires_at
+        last = session.last_seen_at or session.created_at
+        return min(session.expires_at, last + self._idle)
 
     async def principal(self, token: str, now: datetime) -> Principal | None:
+        """Who holds this token, if its session is alive; the request counts as use."""
+        key = _token_hash(token)
         async with self._sessions() as db:
             row = (
                 await db.execute(
                     select(AgentSession, Agent)
                     .join(Agent, Agent.id == AgentSession.agent_id)
-                    .where(AgentSession.token_hash == _token_hash(token))
+                    .where(AgentSession.token_hash == key)
                 )
             ).first()
         if row is None:
             return None
         session, agent = row
-        if session.expires_at <= now or not agent.active:
+        if self._ends_at(session) <= now or not agent.active:
             return None
-        return Principal(agent.id, agent.name, agent.role)
+        if self._idle is not None and now - (session.last_seen_at or session.created_at) > min(
+            TOUCH_EVERY, self._idle / 4
+        ):
+            # Written now and then, not on every request: enough for a timeout in minutes.
+            async with self._sessions.begin() as db:
+                await db.execute(
+                    update(AgentSession)
+                    .where(AgentSession.token_hash == key)
+                    .values(last_seen_at=now)
+                )
+        return Principal(agent.id, agent.name, agent.role, key)
+
+    async def session_ends_at(self, session_key: str) -> datetime | None:
+        """When a session ends unless used again; None if it is gone (logged out, revoked)."""
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    select(AgentSession, Agent.active)
+                    .join(Agent, Agent.id == AgentSession.agent_id)
+                    .where(AgentSession.token_hash == session_key)
+                )
+            ).first()
+        if row is None or not row[1]:
+            return None
+        return self._ends_at(row[0])
 
     async def logout(self, token: str) -> None:
         async with self._sessions.begin() as db:

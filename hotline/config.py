@@ -135,9 +135,20 @@ class TrunkConfig:
 class ConsoleConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    # A session ends this long after login (absolute) ...
     session_hours: float = 12.0
+    # ... or after this many minutes without a request (a console left open); 0: no idle limit.
+    session_idle_minutes: float = 120.0
     # Set true behind TLS so the session cookie is never sent in clear.
     secure_cookies: bool = False
+    # Websockets one session may hold open at once (a console in a few tabs).
+    ws_per_session: int = 4
+    # Larger websocket messages close the socket (1009).
+    ws_max_message_bytes: int = 65536
+    # Messages (pings included) a console may send: this many a second, with bursts of
+    # ws_message_burst; faster closes the socket (1008).
+    ws_messages_per_second: float = 2.0
+    ws_message_burst: int = 20
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,8 @@ class AgentSession(Base):
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The last request made with it, for the idle timeout (None: never used since login).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Call(Base):

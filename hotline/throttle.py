@@ -50,3 +50,28 @@ class LoginThrottles:
 
     agent: LoginThrottle = field(default_factory=lambda: LoginThrottle(limit=5))
     address: LoginThrottle = field(default_factory=lambda: LoginThrottle(limit=50))
+
+
+@dataclass
+class MessageRate:
+    """A token bucket: `rate` messages a second on average, bursts of up to `burst` (pure;
+    `now` is any monotonic time in seconds). A rate of 0 allows everything."""
+
+    rate: float
+    burst: int
+    _tokens: float = field(init=False)
+    _at: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = float(self.burst)
+
+    def allow(self, now: float) -> bool:
+        if self.rate <= 0:
+            return True
+        if self._at is not None:
+            self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
-from agent_console.app import ConsoleOptions, create_app
+from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import sip_guard_key
 from agent_console.notifier import Notifier
@@ -89,7 +89,12 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     """Construct everything (no sockets opened, no database touched)."""
     engine = create_engine(config.database.url)
     sessions = session_factory(engine)
-    accounts = Accounts(sessions, config.sip.realm, config.console.session_hours)
+    accounts = Accounts(
+        sessions,
+        config.sip.realm,
+        config.console.session_hours,
+        config.console.session_idle_minutes,
+    )
     classifier = build_classifier(config.nlp)
     # What a ticket may be routed to: the classifier's departments and the 确权 coordinator.
     departments = console_departments(classifier, config.nlp)
@@ -184,6 +189,12 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             secure_cookies=config.console.secure_cookies,
             session_hours=config.console.session_hours,
             clock=clock,
+            websocket=WebsocketLimits(
+                config.console.ws_per_session,
+                config.console.ws_max_message_bytes,
+                config.console.ws_messages_per_second,
+                config.console.ws_message_burst,
+            ),
         ),
         notifier=notifier,
         health=health,

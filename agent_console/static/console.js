@@ -627,12 +627,13 @@ function connectSocket() {
     }
     onSocketMessage(message);
   });
-  socket.addEventListener("close", () => {
+  socket.addEventListener("close", (event) => {
     document.body.dataset.socket = "closed";
     clearInterval(desk.pingTimer);
     if (desk.socket !== socket || !desk.agent) return; // replaced, or logged out on purpose
     desk.socket = null;
-    scheduleReconnect(opened);
+    // 1008: the session ended (expired, idle, logged out elsewhere): ask before reconnecting.
+    scheduleReconnect(opened && event.code !== 1008);
   });
 }
 

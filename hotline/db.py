@@ -1,4 +1,10 @@
-"""Database engines: SQLite in WAL mode by default, PostgreSQL in production."""
+"""Database engines: SQLite in WAL mode by default, PostgreSQL in production.
+
+Both are durable: a ticket the API has answered "saved" survives a power failure. SQLite syncs
+the WAL on every commit (synchronous=FULL: with NORMAL a commit can be lost, though the file
+stays consistent); PostgreSQL waits for its WAL flush (synchronous_commit=on, whatever the
+server's default). The cost is measured by bench/bench_tickets.py.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -55,7 +61,13 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"synchronous_commit": "on"}},
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -190,3 +190,36 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
     assert asyncio.run(tables()) == set()
     migrations.upgrade(database_url)
     assert asyncio.run(tables()) == everything
+
+
+async def test_a_commit_waits_for_the_disk_whatever_the_server_default(database_url: str) -> None:
+    """SQLite syncs the WAL on each commit; PostgreSQL keeps synchronous_commit on even where
+    the database's default turns it off."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url)
+        async with engine.connect() as connection:
+            level = (await connection.execute(text("PRAGMA synchronous"))).scalar_one()
+        await engine.dispose()
+        assert level == 2  # FULL (NORMAL is 1)
+        return
+    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        name = (await connection.execute(text("SELECT current_database()"))).scalar_one()
+        await connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    try:
+        plain = create_async_engine(database_url)
+        async with plain.connect() as connection:
+            default = (await connection.execute(text("SHOW synchronous_commit"))).scalar_one()
+        await plain.dispose()
+        engine = create_engine(database_url)
+        async with engine.connect() as connection:
+            ours = (await connection.execute(text("SHOW synchronous_commit"))).scalar_one()
+        await engine.dispose()
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'ALTER DATABASE "{name}" RESET synchronous_commit'))
+        await admin.dispose()
+    assert (default, ours) == ("off", "on")

@@ -111,6 +111,8 @@ async def prometheus(request: web.Request) -> web.Response:
             ("answered_calls", "Calls answered by an agent"),
             ("abandoned_calls", "Calls ended by the caller before an agent answered"),
             ("callback_calls", "Callers who asked to be called back"),
+            ("refused_calls", "Callers turned away: queue full (486), draining or no port (503)"),
+            ("voicemail_calls", "Callers who left a voicemail (not answered, not abandoned)"),
             (
                 "service_level_ratio",
                 "Share answered within the answer time (short abandons excluded)",
@@ -128,6 +130,8 @@ async def prometheus(request: web.Request) -> web.Response:
             "answered_calls": figures_.answered,
             "abandoned_calls": figures_.abandoned,
             "callback_calls": figures_.callbacks,
+            "refused_calls": figures_.refused,
+            "voicemail_calls": figures_.voicemails,
             "service_level_ratio": figures_.service_level,
             "asa_seconds": figures_.asa_seconds,
             "aht_seconds": figures_.aht_seconds,

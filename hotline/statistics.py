@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.models import AgentEvent, Call
+from hotline.refused_calls import REFUSED_PREFIX
 from routing.metrics import (
     AgentFigures,
     AgentStateRecord,
@@ -71,7 +72,9 @@ class Statistics:
                 c.arrived_at,
                 c.connected_at,
                 c.ended_at,
-                c.end_reason == "callback",
+                callback=c.end_reason == "callback",
+                refused=(c.end_reason or "").startswith(REFUSED_PREFIX),
+                voicemail=c.end_reason == "voicemail",
             )
             for c in calls
         ]

@@ -24,6 +24,7 @@ from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
 from hotline.recent_callers import RecentCallers
 from hotline.recordings import record_call
+from hotline.refused_calls import record_refused
 from hotline.transfers import check_holder, check_mode, resolve_target
 from hotline.voicemail import draft_from_voicemail
 from routing import (
@@ -46,6 +47,7 @@ from telephony.events import (
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallRefused,
     CallTransferred,
     PhoneRegistered,
     RecordingFinished,
@@ -300,6 +302,8 @@ class Switchboard(CallbackDesk):
                     rtp_to_caller=event.rtp_to_caller,
                 )
             )
+        elif isinstance(event, CallRefused):
+            self._write(record_refused(event))
         elif isinstance(event, RecordingFinished):
             self._write(record_call(event))
         elif isinstance(event, VoicemailLeft):

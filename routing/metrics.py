@@ -27,6 +27,19 @@ class CallRecord:
     ended_at: datetime | None
     # The caller asked to be called back: not answered, but not abandoned either.
     callback: bool = False
+    # Turned away by the gateway (queue full, draining, no port): offered, not answered.
+    refused: bool = False
+    # Left a voicemail (nobody on duty, after hours): offered, not answered, not abandoned.
+    voicemail: bool = False
+
+    @property
+    def lost(self) -> bool:
+        """Ended by the caller before anyone answered: an abandon."""
+        return (
+            self.connected_at is None
+            and self.ended_at is not None
+            and not (self.callback or self.refused or self.voicemail)
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class QueueFigures:
     answer_rate_in_time: float | None  # 15 s 接通率
     answer_rate: float | None  # 接通率 (24 h when the window is a day)
     callbacks: int = 0  # callback requests (counted as offered, not answered, not abandoned)
+    refused: int = 0  # turned away by the gateway (offered, not answered, not abandoned)
+    voicemails: int = 0  # left a voicemail (offered, not answered, not abandoned)
 
 
 @dataclass(frozen=True)
@@ -139,17 +154,18 @@ def _figures(
     waits = [(c.connected_at - c.arrived_at).total_seconds() for c in answered if c.connected_at]
     in_time = sum(1 for wait in waits if wait <= options.answer_seconds)
     callbacks = sum(1 for c in calls if c.connected_at is None and c.callback)
-    lost = [
-        c for c in calls if c.connected_at is None and c.ended_at is not None and not c.callback
-    ]
+    refused = sum(1 for c in calls if c.connected_at is None and c.refused)
+    voicemails = sum(1 for c in calls if c.connected_at is None and c.voicemail)
+    lost = [c for c in calls if c.lost]
     short = sum(
         1
         for c in lost
         if c.ended_at is not None
         and (c.ended_at - c.arrived_at).total_seconds() < options.short_abandon_seconds
     )
-    waiting = len(calls) - len(answered) - len(lost) - callbacks
-    decided = len(answered) + len(lost) + callbacks  # calls still waiting have no outcome yet
+    unanswered = callbacks + refused + voicemails  # offered, not answered, not abandoned
+    waiting = len(calls) - len(answered) - len(lost) - unanswered
+    decided = len(answered) + len(lost) + unanswered  # calls still waiting have no outcome yet
     handle_times = [
         (c.ended_at - c.connected_at).total_seconds()
         + _wrap_up_for(c, spans.get(c.agent_id or "", []))
@@ -170,6 +186,8 @@ def _figures(
         answer_rate_in_time=_ratio(in_time, decided),
         answer_rate=_ratio(len(answered), decided),
         callbacks=callbacks,
+        refused=refused,
+        voicemails=voicemails,
     )
 
 

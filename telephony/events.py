@@ -23,6 +23,21 @@ class CallArrived:
 
 
 @dataclass(frozen=True)
+class CallRefused:
+    """A caller the gateway turned away before queueing: the queue was full (486), the
+    gateway was draining for shutdown or had no RTP port left (503). Offered, not answered."""
+
+    at: datetime
+    call_id: str
+    sip_call_id: str
+    caller: str
+    dialled: str
+    queue: str
+    reason: str  # queue-full | draining | no-ports
+    status: int  # the SIP answer: 486 or 503
+
+
+@dataclass(frozen=True)
 class AgentAnswered:
     at: datetime
     call_id: str
@@ -134,6 +149,7 @@ class VoicemailLeft:
 
 TelephonyEvent = (
     CallArrived
+    | CallRefused
     | AgentAnswered
     | AgentLegFailed
     | CallEnded

@@ -29,6 +29,7 @@ from telephony.events import (
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallRefused,
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
@@ -161,6 +162,18 @@ def _target_address(uri_text: str, fallback: tuple[str, int]) -> tuple[str, int]
 
 def _user_of(name_addr: NameAddr) -> str:
     return name_addr.uri.user or ""
+
+
+def _caller_of(request: SipRequest) -> str:
+    """The caller's number: P-Asserted-Identity (the trunk vouches for it), else From."""
+    caller = _user_of(request.from_) or "anonymous"
+    identity = request.headers.get("P-Asserted-Identity")
+    if identity:
+        try:
+            caller = _user_of(NameAddr.parse(identity)) or caller
+        except SipParseError:
+            pass
+    return caller
 
 
 class SipGateway:
@@ -333,9 +346,6 @@ class SipGateway:
         if request.to.tag:
             self._on_reinvite(request, reply)
             return
-        if not self._accepting:
-            reply(response_for(request, 503, extra=[("Retry-After", "30")]))
-            return
         if not self._is_trunk_peer(source[0]):
             log.warning("invite from a non-peer refused", extra={"source": source[0]})
             reply(response_for(request, 403))
@@ -349,6 +359,10 @@ class SipGateway:
         queue = self._hotlines.get(dialled) or self._hotlines.get(_user_of(request.to))
         if queue is None:
             reply(response_for(request, 404))
+            return
+        if not self._accepting:
+            reply(response_for(request, 503, extra=[("Retry-After", "30")]))
+            self._refused(request, dialled, queue, "draining", 503)
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
@@ -364,6 +378,7 @@ class SipGateway:
         reply(response_for(request, 100))
         admission = self._caller_media.admission(queue)
         if admission is Admission.FULL:
+            self._refused(request, dialled, queue, "queue-full", 486)
             self._tasks.spawn(
                 refuse_busy(
                     self._media,
@@ -385,6 +400,24 @@ class SipGateway:
             name="answer-caller",
         )
 
+    def _refused(
+        self, request: SipRequest, dialled: str, queue: str, reason: str, status: int
+    ) -> None:
+        """Tell the switchboard of a caller turned away, so the statistics count the call."""
+        number = dialled if dialled in self._hotlines else _user_of(request.to)
+        self._emit(
+            CallRefused(
+                self._clock(),
+                str(uuid.uuid4()),
+                request.call_id,
+                _caller_of(request),
+                number,
+                queue,
+                reason,
+                status,
+            )
+        )
+
     async def _answer_caller(
         self,
         request: SipRequest,
@@ -401,16 +434,10 @@ class SipGateway:
         except RuntimeError:
             log.error("no RTP port left for a caller")
             reply(response_for(request, 503, extra=[("Retry-After", "5")]))
+            self._refused(request, dialled, queue, "no-ports", 503)
             return
         media.set_remote((offer.connection_address, offer.audio_port))
-        caller = _user_of(request.from_) or "anonymous"
-        identity = request.headers.get("P-Asserted-Identity")
-        if identity:
-            try:
-                caller = _user_of(NameAddr.parse(identity)) or caller
-            except SipParseError:
-                pass
-        call = HotlineCall(str(uuid.uuid4()), caller, dialled, queue, codec)
+        call = HotlineCall(str(uuid.uuid4()), _caller_of(request), dialled, queue, codec)
         call.urgent = (request.headers.get("Priority") or "").strip().lower() in URGENT_PRIORITIES
         call.media = CallerMedia(call.id, self._caller_media)
         local = NameAddr.parse(str(request.to))

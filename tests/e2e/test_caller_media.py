@@ -6,18 +6,21 @@ import asyncio
 import struct
 import wave
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
-from hotline.models import Call, Recording, Ticket
+from agent_console.app import services_key
+from hotline.models import Call, MissedCall, Recording, Ticket
 from telephony.announcements import PROMPTS_DIR, read_prompt
 from telephony.events import (
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallRefused,
     DigitPressed,
     RecordingFinished,
     TelephonyEvent,
@@ -280,6 +283,24 @@ async def test_a_full_queue_plays_its_message_then_answers_486(
     silence = encode(b"\x00" * 320, PCMA)
     message = {encode(f, PCMA) for f in frames(read_prompt(PROMPTS_DIR / "queue_full.wav"), 320)}
     assert tap.matching(refused_media, message - {silence}) >= 50
+    # The refused caller was offered and not answered: counted, not abandoned, and on the
+    # missed-call list to be called back.
+    refusals = [e for e in watch.events if isinstance(e, CallRefused)]
+    assert [(r.reason, r.status, r.queue) for r in refusals] == [("queue-full", 486, queued.queue)]
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        row = await db.get(Call, refusals[0].call_id)
+        missed = await db.get(MissedCall, refusals[0].call_id)
+    assert row is not None and row.end_reason == "refused-queue-full" and row.connected_at is None
+    assert missed is not None and missed.kind == "refused" and missed.number == CALLER_NUMBER
+    end = datetime.now(UTC)
+    queues, _ = await hotline.system.app[services_key].statistics.figures(
+        end - timedelta(hours=1), end + timedelta(seconds=1)
+    )
+    figures = queues[queued.queue]
+    assert (figures.offered, figures.refused, figures.answered) == (2, 1, 0)
+    assert figures.abandoned == 1  # the caller who waited and hung up; the refused one is not
+    assert figures.answer_rate == 0.0
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from hotline.models import Call
 from tests.conftest import RunningHotline
@@ -52,7 +53,10 @@ async def test_a_connected_call_finishes_while_new_calls_are_refused(
     await hotline.system.switchboard.synced()
     async with hotline.system.sessions() as db:
         call = await db.get(Call, offer["call_id"])
+        refused = (await db.scalars(select(Call).where(Call.sip_call_id == "late"))).one()
     assert call is not None and call.end_reason == "caller-hangup"
+    # The caller turned away while draining is a call offered and not answered.
+    assert refused.end_reason == "refused-draining" and refused.caller == "13900000000"
 
 
 async def test_a_call_still_connected_at_the_drain_limit_is_hung_up(

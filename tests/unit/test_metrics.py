@@ -122,3 +122,21 @@ def test_hourly_breakdown() -> None:
     hours = hourly_figures(CALLS, STATES, T0, T0 + timedelta(hours=2))
     assert list(hours) == [T0]
     assert hours[T0]["*"].offered == 6
+
+
+def test_refused_calls_and_voicemails_are_offered_not_answered_and_not_abandoned() -> None:
+    calls = [
+        call(1, 0, 5, 65),  # answered in time
+        call(2, 10, None, 70),  # abandoned after 60 s
+        CallRecord("r1", "12319", None, at(20), None, at(20), refused=True),  # 486 queue full
+        CallRecord("r2", "12319", None, at(21), None, at(21), refused=True),  # 503 draining
+        CallRecord("v1", "12319", None, at(30), None, at(150), voicemail=True),
+    ]
+    figures = queue_figures(calls, [], T0, at(3600))["12319"]
+    assert (figures.offered, figures.answered, figures.abandoned) == (5, 1, 1)
+    assert (figures.refused, figures.voicemails, figures.short_abandons) == (2, 1, 0)
+    assert figures.waiting == 0
+    assert figures.answer_rate == pytest.approx(1 / 5)  # 接通率 counts the overload calls
+    assert figures.answer_rate_in_time == pytest.approx(1 / 5)
+    assert figures.service_level == pytest.approx(1 / 5)
+    assert figures.abandon_rate == pytest.approx(1 / 5)  # a voicemail is not an abandon

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
+from hotline.audit import AuditLog
 from hotline.throttle import LoginThrottles
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ options_key = web.AppKey("options", ConsoleOptions)
 notifier_key = web.AppKey("notifier", Notifier)
 health_key: web.AppKey[HealthCheck] = web.AppKey("health")
 throttle_key = web.AppKey("login_throttles", LoginThrottles)
+audit_key = web.AppKey("audit", AuditLog)
 
 
 @web.middleware
@@ -102,6 +104,7 @@ def create_app(
     notifier: Notifier,
     health: HealthCheck,
     services: ConsoleServices,
+    audit: AuditLog,
 ) -> web.Application:
     """Build the console app: JSON API, websocket, static page."""
     from agent_console import http, metrics, openapi, transfer, ws
@@ -114,6 +117,7 @@ def create_app(
     app[health_key] = health
     app[services_key] = services
     app[throttle_key] = LoginThrottles()
+    app[audit_key] = audit
     app.router.add_get("/healthz", http.healthz)
     app.router.add_get("/api/openapi.json", openapi.handler)
     app.router.add_post("/api/login", http.login)

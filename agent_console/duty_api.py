@@ -13,10 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from agent_console import schemas
-from agent_console.app import ApiError, read_json
+from agent_console.app import ApiError, audit_key, read_json
 from agent_console.http import current
 from agent_console.openapi import operation
 from hotline.accounts import Principal
+from hotline.audit import AuditEntry
 from hotline.duty import DutyRoster
 from hotline.missed_calls import MissedCallError, MissedCalls
 from hotline.switchboard import Switchboard
@@ -91,13 +92,18 @@ async def show_roster(request: web.Request) -> web.Response:
     responses={200: ("Rows imported", schemas.RosterImportedSchema)},
 )
 async def import_roster(request: web.Request) -> web.Response:
-    _lead(request)
+    lead = _lead(request)
     duty = request.app[duty_key]
+    now = request.app[clock_key]()
     try:
         entries = parse_csv(await request.text())
-        count = await duty.replace_days(entries, request.app[clock_key]())
+        count = await duty.replace_days(entries, now)
     except RosterError as error:
         raise ApiError(400, error.error_id, str(error)) from None
+    days = sorted({entry.day.isoformat() for entry in entries})
+    await request.app[audit_key].record(
+        AuditEntry.of(lead, "roster.import", "roster", ",".join(days)[:64], now, rows=count)
+    )
     return web.json_response({"imported": count})
 
 
@@ -130,6 +136,17 @@ async def add_override(request: web.Request) -> web.Response:
     except RosterError as error:
         raise ApiError(409, error.error_id, str(error)) from None
     log.info("roster override", extra={"agent_id": granted.agent_id, "lead_id": lead.agent_id})
+    await request.app[audit_key].record(
+        AuditEntry.of(
+            lead,
+            "roster.override",
+            "agent",
+            granted.agent_id,
+            granted.at,
+            granted.reason,
+            until=granted.until.isoformat(),
+        )
+    )
     return web.json_response(_override_json(granted), status=201)
 
 

@@ -13,6 +13,7 @@ from agent_console.app import (
     SESSION_COOKIE,
     STATIC,
     ApiError,
+    audit_key,
     health_key,
     notifier_key,
     options_key,
@@ -23,6 +24,7 @@ from agent_console.app import (
 from agent_console.openapi import operation
 from hotline.access import may_see
 from hotline.accounts import AccountError, Principal
+from hotline.audit import AuditEntry
 from hotline.models import Ticket
 from hotline.tickets import TicketError, parse_ticket_form, ticket_fields, ticket_guard
 from routing import AgentState, RoutingError
@@ -59,6 +61,12 @@ async def auth_middleware(
         raise ApiError(401, "not-logged-in", "log in first")
     request[principal_key] = principal
     return await handler(request)
+
+
+def why(ground: str, request: web.Request) -> str:
+    """The audit log's why: the policy's ground and the purpose the client gave, if any."""
+    purpose = request.query.get("purpose", "").strip()[:100]
+    return f"{ground}: {purpose}" if purpose else ground
 
 
 def current(request: web.Request) -> Principal:
@@ -196,7 +204,8 @@ async def me(request: web.Request) -> web.Response:
     responses={200: ("Agents", schemas.AgentListSchema)},
 )
 async def list_agents(request: web.Request) -> web.Response:
-    if not current(request).is_lead:
+    principal = current(request)
+    if not (principal.is_lead or principal.is_admin):
         raise ApiError(403, "lead-only", "only a shift lead can see every agent")
     services = request.app[services_key]
     agents = await services.accounts.list_agents()
@@ -243,6 +252,18 @@ async def set_state(request: web.Request) -> web.Response:
         services.switchboard.request_state(agent_id, state, reason)
     except RoutingError as error:
         raise ApiError(409, error.error_id, str(error)) from None
+    if agent_id != principal.agent_id:
+        await request.app[audit_key].record(
+            AuditEntry.of(
+                principal,
+                "agent.state",
+                "agent",
+                agent_id,
+                request.app[options_key].clock(),
+                reason,
+                state=state.value,
+            )
+        )
     return web.json_response(_agent_state_json(request, agent_id))
 
 
@@ -290,8 +311,20 @@ async def get_ticket(request: web.Request) -> web.Response:
     ticket = await services.tickets.get(request.match_info["number"])
     # Someone else's ticket is answered as a missing one: sequential numbers must not tell
     # an agent which tickets exist.
-    if ticket is None or not may_see(principal, ticket_guard(ticket)):
+    decision = None if ticket is None else may_see(principal, ticket_guard(ticket))
+    if ticket is None or not decision:
         raise ApiError(404, "unknown-ticket", "no ticket with that number")
+    # Recorded before the data leaves: who saw which citizen's data, when and on what ground.
+    await request.app[audit_key].record(
+        AuditEntry.of(
+            principal,
+            "ticket.view",
+            "ticket",
+            ticket.number,
+            request.app[options_key].clock(),
+            why(decision.ground, request),
+        )
+    )
     delivery = await services.tickets.delivery(ticket.id)
     delivered = delivery is not None and delivery.delivered_at is not None
     return web.json_response(_ticket_json(ticket, delivered))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from agent_console import schemas
-from agent_console.app import ApiError
-from agent_console.http import current
+from agent_console.app import ApiError, audit_key
+from agent_console.http import current, why
 from agent_console.openapi import operation
 from hotline.access import may_see
+from hotline.audit import AuditEntry
 from hotline.recordings import RecordingArchive, call_guard
 from hotline.voicemail import list_voicemails
 
@@ -31,11 +33,22 @@ async def download(request: web.Request) -> web.StreamResponse:
         raise ApiError(404, "no-recording", "this call has no recording")
     recording, call = found
     # The same answer whether the call is someone else's: no hint about other agents' calls.
-    if not may_see(principal, call_guard(call, "recording")):
+    decision = may_see(principal, call_guard(call, "recording"))
+    if not decision:
         raise ApiError(404, "no-recording", "this call has no recording")
     path = Path(recording.path)
     if not path.is_file():
         raise ApiError(410, "recording-deleted", "the recording file is no longer kept")
+    await request.app[audit_key].record(
+        AuditEntry.of(
+            principal,
+            "recording.download",
+            "call",
+            call.id,
+            datetime.now(UTC),
+            why(decision.ground, request),
+        )
+    )
     return web.FileResponse(
         path,
         headers={

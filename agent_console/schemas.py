@@ -295,3 +295,39 @@ class CallbackFinishedSchema(Schema):
 class CaseReceivedSchema(Schema):
     accepted = fields.String()
     duplicate = fields.Boolean()
+
+
+class AccountSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf(["agent", "lead", "admin"]))
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class NewAgentSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "2-16 digits"})
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["agent", "lead", "admin"]))
+    password = fields.String(required=True, validate=validate.Length(min=8))
+    sip_password = fields.String(required=True, validate=validate.Length(min=8))
+
+
+class AccountChangeSchema(Schema):
+    role = fields.String(validate=validate.OneOf(["agent", "lead", "admin"]))
+    active = fields.Boolean()
+
+
+class AuditEntrySchema(Schema):
+    at = fields.DateTime()
+    actor_id = fields.String()
+    actor_role = fields.String()
+    action = fields.String(metadata={"example": "ticket.view"})
+    object_kind = fields.String()
+    object_id = fields.String()
+    why = fields.String()
+    detail = fields.Dict()
+
+
+class AuditListSchema(Schema):
+    entries = fields.List(fields.Nested(AuditEntrySchema))

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.access import ROLES, Role
+from hotline.audit import AuditEntry
 from hotline.models import Agent, AgentSession
 from telephony.digest import ha1
 
@@ -81,6 +82,7 @@ class Accounts:
         sip_password: str,
         role: str,
         now: datetime,
+        audit: AuditEntry | None = None,
     ) -> Agent:
         if not agent_id.isdigit() or not 2 <= len(agent_id) <= 16:
             raise AccountError("invalid-agent-id", "agent id must be 2-16 digits")
@@ -103,15 +105,23 @@ class Accounts:
                 created_at=now,
             )
             db.add(agent)
+            if audit is not None:
+                db.add(audit.row())
         return agent
 
     async def set_password(
-        self, agent_id: str, password: str | None = None, sip_password: str | None = None
+        self,
+        agent_id: str,
+        password: str | None = None,
+        sip_password: str | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         async with self._sessions.begin() as db:
             agent = await db.get(Agent, agent_id)
             if agent is None:
                 raise AccountError("unknown-agent", f"agent {agent_id} does not exist")
+            if audit is not None:
+                db.add(audit.row())
             if password is not None:
                 _check_password_rules(password)
                 agent.password_hash = await asyncio.to_thread(_hasher.hash, password)
@@ -120,6 +130,32 @@ class Accounts:
                 _check_password_rules(sip_password)
                 agent.sip_ha1 = ha1(agent_id, self._realm, sip_password)
                 agent.sip_realm = self._realm
+
+    async def change(
+        self,
+        agent_id: str,
+        audit: AuditEntry,
+        role: str | None = None,
+        active: bool | None = None,
+    ) -> Agent:
+        """Give an agent another role, or (de)activate them; a deactivated agent's sessions
+        end at once. Recorded in the audit log in the same transaction."""
+        if role is not None and role not in ROLES:
+            raise AccountError("invalid-role", f"role must be one of {', '.join(ROLES)}")
+        async with self._sessions.begin() as db:
+            agent = await db.get(Agent, agent_id)
+            if agent is None:
+                raise AccountError("unknown-agent", f"agent {agent_id} does not exist")
+            if role is not None and role != agent.role:
+                agent.role = role
+                # Sessions carry the role they were opened with; new powers need a new login.
+                await db.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
+            if active is not None:
+                agent.active = active
+                if not active:
+                    await db.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
+            db.add(audit.row())
+        return agent
 
     async def list_agents(self) -> list[Agent]:
         async with self._sessions() as db:

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hotline.access import ROLES
+from hotline.cli_admin import add_admin_parsers
 from hotline.cli_duty import add_roster_parser
 from hotline.config import ConfigError, HotlineConfig, load_config
 
@@ -90,8 +92,10 @@ def cmd_agents(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from hotline.accounts import AccountError
+    from hotline.audit import AuditEntry, Operator
 
     config = _config(args)
+    operator, now = Operator.current(), datetime.now(UTC)
 
     async def run() -> int:
         engine, accounts = _accounts(config)
@@ -99,10 +103,30 @@ def cmd_agents(args: argparse.Namespace) -> int:
             if args.action == "add":
                 password = _read_secret("Console password: ", args.password)
                 sip_password = _read_secret("SIP password: ", args.sip_password)
+                entry = AuditEntry.of(
+                    operator, "agent.add", "agent", args.agent_id, now, role=args.role
+                )
                 await accounts.add_agent(
-                    args.agent_id, args.name, password, sip_password, args.role, datetime.now(UTC)
+                    args.agent_id, args.name, password, sip_password, args.role, now, entry
                 )
                 print(f"added {args.role} {args.agent_id}")
+            elif args.action in ("role", "deactivate", "activate"):
+                role = args.role if args.action == "role" else None
+                active = None if args.action == "role" else args.action == "activate"
+                detail = {"role": role} if role else {"active": active}
+                entry = AuditEntry(
+                    now,
+                    operator.agent_id,
+                    operator.role,
+                    "agent.change",
+                    "agent",
+                    args.agent_id,
+                    "",
+                    detail,
+                )
+                agent = await accounts.change(args.agent_id, entry, role=role, active=active)
+                state = "active" if agent.active else "inactive"
+                print(f"{agent.id}\t{agent.role}\t{state}")
             elif args.action == "list":
                 for agent in await accounts.list_agents():
                     state = "active" if agent.active else "inactive"
@@ -112,7 +136,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
                 sip_password = args.sip_password
                 if password is None and sip_password is None:
                     password = _read_secret("New console password: ", None)
-                await accounts.set_password(args.agent_id, password, sip_password)
+                entry = AuditEntry.of(operator, "agent.passwd", "agent", args.agent_id, now)
+                await accounts.set_password(args.agent_id, password, sip_password, entry)
                 print(f"password changed for {args.agent_id}")
         except AccountError as error:
             print(f"error: {error}", file=sys.stderr)
@@ -291,10 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     add = actions.add_parser("add", help="add an agent (passwords prompted or read from stdin)")
     add.add_argument("agent_id")
     add.add_argument("--name", required=True)
-    add.add_argument("--role", choices=["agent", "lead"], default="agent")
+    add.add_argument("--role", choices=ROLES, default="agent")
     add.add_argument("--password")
     add.add_argument("--sip-password")
     actions.add_parser("list", help="list agents")
+    role = actions.add_parser("role", help="give an agent another role (ends their sessions)")
+    role.add_argument("agent_id")
+    role.add_argument("role", choices=ROLES)
+    for verb, text in (("deactivate", "no more logins; sessions end"), ("activate", "undo")):
+        actions.add_parser(verb, help=text).add_argument("agent_id")
     passwd = actions.add_parser("passwd", help="set a console and/or SIP password")
     passwd.add_argument("agent_id")
     passwd.add_argument("--password")
@@ -347,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--seed", type=int, default=12319)
     staffing.add_argument("--json", action="store_true")
     staffing.set_defaults(func=cmd_staffing)
+    add_admin_parsers(sub)
     add_roster_parser(sub)
     sub.choices["roster"].set_defaults(func=cmd_roster)
     return parser

@@ -425,3 +425,43 @@ def load_config(
             raise ConfigError("[hotlines]: at least one dialled number is needed")
         kwargs["hotlines"] = hotlines
     return HotlineConfig(**kwargs)
+
+
+SECRET_KEYS = ("password", "secret")
+
+
+def _hide_credentials(url: str) -> str:
+    """A URL without the password in its user part."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def redacted(config: HotlineConfig) -> dict[str, Any]:
+    """The whole configuration for an admin to read: secrets shown only as set or not."""
+    view: dict[str, Any] = {}
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if not dataclasses.is_dataclass(value):
+            view[section.name] = dict(value)
+            continue
+        keys: dict[str, Any] = {}
+        for key in (f.name for f in dataclasses.fields(value)):
+            item = getattr(value, key)
+            if any(word in key for word in SECRET_KEYS):
+                keys[key] = "***" if item else ""
+            elif key == "url" and isinstance(item, str):
+                keys[key] = _hide_credentials(item)
+            else:
+                keys[key] = list(item) if isinstance(item, tuple) else item
+        view[section.name] = keys
+    return view

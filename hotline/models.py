@@ -271,3 +271,26 @@ class MissedCall(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_missed_calls_status_missed_at", "status", "missed_at"),)
+
+
+class AuditRecord(Base):
+    """Who did or saw what, when and why: every privileged action and every view of a
+    ticket's personal data. Append-only; read by admins."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor_id: Mapped[str] = mapped_column(String(64))  # an agent id, or cli:<os user>
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48))  # ticket.view, agent.role, retention.run …
+    object_kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    why: Mapped[str] = mapped_column(String(200))  # the policy's ground, and a stated purpose
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor_id", "at"),
+        Index("ix_audit_log_object", "object_kind", "object_id"),
+    )

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agent_console import admin_api as admin_routes
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
@@ -23,6 +24,7 @@ from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
 from hotline.accounts import Accounts
+from hotline.audit import AuditLog
 from hotline.caller_setup import caller_media_options, key_menu
 from hotline.classification import ModelWatcher, build_classifier, console_departments
 from hotline.config import HotlineConfig
@@ -181,6 +183,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             database = False
         return {"sip": gateway.running, "database": database, "sender": sender.running}
 
+    audit = AuditLog(sessions)
     app = create_app(
         options=ConsoleOptions(
             hotlines=tuple(config.hotlines),
@@ -211,7 +214,9 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             sender.wake,
             gateway.trunk_status,
         ),
+        audit=audit,
     )
+    admin_routes.add_routes(app, admin_routes.AdminOptions(config, clock))
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard

@@ -178,6 +178,8 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0005", {"recordings"}),
         ("0004", {"roster_entries", "roster_overrides", "missed_calls"}),
         ("0006", {"classifier_feedback"}),
+        ("0010", set()),  # agent_sessions.last_seen_at
+        ("0011", {"audit_log"}),
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

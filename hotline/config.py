@@ -275,6 +275,33 @@ class GuardConfig:
     max_sources: int = 10000
 
 
+@dataclass(frozen=True)
+class RetentionConfig:
+    # Citizens' personal data is kept this many days, then erased; 0 keeps it for ever.
+    # A ticket's caller name, phone and address (the case itself stays, masked):
+    ticket_personal_days: int = 1095
+    # Call records (with the caller's number), their events and missed-call entries; at least
+    # [media] recording_retention_days, since a recording needs its call:
+    calls_days: int = 730
+    # The call event log alone (statistics read the calls, not their events):
+    call_events_days: int = 365
+    # The payload of a case delivered to the dispatch core, counted from its delivery:
+    outbox_payload_days: int = 30
+    # The server runs retention daily at this local time (the centre's time zone).
+    run_at: str = "03:30"
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    # Where backups are written; empty: the server makes none (`hotline backup` still can).
+    dir: str = ""
+    # Daily at this local time: an incremental backup, or the month's full one on full_day.
+    run_at: str = "02:30"
+    full_day: int = 1
+    # Full backups kept (months); incrementals are kept while their full one is.
+    keep_full: int = 12
+
+
 DEMO_DISPATCH_PATH = "/demo/dispatch-core/cases"
 
 
@@ -303,6 +330,8 @@ class HotlineConfig:
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
 
     @property
     def dispatch_url(self) -> str:

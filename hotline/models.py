@@ -120,6 +120,8 @@ class CallEvent(Base):
     agent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    __table_args__ = (Index("ix_call_events_at", "at"),)
+
 
 class AgentEvent(Base):
     """An append-only log of agent state changes (occupancy and handle time come from it)."""
@@ -182,6 +184,10 @@ class Ticket(Base):
     merged_into: Mapped[str | None] = mapped_column(
         ForeignKey("tickets.number"), nullable=True, index=True
     )
+    # Retention: when the caller's name, phone and address were erased (None: still kept).
+    personal_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_tickets_created_at", "created_at"),)
 
 
 class ClassifierFeedback(Base):
@@ -217,6 +223,8 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Retention: when the delivered payload (the case with the citizen's data) was erased.
+    payload_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import text
@@ -24,7 +25,7 @@ from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
 from hotline.accounts import Accounts
-from hotline.audit import AuditLog
+from hotline.audit import AuditEntry, AuditLog
 from hotline.caller_setup import caller_media_options, key_menu
 from hotline.classification import ModelWatcher, build_classifier, console_departments
 from hotline.config import HotlineConfig
@@ -35,6 +36,8 @@ from hotline.guard_setup import sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
+from hotline.retention import Retention, RetentionPolicy
+from hotline.schedule import DailyJob, parse_time_of_day
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
@@ -218,6 +221,25 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     )
     admin_routes.add_routes(app, admin_routes.AdminOptions(config, clock))
     archive = RecordingArchive(sessions, config.media.recording_retention_days, clock)
+    retention = Retention(sessions, RetentionPolicy.of(config), archive)
+    zone = ZoneInfo(config.centre.timezone)
+
+    async def retention_run(now: datetime) -> None:
+        counts = await retention.run(now)
+        log.info("retention run", extra=counts)
+        await audit.record(
+            AuditEntry(now, "system", "system", "retention.run", "database", "", "daily", counts)
+        )
+
+    daily_jobs = [
+        DailyJob(
+            "retention",
+            retention_run,
+            parse_time_of_day(config.retention.run_at, "[retention] run_at"),
+            zone,
+            clock,
+        )
+    ]
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
@@ -234,6 +256,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         await gateway.start()
         await sender.start()
         await archive.start()
+        for job in daily_jobs:
+            job.start()
         if model_watcher is not None:
             await model_watcher.start()
         try:
@@ -241,6 +265,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         finally:
             if model_watcher is not None:
                 await model_watcher.stop()
+            for job in daily_jobs:
+                await job.stop()
             await archive.stop()
             await gateway.stop(config.sip.drain_seconds)
             await sender.stop()

@@ -180,6 +180,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0006", {"classifier_feedback"}),
         ("0010", set()),  # agent_sessions.last_seen_at
         ("0011", {"audit_log"}),
+        ("0012", set()),  # retention marks on tickets and outbox, index on call_events.at
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from hotline.access import ROLES
 from hotline.cli_admin import add_admin_parsers
-from hotline.cli_data import add_data_parsers
+from hotline.cli_data import add_backup_parsers, add_data_parsers
 from hotline.cli_duty import add_roster_parser
 from hotline.config import ConfigError, HotlineConfig, load_config
 
@@ -380,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.set_defaults(func=cmd_staffing)
     add_admin_parsers(sub)
     add_data_parsers(sub)
+    add_backup_parsers(sub)
     add_roster_parser(sub)
     sub.choices["roster"].set_defaults(func=cmd_roster)
     return parser

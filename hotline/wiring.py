@@ -26,6 +26,7 @@ from agent_console.services import ConsoleServices
 from dispatch import OutboxSender
 from hotline.accounts import Accounts
 from hotline.audit import AuditEntry, AuditLog
+from hotline.backup import FULL, backups_in, engine_of, kind_due, prune, take_backup
 from hotline.caller_setup import caller_media_options, key_menu
 from hotline.classification import ModelWatcher, build_classifier, console_departments
 from hotline.config import HotlineConfig
@@ -240,6 +241,38 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             clock,
         )
     ]
+    if config.backup.dir:
+        folder = Path(config.backup.dir)
+        backup_engine = engine_of(config.database.url)
+
+        async def backup_run(now: datetime) -> None:
+            fulls = [b.taken_at for b in backups_in(folder, backup_engine) if b.kind == FULL]
+            kind = kind_due(now, zone, config.backup.full_day, fulls)
+            made = await asyncio.to_thread(take_backup, config.database.url, folder, kind, now)
+            pruned = await asyncio.to_thread(prune, folder, backup_engine, config.backup.keep_full)
+            log.info("backup written", extra={"path": str(made.path), "pruned": len(pruned)})
+            await audit.record(
+                AuditEntry(
+                    now,
+                    "system",
+                    "system",
+                    "backup.run",
+                    "database",
+                    made.path.name,
+                    "daily",
+                    {"kind": made.kind, "pruned": [p.name for p in pruned]},
+                )
+            )
+
+        daily_jobs.append(
+            DailyJob(
+                "backup",
+                backup_run,
+                parse_time_of_day(config.backup.run_at, "[backup] run_at"),
+                zone,
+                clock,
+            )
+        )
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)

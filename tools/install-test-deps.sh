@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the test suite's real peers from Debian packages when they are missing:
 # SIPp (sip-tester) for SIP, Chromium for the console's browser tests, and the Noto CJK fonts so
-# that its screenshots show Chinese instead of boxes.
+# that its screenshots show Chinese instead of boxes; pg_dump and pg_restore (postgresql-client)
+# for the backup tests.
 set -euo pipefail
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -32,7 +32,7 @@ test: install test-deps lint
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy telephony routing agent_console nlp dispatch hotline
+	$(BIN)/mypy telephony routing reports agent_console nlp dispatch hotline
 
 bench: install
 	$(BIN)/python bench/bench_classify.py

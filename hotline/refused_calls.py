@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.models import Call, CallEvent, MissedCall
 from hotline.privacy import mask_phone
+from reports.calls import REFUSED_PREFIX
 from telephony.events import CallRefused
 
-# A refused call's end_reason: refused-queue-full, refused-draining, refused-no-ports.
-REFUSED_PREFIX = "refused-"
+# A refused call's end_reason: refused-queue-full, refused-draining, refused-no-ports; reports
+# count every end_reason with this prefix as refused (reports/calls.py).
+__all__ = ["REFUSED_PREFIX", "record_refused"]
 
 
 def record_refused(event: CallRefused) -> Callable[[AsyncSession], Awaitable[None]]:

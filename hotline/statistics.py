@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.models import AgentEvent, Call
-from hotline.refused_calls import REFUSED_PREFIX
 from routing.metrics import (
     AgentFigures,
     AgentStateRecord,
@@ -72,9 +71,8 @@ class Statistics:
                 c.arrived_at,
                 c.connected_at,
                 c.ended_at,
-                callback=c.end_reason == "callback",
-                refused=(c.end_reason or "").startswith(REFUSED_PREFIX),
-                voicemail=c.end_reason == "voicemail",
+                c.end_reason,
+                c.dialled,
             )
             for c in calls
         ]

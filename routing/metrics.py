@@ -12,34 +12,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reports.calls import (
+    CallOptions,
+    CallRow,
+    abandon_rate,
+    answer_rate,
+    answer_rate_in_time,
+    average_speed_of_answer,
+    service_level,
+    tally_calls,
+)
+
+# One row type and one set of options for the live figures and the calendar reports.
+CallRecord = CallRow
+MetricsOptions = CallOptions
+DEFAULT_OPTIONS = CallOptions()
+
 BUSY_STATES = frozenset({"offered", "talking", "wrap_up"})
 AVAILABLE_STATES = BUSY_STATES | {"ready"}
 WRAP_MATCH = timedelta(seconds=2)  # a wrap-up that starts this close to a hang-up belongs to it
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    call_id: str
-    queue: str
-    agent_id: str | None
-    arrived_at: datetime
-    connected_at: datetime | None
-    ended_at: datetime | None
-    # The caller asked to be called back: not answered, but not abandoned either.
-    callback: bool = False
-    # Turned away by the gateway (queue full, draining, no port): offered, not answered.
-    refused: bool = False
-    # Left a voicemail (nobody on duty, after hours): offered, not answered, not abandoned.
-    voicemail: bool = False
-
-    @property
-    def lost(self) -> bool:
-        """Ended by the caller before anyone answered: an abandon."""
-        return (
-            self.connected_at is None
-            and self.ended_at is not None
-            and not (self.callback or self.refused or self.voicemail)
-        )
 
 
 @dataclass(frozen=True)
@@ -47,12 +38,6 @@ class AgentStateRecord:
     agent_id: str
     state: str
     at: datetime
-
-
-@dataclass(frozen=True)
-class MetricsOptions:
-    answer_seconds: float = 15.0
-    short_abandon_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +55,8 @@ class QueueFigures:
     answer_rate_in_time: float | None  # 15 s 接通率
     answer_rate: float | None  # 接通率 (24 h when the window is a day)
     callbacks: int = 0  # callback requests (counted as offered, not answered, not abandoned)
-    refused: int = 0  # turned away by the gateway (offered, not answered, not abandoned)
-    voicemails: int = 0  # left a voicemail (offered, not answered, not abandoned)
+    refused: int = 0  # turned away by the gateway (queue full, draining): offered, not answered
+    voicemails: int = 0  # left a message: offered, not answered, not abandoned
 
 
 @dataclass(frozen=True)
@@ -135,7 +120,7 @@ def queue_figures(
     states: Iterable[AgentStateRecord],
     start: datetime,
     end: datetime,
-    options: MetricsOptions = MetricsOptions(),
+    options: MetricsOptions = DEFAULT_OPTIONS,
 ) -> dict[str, QueueFigures]:
     """Figures per queue, and for all queues under the key "*"; calls that arrived in the window."""
     spans = state_intervals(states, start, end)
@@ -150,44 +135,30 @@ def queue_figures(
 def _figures(
     calls: list[CallRecord], spans: dict[str, list[_Interval]], options: MetricsOptions
 ) -> QueueFigures:
-    answered = [c for c in calls if c.connected_at is not None]
-    waits = [(c.connected_at - c.arrived_at).total_seconds() for c in answered if c.connected_at]
-    in_time = sum(1 for wait in waits if wait <= options.answer_seconds)
-    callbacks = sum(1 for c in calls if c.connected_at is None and c.callback)
-    refused = sum(1 for c in calls if c.connected_at is None and c.refused)
-    voicemails = sum(1 for c in calls if c.connected_at is None and c.voicemail)
-    lost = [c for c in calls if c.lost]
-    short = sum(
-        1
-        for c in lost
-        if c.ended_at is not None
-        and (c.ended_at - c.arrived_at).total_seconds() < options.short_abandon_seconds
-    )
-    unanswered = callbacks + refused + voicemails  # offered, not answered, not abandoned
-    waiting = len(calls) - len(answered) - len(lost) - unanswered
-    decided = len(answered) + len(lost) + unanswered  # calls still waiting have no outcome yet
+    """The queue's figures; each ratio is the reports' one definition (reports/calls.py)."""
+    t = tally_calls(calls, options)
     handle_times = [
         (c.ended_at - c.connected_at).total_seconds()
         + _wrap_up_for(c, spans.get(c.agent_id or "", []))
-        for c in answered
+        for c in calls
         if c.ended_at is not None and c.connected_at is not None
     ]
     return QueueFigures(
-        offered=len(calls),
-        answered=len(answered),
-        answered_in_time=in_time,
-        abandoned=len(lost),
-        short_abandons=short,
-        waiting=waiting,
-        service_level=_ratio(in_time, decided - short),
-        asa_seconds=_ratio(sum(waits), len(waits)),
+        offered=t.offered,
+        answered=t.answered,
+        answered_in_time=t.answered_in_time,
+        abandoned=t.abandoned,
+        short_abandons=t.short_abandons,
+        waiting=t.waiting,
+        service_level=service_level(t, options).value,
+        asa_seconds=average_speed_of_answer(t).value,
         aht_seconds=_ratio(sum(handle_times), len(handle_times)),
-        abandon_rate=_ratio(len(lost) - short, decided - short),
-        answer_rate_in_time=_ratio(in_time, decided),
-        answer_rate=_ratio(len(answered), decided),
-        callbacks=callbacks,
-        refused=refused,
-        voicemails=voicemails,
+        abandon_rate=abandon_rate(t).value,
+        answer_rate_in_time=answer_rate_in_time(t, options).value,
+        answer_rate=answer_rate(t).value,
+        callbacks=t.callbacks,
+        refused=t.refused,
+        voicemails=t.voicemails,
     )
 
 
@@ -229,7 +200,7 @@ def hourly_figures(
     states: Sequence[AgentStateRecord],
     start: datetime,
     end: datetime,
-    options: MetricsOptions = MetricsOptions(),
+    options: MetricsOptions = DEFAULT_OPTIONS,
 ) -> dict[datetime, dict[str, QueueFigures]]:
     """Queue figures for each hour of the window that had calls (keys: the hour's start)."""
     hours: dict[datetime, dict[str, QueueFigures]] = {}

@@ -128,9 +128,11 @@ def test_refused_calls_and_voicemails_are_offered_not_answered_and_not_abandoned
     calls = [
         call(1, 0, 5, 65),  # answered in time
         call(2, 10, None, 70),  # abandoned after 60 s
-        CallRecord("r1", "12319", None, at(20), None, at(20), refused=True),  # 486 queue full
-        CallRecord("r2", "12319", None, at(21), None, at(21), refused=True),  # 503 draining
-        CallRecord("v1", "12319", None, at(30), None, at(150), voicemail=True),
+        CallRecord(
+            "r1", "12319", None, at(20), None, at(20), "refused-queue-full"
+        ),  # 486 queue full
+        CallRecord("r2", "12319", None, at(21), None, at(21), "refused-draining"),  # 503 draining
+        CallRecord("v1", "12319", None, at(30), None, at(150), "voicemail"),
     ]
     figures = queue_figures(calls, [], T0, at(3600))["12319"]
     assert (figures.offered, figures.answered, figures.abandoned) == (5, 1, 1)

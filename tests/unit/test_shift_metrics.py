@@ -47,7 +47,7 @@ def test_a_callback_request_is_not_an_abandoned_call() -> None:
     start = at(23, 9)
     calls = [
         call(1, start, 5),
-        CallRecord("c2", "12319", None, start, None, start + timedelta(seconds=40), True),
+        CallRecord("c2", "12319", None, start, None, start + timedelta(seconds=40), "callback"),
         CallRecord("c3", "12319", None, start, None, start + timedelta(seconds=40)),
     ]
     figures = queue_figures(calls, [], start, start + timedelta(hours=1), MetricsOptions(15, 5))

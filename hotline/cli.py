@@ -1,4 +1,5 @@
-"""The `hotline` command: serve, migrate, agents, demo-agents, classify, nlp, staffing, roster."""
+"""The `hotline` command: serve, migrate, agents, demo-agents, classify, nlp, staffing, roster,
+report."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hotline.access import ROLES
 from hotline.cli_admin import add_admin_parsers
 from hotline.cli_data import add_backup_parsers, add_data_parsers
 from hotline.cli_duty import add_roster_parser
+from hotline.cli_report import add_report_parser
 from hotline.config import ConfigError, HotlineConfig, load_config
 
 if TYPE_CHECKING:  # the CLI imports its heavy parts only for the command that needs them
@@ -189,6 +191,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_roster(args: argparse.Namespace) -> int:
     from hotline.cli_duty import cmd_roster as run
+
+    return run(args, _config(args))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from hotline.cli_report import cmd_report as run
 
     return run(args, _config(args))
 
@@ -383,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_parsers(sub)
     add_roster_parser(sub)
     sub.choices["roster"].set_defaults(func=cmd_roster)
+    add_report_parser(sub)
+    sub.choices["report"].set_defaults(func=cmd_report)
     return parser
 
 

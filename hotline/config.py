@@ -199,6 +199,16 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class ReportsConfig:
+    # 10分钟派遣率 counts cases the dispatch core took within this many minutes (资阳's target).
+    forward_minutes: float = 10.0
+    # A closed month's report is kept (snapshot) this long after the month ends.
+    snapshot_after_hours: float = 2.0
+    # High-frequency categories (高发问题) listed in a report.
+    top_categories: int = 15
+
+
+@dataclass(frozen=True)
 class MediaConfig:
     # Directory of caller prompts (see tools/make_prompts.sh for the names); empty = shipped.
     prompts_dir: str = ""
@@ -325,6 +335,7 @@ class HotlineConfig:
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)

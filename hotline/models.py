@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 typed models: agents and sessions, calls and their events, tickets, outbox."""
+"""SQLAlchemy 2.0 typed models: agents and sessions, calls and their events, tickets, outbox,
+report rollups and snapshots."""
 
 from __future__ import annotations
 
@@ -187,6 +188,7 @@ class Ticket(Base):
     # Retention: when the caller's name, phone and address were erased (None: still kept).
     personal_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
+    # Retention and reports select tickets by when they were accepted.
     __table_args__ = (Index("ix_tickets_created_at", "created_at"),)
 
 
@@ -302,3 +304,57 @@ class AuditRecord(Base):
         Index("ix_audit_log_actor_at", "actor_id", "at"),
         Index("ix_audit_log_object", "object_kind", "object_id"),
     )
+
+
+class CallTallyDay(Base):
+    """A local day whose calls are summed in `call_tallies` (its calls all had an outcome)."""
+
+    __tablename__ = "call_tally_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    # The [metrics] thresholds the day was summed with.
+    answer_seconds: Mapped[float] = mapped_column(Float)
+    short_abandon_seconds: Mapped[float] = mapped_column(Float)
+    rolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CallTallyRow(Base):
+    """Calls of one local day and hour, hotline and answering agent, summed (reports/calls.py):
+    a year's report reads these instead of millions of calls, and they outlive retention."""
+
+    __tablename__ = "call_tallies"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("call_tally_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" = no agent
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    answered_in_time: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandons: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    voicemails: Mapped[int] = mapped_column(Integer)
+    callbacks: Mapped[int] = mapped_column(Integer)
+    waiting: Mapped[int] = mapped_column(Integer)
+    wait_seconds: Mapped[float] = mapped_column(Float)
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    talked: Mapped[int] = mapped_column(Integer)
+
+
+class ReportSnapshot(Base):
+    """A closed month's report as it stood at month end, kept so that its figures do not change
+    when calls and tickets are later purged by retention."""
+
+    __tablename__ = "report_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # month
+    period: Mapped[str] = mapped_column(String(32))  # 2026-11
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_report_snapshots_kind_period", "kind", "period", unique=True),)

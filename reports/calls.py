@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
-from reports.indicators import Indicator, count, mean, rate
+from reports.indicators import Indicator, calls, mean, rate
 
 
 class CallOutcome(StrEnum):
@@ -197,17 +197,17 @@ def average_talk_time(t: CallTally) -> Indicator:
 def call_indicators(t: CallTally, options: CallOptions) -> list[Indicator]:
     """The call side of a report, in the order the report shows it."""
     return [
-        count("calls_offered", "呼入量", t.offered),
-        count("calls_answered", "接通量", t.answered),
+        calls("calls_offered", "呼入量", t.offered),
+        calls("calls_answered", "接通量", t.answered),
         answer_rate_in_time(t, options),
         answer_rate(t),
         service_level(t, options),
-        count("calls_abandoned", "放弃量", t.abandoned),
-        count("short_abandons", "短时放弃量", t.short_abandons),
+        calls("calls_abandoned", "放弃量", t.abandoned),
+        calls("short_abandons", "短时放弃量", t.short_abandons),
         abandon_rate(t),
-        count("calls_refused", "忙线拒接量", t.refused),
-        count("voicemails", "留言量", t.voicemails),
-        count("callback_requests", "预约回拨量", t.callbacks),
+        calls("calls_refused", "忙线拒接量", t.refused),
+        calls("voicemails", "留言量", t.voicemails),
+        calls("callback_requests", "预约回拨量", t.callbacks),
         average_speed_of_answer(t),
         average_talk_time(t),
     ]

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 
 class Unit(StrEnum):
-    COUNT = "件"  # calls or cases
+    COUNT = "件"  # cases
+    CALLS = "次"  # calls
     RATIO = "%"  # a rate: value in [0, 1], shown as a percentage
     SECONDS = "秒"
 
@@ -41,8 +42,12 @@ def format_value(unit: Unit, value: float | None) -> str:
     return f"{value:.0f}"
 
 
-def count(key: str, name: str, value: float) -> Indicator:
-    return Indicator(key, name, Unit.COUNT, value)
+def count(key: str, name: str, value: float, unit: Unit = Unit.COUNT) -> Indicator:
+    return Indicator(key, name, unit, value)
+
+
+def calls(key: str, name: str, value: float) -> Indicator:
+    return count(key, name, value, Unit.CALLS)
 
 
 def rate(key: str, name: str, numerator: float, denominator: float) -> Indicator:

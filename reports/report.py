@@ -24,6 +24,7 @@ from reports.calls import (
 )
 from reports.cases import CaseOptions, CaseRow, CaseTally, case_indicators, tally_case
 from reports.indicators import Change, Indicator, Unit, change, count, rate
+from reports.indicators import calls as call_count
 from reports.periods import Period
 
 NO_AGENT = ""  # calls no agent answered
@@ -220,6 +221,9 @@ class Figures:
             ("cases", i) for i in case_indicators(self.cases, self.case_options)
         ]
 
+    def by_key(self) -> dict[str, Indicator]:
+        return {i.key: i for _, i in self.indicators()}
+
 
 def figures(
     calls: Mapping[CallKey, CallTally],
@@ -242,13 +246,12 @@ def figures(
     return Figures(call_total, case_total, call_options, case_options)
 
 
-def compare(current: Figures, previous: Figures | None, year_ago: Figures | None) -> list[Line]:
+Earlier = Mapping[str, Indicator]  # an earlier period's indicators by key
+
+
+def compare(current: Figures, previous: Earlier | None, year_ago: Earlier | None) -> list[Line]:
     """Each indicator of `current` with its 环比 and 同比."""
-
-    def by_key(f: Figures | None) -> dict[str, Indicator]:
-        return {} if f is None else {i.key: i for _, i in f.indicators()}
-
-    before, last_year = by_key(previous), by_key(year_ago)
+    before, last_year = previous or {}, year_ago or {}
     return [
         Line(section, i, change(i, before.get(i.key)), change(i, last_year.get(i.key)))
         for section, i in current.indicators()
@@ -257,8 +260,8 @@ def compare(current: Figures, previous: Figures | None, year_ago: Figures | None
 
 def _call_columns(t: CallTally, options: CallOptions) -> list[Indicator]:
     return [
-        count("calls_offered", "呼入量", t.offered),
-        count("calls_answered", "接通量", t.answered),
+        call_count("calls_offered", "呼入量", t.offered),
+        call_count("calls_answered", "接通量", t.answered),
         answer_rate_in_time(t, options),
         answer_rate(t),
         abandon_rate(t),
@@ -307,7 +310,7 @@ def breakdowns(
             (
                 agent,
                 [
-                    count("calls_answered", "接通量", t.answered),
+                    call_count("calls_answered", "接通量", t.answered),
                     answer_rate_in_time(t, call_options),
                     average_speed_of_answer(t),
                     average_talk_time(t),
@@ -414,11 +417,14 @@ def build_report(
     case_options: CaseOptions,
     zone: ZoneInfo,
     labels: Labels,
-    earlier: Callable[[Period], Figures | None] = lambda _p: None,
+    earlier: Callable[[Period], Earlier | None] = lambda _p: None,
+    top_categories: int = 15,
 ) -> Report:
     """The report of `period` as it stands at `as_of`; `earlier` gives the figures of the
     periods it is compared with (None where there is nothing to compare)."""
     current = figures(calls, cases, period, as_of, call_options, case_options, zone)
     lines = compare(current, earlier(period.previous()), earlier(period.year_ago()))
-    tables = breakdowns(calls, cases, period, as_of, call_options, case_options, zone, labels)
+    tables = breakdowns(
+        calls, cases, period, as_of, call_options, case_options, zone, labels, top_categories
+    )
     return Report(centre, period, as_of.astimezone(UTC), lines, tables)

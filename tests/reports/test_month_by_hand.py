@@ -26,7 +26,7 @@ def november() -> dict[str, tuple[float | None, float | None, float | None]]:
         CASE_OPTIONS,
         ZONE,
         Labels(),
-        earlier=lambda p: previous if p == NOVEMBER.previous() else None,
+        earlier=lambda p: previous.by_key() if p == NOVEMBER.previous() else None,
     )
     return {
         line.indicator.name: (

@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from reports import CallOptions, CaseOptions, Labels, Period, PeriodError, PeriodKind, Report
+from reports import (
+    CallOptions,
+    CaseOptions,
+    Indicator,
+    Labels,
+    Period,
+    PeriodError,
+    PeriodKind,
+    Report,
+)
 from reports.indicators import change, count, format_change, rate
 from reports.report import bucket_calls, build_report, figures
 from tests.reports.month_fixture import AS_OF, CALLS, CASES, ZONE
@@ -81,8 +90,8 @@ def report() -> Report:
     options, case_options = CallOptions(), CaseOptions()
     buckets = bucket_calls(CALLS, ZONE, options)
 
-    def earlier(period: Period) -> object:
-        return figures(buckets, CASES, period, AS_OF, options, case_options, ZONE)
+    def earlier(period: Period) -> dict[str, Indicator]:
+        return figures(buckets, CASES, period, AS_OF, options, case_options, ZONE).by_key()
 
     return build_report(
         "测试中心",
@@ -94,7 +103,7 @@ def report() -> Report:
         case_options,
         ZONE,
         Labels(departments={"SANITATION": "环卫", "MUNICIPAL": "市政"}),
-        earlier=earlier,  # type: ignore[arg-type]
+        earlier=earlier,
     )
 
 

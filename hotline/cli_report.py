@@ -59,6 +59,7 @@ def chosen_period(args: argparse.Namespace, now: datetime, zone_name: str) -> Pe
 
 
 def render(report: Report, fmt: str, chart_dir: Path | None) -> bytes:
+    """The report's bytes; its charts also written to `chart_dir` as PNG when given."""
     from reports import exports
     from reports.charts import charts
 
@@ -67,15 +68,7 @@ def render(report: Report, fmt: str, chart_dir: Path | None) -> bytes:
         chart_dir.mkdir(parents=True, exist_ok=True)
         for chart in images:
             (chart_dir / f"{chart.key}.png").write_bytes(chart.png)
-    if fmt == "csv":
-        return exports.to_csv(report).encode("utf-8")
-    if fmt == "xlsx":
-        return exports.to_xlsx(report, images)
-    if fmt == "html":
-        return exports.to_html(report, images).encode("utf-8")
-    if fmt == "pdf":
-        return exports.to_pdf(report, images)
-    return (exports.to_text(report) + "\n").encode("utf-8")
+    return exports.render(report, fmt, images)
 
 
 def cmd_report(args: argparse.Namespace, config: HotlineConfig) -> int:

@@ -70,6 +70,9 @@ class ReportService:
         self.settings = settings
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     # ---- calls ----
 
     def _day_bounds(self, day: date) -> tuple[datetime, datetime]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agent_console import admin_api as admin_routes
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
+from agent_console import reports_api as report_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import sip_guard_key
@@ -37,6 +38,8 @@ from hotline.guard_setup import sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
+from hotline.report_jobs import ReportJobs
+from hotline.reporting import ReportService, report_settings
 from hotline.retention import Retention, RetentionPolicy
 from hotline.schedule import DailyJob, parse_time_of_day
 from hotline.statistics import Statistics
@@ -74,6 +77,7 @@ class System:
     media: MediaEngine
     gateway: SipGateway
     sender: OutboxSender
+    reports: ReportService
     app: web.Application = field(init=False)
 
 
@@ -164,6 +168,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.dispatch.max_backoff_seconds,
         clock,
     )
+    reports = ReportService(sessions, report_settings(config, departments), clock)
+    report_jobs = ReportJobs(reports)
     system = System(
         config,
         engine,
@@ -176,6 +182,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         media,
         gateway,
         sender,
+        reports,
     )
 
     async def health() -> dict[str, bool]:
@@ -276,6 +283,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
+    report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,
         nlp_routes.NlpServices(classifier, sessions, config.nlp, departments, clock),
@@ -291,6 +299,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         await archive.start()
         for job in daily_jobs:
             job.start()
+        await report_jobs.start()
         if model_watcher is not None:
             await model_watcher.start()
         try:
@@ -300,6 +309,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
                 await model_watcher.stop()
             for job in daily_jobs:
                 await job.stop()
+            await report_jobs.stop()
             await archive.stop()
             await gateway.stop(config.sip.drain_seconds)
             await sender.stop()

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
 
-from matplotlib import font_manager
-from matplotlib import pyplot as plt
+from matplotlib import font_manager, rcParams
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from reports.report import Breakdown, Report
 
@@ -35,19 +36,18 @@ def cjk_font() -> str | None:
 
 
 def _figure() -> Figure:
+    # Figure objects without pyplot: no global figure list, safe to draw in a worker thread.
     family = cjk_font()
     if family is not None:
-        plt.rcParams["font.family"] = [family, "sans-serif"]
-    plt.rcParams["axes.unicode_minus"] = False
-    figure = plt.figure(figsize=(8, 4.2), dpi=150)
-    return figure
+        rcParams["font.family"] = [family, "sans-serif"]
+    rcParams["axes.unicode_minus"] = False
+    return Figure(figsize=(8, 4.2), dpi=150)
 
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
-    plt.close(figure)
     return buffer.getvalue()
 
 
@@ -65,7 +65,8 @@ def calls_by_hour(report: Report) -> Chart:
     axes.bar([p + 0.2 for p in positions], _column(table, 1), 0.4, label="接通量", color=ORANGE)
     axes.set_xticks(list(positions), hours)
     axes.set_xlabel("时段（时）")
-    axes.set_ylabel("来电（个）")
+    axes.set_ylabel("来电（次）")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"{report.period.label} 分时段来电")
     axes.legend()
     return Chart("calls_by_hour", "分时段来电", _png(figure))
@@ -105,6 +106,7 @@ def cases_by_category(report: Report) -> Chart:
     rows = list(reversed(table.rows[:10]))
     axes.barh([label for label, _ in rows], [float(v[0].value or 0) for _, v in rows], color=BLUE)
     axes.set_xlabel("受理量（件）")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"{report.period.label} 高发问题类别")
     return Chart("cases_by_category", "高发问题类别", _png(figure))
 
@@ -117,6 +119,7 @@ def overdue_by_department(report: Report) -> Chart:
     names = [label for label, _ in rows]
     axes.bar(names, [float(v[4].value or 0) for _, v in rows], color=RED, label="超期量")
     axes.set_ylabel("超期（件）")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="x", labelrotation=30)
     rate_axes = axes.twinx()
     rates = [v[3].value for _, v in rows]
@@ -138,9 +141,13 @@ def overdue_by_department(report: Report) -> Chart:
 
 def charts(report: Report) -> list[Chart]:
     """Calls by hour, 接通率 trend, cases by category, overdue by department."""
-    return [
-        calls_by_hour(report),
-        answer_rate_trend(report),
-        cases_by_category(report),
-        overdue_by_department(report),
-    ]
+    return [chart(report) for chart in CHARTS.values()]
+
+
+CHARTS: dict[str, Callable[[Report], Chart]] = {
+    "calls_by_hour": calls_by_hour,
+    "answer_rate_trend": answer_rate_trend,
+    "cases_by_category": cases_by_category,
+    "overdue_by_department": overdue_by_department,
+}
+

@@ -224,3 +224,21 @@ def to_pdf(report: Report, charts: Sequence[Chart]) -> bytes:
     pdf = HTML(string=to_html(report, charts)).write_pdf()
     assert pdf is not None
     return bytes(pdf)
+
+
+def render(report: Report, fmt: str, images: Sequence[Chart] | None = None) -> bytes:
+    """The report in one of FORMATS; the charts are drawn when the format has them."""
+    if fmt == "csv":
+        return to_csv(report).encode("utf-8")
+    if fmt == "text":
+        return (to_text(report) + "\n").encode("utf-8")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    from reports.charts import charts
+
+    drawn = list(images) if images is not None else charts(report)
+    if fmt == "xlsx":
+        return to_xlsx(report, drawn)
+    if fmt == "html":
+        return to_html(report, drawn).encode("utf-8")
+    return to_pdf(report, drawn)

@@ -4,26 +4,42 @@ PNG and the report as CSV, XLSX, HTML or PDF; the page at /reports shows them.""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from datetime import date
 
 from aiohttp import web
 
-from agent_console.app import STATIC, ApiError
+from agent_console import schemas
+from agent_console.app import STATIC, ApiError, audit_key
 from agent_console.http import current
+from agent_console.openapi import operation
 from hotline.accounts import Principal
+from hotline.audit import AuditEntry
 from hotline.reporting import ReportService
 from reports import Period, PeriodError, Report
 from reports.charts import CHARTS
 from reports.exports import render
 from reports.periods import month_of
 
-log = logging.getLogger(__name__)
 reports_key = web.AppKey("reports", ReportService)
 # A report is worked out once for the page, its four charts and a download in a row.
 CACHE_SECONDS = 60.0
-READERS = frozenset({"lead", "admin"})
+PERIOD_PARAMETERS = [
+    {
+        "in": "query",
+        "name": "period",
+        "schema": {"type": "string"},
+        "description": "2026-11-23, 2026-W48, 2026-11, 2026-Q4 or 2026 (default: this month)",
+    },
+    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date"}},
+    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date"}},
+    {
+        "in": "query",
+        "name": "live",
+        "schema": {"type": "string", "enum": ["0", "1"]},
+        "description": "1: recompute a closed month instead of reading its snapshot",
+    },
+]
 EXPORTS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -54,7 +70,7 @@ cache_key = web.AppKey("report_cache", ReportCache)
 
 def _reader(request: web.Request) -> Principal:
     principal = current(request)
-    if principal.role not in READERS:
+    if not (principal.is_lead or principal.is_admin):
         raise ApiError(403, "lead-only", "only shift leads and admins can see the reports")
     return principal
 
@@ -81,6 +97,16 @@ async def _report(request: web.Request) -> Report:
     return await request.app[cache_key].get(request.app[reports_key], _period(request), live)
 
 
+@operation(
+    "Leads and admins: a period's report, indicators with 环比 and 同比, breakdowns, charts",
+    description=(
+        "Each indicator has key, name, unit, value, numerator, denominator, previous_value, "
+        "change_mom, year_ago_value, change_yoy; a closed month is read from its month-end "
+        "snapshot. See docs/REPORTS.md."
+    ),
+    responses={200: ("The report", None)},
+    parameters=PERIOD_PARAMETERS,
+)
 async def show(request: web.Request) -> web.Response:
     """GET /api/reports?period=2026-11: indicators with 环比/同比, breakdowns, chart links."""
     report = await _report(request)
@@ -92,6 +118,12 @@ async def show(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+@operation(
+    "Leads and admins: one chart of a period's report as PNG (calls_by_hour, "
+    "answer_rate_trend, cases_by_category, overdue_by_department)",
+    responses={200: ("image/png", None), 404: ("No such chart", schemas.ErrorSchema)},
+    parameters=PERIOD_PARAMETERS,
+)
 async def chart(request: web.Request) -> web.Response:
     """GET /api/reports/charts/{name}.png?period=…: one chart, to paste into a document."""
     draw = CHARTS.get(request.match_info["name"])
@@ -103,6 +135,14 @@ async def chart(request: web.Request) -> web.Response:
     return web.Response(body=image.png, content_type="image/png")
 
 
+@operation(
+    "Leads and admins: a period's report as a file (csv, xlsx, html or pdf); audited",
+    responses={200: ("The file, as an attachment", None)},
+    parameters=[
+        *PERIOD_PARAMETERS,
+        {"in": "query", "name": "format", "schema": {"enum": ["csv", "xlsx", "html", "pdf"]}},
+    ],
+)
 async def export(request: web.Request) -> web.Response:
     """GET /api/reports/export?period=…&format=csv|xlsx|html|pdf: the report as a file."""
     fmt = request.query.get("format", "csv")
@@ -113,9 +153,15 @@ async def export(request: web.Request) -> web.Response:
     principal = _reader(request)
     report = await _report(request)
     body = await asyncio.to_thread(render, report, fmt)
-    log.info(
-        "report exported",
-        extra={"agent_id": principal.agent_id, "period": report.period.key, "format": fmt},
+    await request.app[audit_key].record(
+        AuditEntry.of(
+            principal,
+            "report.export",
+            "report",
+            report.period.key,
+            request.app[reports_key].now(),
+            format=fmt,
+        )
     )
     name = f"report-{report.period.key}.{fmt}".replace("..", "_")
     return web.Response(
@@ -127,6 +173,7 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
+@operation("The report page (HTML)", public=True, errors=(), responses={200: ("The page", None)})
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "reports.html")
 

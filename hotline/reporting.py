@@ -241,7 +241,8 @@ class ReportService:
         live: bool = False,
         as_of: datetime | None = None,
     ) -> Report:
-        """The report of `period`: a closed month's snapshot, unless `live` asks to recompute."""
+        """The report of `period`: a closed month's snapshot, unless `live` asks to recompute
+        it; the months it is compared with are read from their snapshots when kept."""
         if not live:
             kept = await self.snapshot(period)
             if kept is not None:
@@ -252,7 +253,8 @@ class ReportService:
         kept_earlier: dict[Period, dict[str, Indicator]] = {}
         to_compute = [period]
         for earlier in compared:
-            snapshot = None if live else await self.snapshot(earlier)
+            # Earlier closed months compare as they were kept, even when `period` is live.
+            snapshot = await self.snapshot(earlier)
             if snapshot is not None:
                 kept_earlier[earlier] = {
                     line.indicator.key: line.indicator for line in snapshot.lines

@@ -319,18 +319,9 @@ class CallTallyDay(Base):
     rolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class CallTallyRow(Base):
-    """Calls of one local day and hour, hotline and answering agent, summed (reports/calls.py):
-    a year's report reads these instead of millions of calls, and they outlive retention."""
+class _CallSums:
+    """The columns of reports/calls.py's CallTally."""
 
-    __tablename__ = "call_tallies"
-
-    day: Mapped[date] = mapped_column(
-        ForeignKey("call_tally_days.day", ondelete="CASCADE"), primary_key=True
-    )
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hotline: Mapped[str] = mapped_column(String(32), primary_key=True)
-    agent_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" = no agent
     offered: Mapped[int] = mapped_column(Integer)
     answered: Mapped[int] = mapped_column(Integer)
     answered_in_time: Mapped[int] = mapped_column(Integer)
@@ -343,6 +334,30 @@ class CallTallyRow(Base):
     wait_seconds: Mapped[float] = mapped_column(Float)
     talk_seconds: Mapped[float] = mapped_column(Float)
     talked: Mapped[int] = mapped_column(Integer)
+
+
+class CallTallyRow(_CallSums, Base):
+    """Calls of one local day, hour and hotline, summed (reports/calls.py): a year's report reads
+    these instead of millions of calls, and they outlive retention."""
+
+    __tablename__ = "call_tallies"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("call_tally_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class AgentCallTallyRow(_CallSums, Base):
+    """Calls one agent answered on one local day, summed."""
+
+    __tablename__ = "agent_call_tallies"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("call_tally_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class ReportSnapshot(Base):

@@ -21,13 +21,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.config import HotlineConfig, NlpConfig
-from hotline.models import Call, CallTallyDay, CallTallyRow, ReportSnapshot, Ticket
+from hotline.models import (
+    AgentCallTallyRow,
+    Call,
+    CallTallyDay,
+    CallTallyRow,
+    ReportSnapshot,
+    Ticket,
+)
 from nlp.rules import read_directory
-from reports import CallKey, CallOptions, CallRow, CallTally, CaseOptions, CaseRow, Labels, Period
+from reports import CallOptions, CallRow, CallTally, CaseOptions, CaseRow, Labels, Period
 from reports.calls import VOICEMAIL_REASON
 from reports.indicators import Indicator
 from reports.periods import PeriodKind
-from reports.report import Report, bucket_calls, build_report, figures
+from reports.report import Report, build_report, figures
+from reports.sums import CallSums, sum_calls
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +54,6 @@ class ReportSettings:
     labels: Labels
     snapshot_after: timedelta = timedelta(hours=2)
     top_categories: int = 15
-
-
-def _tally_row(key: CallKey, tally: CallTally) -> CallTallyRow:
-    return CallTallyRow(
-        day=key.day, hour=key.hour, hotline=key.hotline, agent_id=key.agent_id, **tally.as_dict()
-    )
 
 
 TALLY_FIELDS = [f.name for f in fields(CallTally)]
@@ -80,7 +82,7 @@ class ReportService:
 
     async def _raw_calls(self, db: AsyncSession, day: date) -> list[CallRow]:
         start, end = self._day_bounds(day)
-        rows = await db.execute(
+        rows = await (await db.connection()).execute(
             select(
                 Call.id,
                 Call.queue,
@@ -94,7 +96,7 @@ class ReportService:
         )
         return [CallRow(*row) for row in rows]
 
-    async def _roll_up(self, day: date, buckets: Mapping[CallKey, CallTally], calls: int) -> None:
+    async def _roll_up(self, day: date, sums: CallSums, calls: int) -> None:
         """Keep a closed day's sums; a day another process summed first is left as it is."""
         options = self.settings.calls
         try:
@@ -109,18 +111,46 @@ class ReportService:
                     )
                 )
                 await db.flush()
-                db.add_all(_tally_row(key, tally) for key, tally in buckets.items())
+                db.add_all(
+                    CallTallyRow(day=d, hour=hour, hotline=line, **t.as_dict())
+                    for (d, hour, line), t in sums.lines.items()
+                )
+                db.add_all(
+                    AgentCallTallyRow(day=d, agent_id=agent, **t.as_dict())
+                    for (d, agent), t in sums.agents.items()
+                )
         except IntegrityError:
             log.info("call tallies of %s were summed by another process", day)
 
-    async def call_buckets(
-        self, days: Sequence[date], progress: Progress | None = None
-    ) -> dict[CallKey, CallTally]:
-        """The calls of these local days, summed per (day, hour, hotline, agent)."""
+    async def _kept_sums(self, first: date, last: date, wanted: set[date]) -> CallSums:
+        columns = [getattr(CallTallyRow, name) for name in TALLY_FIELDS]
+        agent_columns = [getattr(AgentCallTallyRow, name) for name in TALLY_FIELDS]
+        sums = CallSums()
+        async with self._sessions() as db:
+            rows = await (await db.connection()).execute(
+                select(CallTallyRow.day, CallTallyRow.hour, CallTallyRow.hotline, *columns).where(
+                    CallTallyRow.day >= first, CallTallyRow.day <= last
+                )
+            )
+            for row in rows:
+                if row[0] in wanted:
+                    sums.lines[(row[0], row[1], row[2])] = CallTally(*row[3:])
+            rows = await (await db.connection()).execute(
+                select(AgentCallTallyRow.day, AgentCallTallyRow.agent_id, *agent_columns).where(
+                    AgentCallTallyRow.day >= first, AgentCallTallyRow.day <= last
+                )
+            )
+            for row in rows:
+                if row[0] in wanted:
+                    sums.agents[(row[0], row[1])] = CallTally(*row[2:])
+        return sums
+
+    async def call_sums(self, days: Sequence[date], progress: Progress | None = None) -> CallSums:
+        """The calls of these local days, summed: kept sums for closed days, the calls
+        themselves for the others (a closed day read that way is kept for next time)."""
         wanted = sorted(set(days))
         if not wanted:
-            return {}
-        buckets: dict[CallKey, CallTally] = {}
+            return CallSums()
         async with self._sessions() as db:
             rolled = set(
                 (
@@ -131,20 +161,8 @@ class ReportService:
                     )
                 ).all()
             )
-            if rolled:
-                rows = await db.execute(
-                    select(
-                        CallTallyRow.day,
-                        CallTallyRow.hour,
-                        CallTallyRow.hotline,
-                        CallTallyRow.agent_id,
-                        *(getattr(CallTallyRow, name) for name in TALLY_FIELDS),
-                    ).where(CallTallyRow.day >= wanted[0], CallTallyRow.day <= wanted[-1])
-                )
-                want = set(wanted)
-                for row in rows:
-                    if row[0] in want:
-                        buckets[CallKey(row[0], row[1], row[2], row[3])] = CallTally(*row[4:])
+        rolled &= set(wanted)
+        sums = await self._kept_sums(wanted[0], wanted[-1], rolled) if rolled else CallSums()
         missing = [day for day in wanted if day not in rolled]
         done = len(wanted) - len(missing)
         if progress is not None:
@@ -153,15 +171,15 @@ class ReportService:
         for day in missing:
             async with self._sessions() as db:
                 calls = await self._raw_calls(db, day)
-            summed = bucket_calls(calls, self.settings.zone, self.settings.calls)
-            buckets.update(summed)
+            summed = sum_calls(calls, self.settings.zone, self.settings.calls)
+            sums.merge(summed)
             closed = self._day_bounds(day)[1] + ROLLUP_GRACE <= now
             if closed and all(call.ended_at is not None for call in calls):
                 await self._roll_up(day, summed, len(calls))
             done += 1
             if progress is not None:
                 progress(done, len(wanted))
-        return buckets
+        return sums
 
     async def roll_up_closed_days(self, back_days: int = 40) -> int:
         """Sum the recent closed days not summed yet (the server runs this hourly)."""
@@ -173,7 +191,7 @@ class ReportService:
             )
         missing = [day for day in days if day not in rolled]
         before = len(missing)
-        await self.call_buckets(missing)
+        await self.call_sums(missing)
         async with self._sessions() as db:
             now_rolled = await db.scalar(
                 select(func.count()).select_from(CallTallyDay).where(CallTallyDay.day >= days[-1])
@@ -183,9 +201,8 @@ class ReportService:
     async def forget_tallies(self, first: date, last: date) -> None:
         """Drop the sums of these days (to be summed again from the calls still kept)."""
         async with self._sessions() as db, db.begin():
-            await db.execute(
-                delete(CallTallyRow).where(CallTallyRow.day >= first, CallTallyRow.day <= last)
-            )
+            for table in (CallTallyRow, AgentCallTallyRow):
+                await db.execute(delete(table).where(table.day >= first, table.day <= last))
             await db.execute(
                 delete(CallTallyDay).where(CallTallyDay.day >= first, CallTallyDay.day <= last)
             )
@@ -195,7 +212,7 @@ class ReportService:
     async def case_rows(self, start: datetime, end: datetime) -> list[CaseRow]:
         """Tickets accepted in [start, end) as case rows (drafts are not accepted yet)."""
         async with self._sessions() as db:
-            rows = await db.execute(
+            rows = await (await db.connection()).execute(
                 select(
                     Ticket.number,
                     Ticket.created_at,
@@ -262,7 +279,7 @@ class ReportService:
             else:
                 to_compute.append(earlier)
         days = [day for p in to_compute for day in p.days_in()]
-        buckets = await self.call_buckets(days, progress)
+        calls = await self.call_sums(days, progress)
         start = min(p.bounds(settings.zone)[0] for p in to_compute)
         end = max(p.bounds(settings.zone)[1] for p in to_compute)
         cases = await self.case_rows(start, end)
@@ -270,14 +287,14 @@ class ReportService:
         def earlier_figures(p: Period) -> dict[str, Indicator] | None:
             if p in kept_earlier:
                 return kept_earlier[p]
-            f = figures(buckets, cases, p, as_of, settings.calls, settings.cases, settings.zone)
+            f = figures(calls, cases, p, as_of, settings.calls, settings.cases, settings.zone)
             return f.by_key()
 
         return build_report(
             settings.centre,
             period,
             as_of,
-            buckets,
+            calls,
             cases,
             settings.calls,
             settings.cases,

@@ -8,14 +8,15 @@ from reports.calls import CallOptions, CallOutcome, CallRow, CallTally, outcome,
 from reports.cases import CaseOptions, CaseRow, CaseTally, Satisfaction, tally_cases
 from reports.indicators import Change, Indicator, Unit
 from reports.periods import Period, PeriodError, PeriodKind
-from reports.report import Breakdown, CallKey, Figures, Labels, Line, Report, build_report
+from reports.report import Breakdown, Figures, Labels, Line, Report, build_report
+from reports.sums import CallSums, sum_calls
 
 __all__ = [
     "Breakdown",
-    "CallKey",
     "CallOptions",
     "CallOutcome",
     "CallRow",
+    "CallSums",
     "CallTally",
     "CaseOptions",
     "CaseRow",
@@ -33,6 +34,7 @@ __all__ = [
     "Unit",
     "build_report",
     "outcome",
+    "sum_calls",
     "tally_calls",
     "tally_cases",
 ]

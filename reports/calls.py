@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import add, attrgetter
 
 from reports.indicators import Indicator, calls, mean, rate
 
@@ -95,9 +96,7 @@ class CallTally:
     talked: int = 0
 
     def __add__(self, other: CallTally) -> CallTally:
-        return CallTally(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(CallTally))
-        )
+        return CallTally(*map(add, _CALL_VALUES(self), _CALL_VALUES(other)))
 
     @property
     def decided(self) -> int:
@@ -110,6 +109,9 @@ class CallTally:
     @classmethod
     def from_dict(cls, values: dict[str, float]) -> CallTally:
         return cls(**{f.name: values.get(f.name, 0) for f in fields(CallTally)})  # type: ignore[arg-type]
+
+
+_CALL_VALUES = attrgetter(*(f.name for f in fields(CallTally)))
 
 
 def tally_call(call: CallRow, options: CallOptions) -> CallTally:
@@ -147,10 +149,9 @@ def tally_call(call: CallRow, options: CallOptions) -> CallTally:
 
 
 def tally_calls(calls: Iterable[CallRow], options: CallOptions) -> CallTally:
-    total = CallTally()
-    for call in calls:
-        total = total + tally_call(call, options)
-    return total
+    from reports.sums import total
+
+    return total((tally_call(call, options) for call in calls), CallTally)
 
 
 # The definitions. Each takes a tally and returns one Indicator.

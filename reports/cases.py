@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import add, attrgetter
 
 from reports.indicators import Indicator, count, rate
 
@@ -89,9 +90,7 @@ class CaseTally:
     unreached: int = 0
 
     def __add__(self, other: CaseTally) -> CaseTally:
-        return CaseTally(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(CaseTally))
-        )
+        return CaseTally(*map(add, _CASE_VALUES(self), _CASE_VALUES(other)))
 
     @property
     def overdue(self) -> int:
@@ -102,6 +101,9 @@ class CaseTally:
     def reached(self) -> int:
         """回访 that reached the citizen: the denominator of 满意率."""
         return self.satisfied + self.fairly_satisfied + self.unsatisfied
+
+
+_CASE_VALUES = attrgetter(*(f.name for f in fields(CaseTally)))
 
 
 def tally_case(case: CaseRow, as_of: datetime, options: CaseOptions) -> CaseTally:

@@ -150,4 +150,3 @@ CHARTS: dict[str, Callable[[Report], Chart]] = {
     "cases_by_category": cases_by_category,
     "overdue_by_department": overdue_by_department,
 }
-

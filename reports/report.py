@@ -3,16 +3,14 @@ hotline, hour of day, agent, day or month; cases by source, department and categ
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from reports.calls import (
     CallOptions,
-    CallRow,
     CallTally,
     abandon_rate,
     answer_rate,
@@ -20,36 +18,12 @@ from reports.calls import (
     average_speed_of_answer,
     average_talk_time,
     call_indicators,
-    tally_call,
 )
-from reports.cases import CaseOptions, CaseRow, CaseTally, case_indicators, tally_case
+from reports.cases import CaseOptions, CaseRow, CaseTally, case_indicators
 from reports.indicators import Change, Indicator, Unit, change, count, rate
 from reports.indicators import calls as call_count
 from reports.periods import Period
-
-NO_AGENT = ""  # calls no agent answered
-
-
-@dataclass(frozen=True, order=True)
-class CallKey:
-    """The grain calls are summed at (and rolled up at): local day and hour, line, agent."""
-
-    day: date
-    hour: int
-    hotline: str
-    agent_id: str = NO_AGENT
-
-
-def bucket_calls(
-    calls: Iterable[CallRow], zone: ZoneInfo, options: CallOptions
-) -> dict[CallKey, CallTally]:
-    """Each call's tally added into its (local day, hour, line, agent) bucket."""
-    buckets: dict[CallKey, CallTally] = defaultdict(CallTally)
-    for call in calls:
-        local = call.arrived_at.astimezone(zone)
-        key = CallKey(local.date(), local.hour, call.line, call.agent_id or NO_AGENT)
-        buckets[key] = buckets[key] + tally_call(call, options)
-    return dict(buckets)
+from reports.sums import CallSums, CaseSums, add_up, sum_cases, total
 
 
 @dataclass(frozen=True)
@@ -196,17 +170,6 @@ def _indicator_from(item: Mapping[str, Any]) -> Indicator:
     )
 
 
-K = TypeVar("K")
-T = TypeVar("T", CallTally, CaseTally)
-
-
-def _sum_by(items: Iterable[tuple[K, T]], zero: T) -> dict[K, T]:
-    sums: dict[K, T] = {}
-    for key, tally in items:
-        sums[key] = sums.get(key, zero) + tally
-    return sums
-
-
 @dataclass(frozen=True)
 class Figures:
     """What one period adds up to: its indicators, before any comparison."""
@@ -226,7 +189,7 @@ class Figures:
 
 
 def figures(
-    calls: Mapping[CallKey, CallTally],
+    calls: CallSums,
     cases: Sequence[CaseRow],
     period: Period,
     as_of: datetime,
@@ -234,16 +197,9 @@ def figures(
     case_options: CaseOptions,
     zone: ZoneInfo,
 ) -> Figures:
-    """A period's totals from call buckets and case rows (either may hold more than the period)."""
-    start, end = period.bounds(zone)
-    call_total = sum(
-        (t for k, t in calls.items() if period.first <= k.day < period.end), CallTally()
-    )
-    case_total = sum(
-        (tally_case(c, as_of, case_options) for c in cases if start <= c.accepted_at < end),
-        CaseTally(),
-    )
-    return Figures(call_total, case_total, call_options, case_options)
+    """A period's totals from call sums and case rows (either may hold more than the period)."""
+    case_sums = sum_cases(cases, period, as_of, case_options, zone)
+    return Figures(calls.within(period).total(), case_sums.total(), call_options, case_options)
 
 
 Earlier = Mapping[str, Indicator]  # an earlier period's indicators by key
@@ -269,31 +225,25 @@ def _call_columns(t: CallTally, options: CallOptions) -> list[Indicator]:
 
 
 def breakdowns(
-    calls: Mapping[CallKey, CallTally],
-    cases: Sequence[CaseRow],
+    calls: CallSums,
+    cases: CaseSums,
     period: Period,
-    as_of: datetime,
     call_options: CallOptions,
-    case_options: CaseOptions,
     zone: ZoneInfo,
     labels: Labels,
     top_categories: int = 15,
 ) -> dict[str, Breakdown]:
-    """The report's tables beside the headline indicators."""
-    inside = [(k, t) for k, t in calls.items() if period.first <= k.day < period.end]
-    start, end = period.bounds(zone)
-    tallied = [
-        (c, tally_case(c, as_of, case_options)) for c in cases if start <= c.accepted_at < end
-    ]
+    """The report's tables beside the headline indicators (`calls` and `cases` of `period`)."""
+    lines = calls.lines.items()
     result: dict[str, Breakdown] = {}
 
-    by_line = _sum_by(((k.hotline, t) for k, t in inside), CallTally())
+    by_line = add_up(((k[2], t) for k, t in lines), CallTally)
     result["calls_by_hotline"] = Breakdown(
         "各热线来电",
         "热线",
         [(labels.source(h), _call_columns(t, call_options)) for h, t in sorted(by_line.items())],
     )
-    by_hour = _sum_by(((k.hour, t) for k, t in inside), CallTally())
+    by_hour = add_up(((k[1], t) for k, t in lines), CallTally)
     result["calls_by_hour"] = Breakdown(
         "分时段来电",
         "时段",
@@ -302,7 +252,7 @@ def breakdowns(
             for h in range(24)
         ],
     )
-    by_agent = _sum_by(((k.agent_id, t) for k, t in inside if k.agent_id), CallTally())
+    by_agent = add_up(((k[1], t) for k, t in calls.agents.items()), CallTally)
     result["calls_by_agent"] = Breakdown(
         "坐席接听",
         "坐席",
@@ -320,14 +270,14 @@ def breakdowns(
         ],
     )
     steps = period.trend_steps()
-    day_sums = _sum_by(((k.day, t) for k, t in inside), CallTally())
+    day_sums = add_up(((k[0], t) for k, t in lines), CallTally)
     trend_rows = []
     for step in steps:
-        t = sum((v for d, v in day_sums.items() if step.first <= d < step.end), CallTally())
+        t = total((v for d, v in day_sums.items() if step.first <= d < step.end), CallTally)
         trend_rows.append((_step_label(step), _call_columns(t, call_options)[:4]))
     result["calls_trend"] = Breakdown("接通率走势", "日期", trend_rows)
 
-    by_source = _sum_by(((c.source, t) for c, t in tallied), CaseTally())
+    by_source = add_up(((k[0], t) for k, t in cases.kinds.items()), CaseTally)
     result["cases_by_source"] = Breakdown(
         "案件来源",
         "来源",
@@ -344,7 +294,7 @@ def breakdowns(
             for s, t in sorted(by_source.items())
         ],
     )
-    by_department = _sum_by(((c.department or "", t) for c, t in tallied), CaseTally())
+    by_department = add_up(((k[1], t) for k, t in cases.kinds.items()), CaseTally)
     result["cases_by_department"] = Breakdown(
         "各部门处置",
         "部门",
@@ -363,7 +313,7 @@ def breakdowns(
             for d, t in sorted(by_department.items(), key=lambda kv: (-kv[1].filed, kv[0]))
         ],
     )
-    by_category = _sum_by(((c.category or "", t) for c, t in tallied), CaseTally())
+    by_category = add_up(((k[2], t) for k, t in cases.kinds.items()), CaseTally)
     ranked = sorted(by_category.items(), key=lambda kv: (-kv[1].accepted, kv[0]))
     accepted = sum(t.accepted for t in by_category.values())
     result["cases_by_category"] = Breakdown(
@@ -380,9 +330,7 @@ def breakdowns(
             for code, t in ranked[:top_categories]
         ],
     )
-    case_days = _sum_by(
-        ((c.accepted_at.astimezone(zone).date(), t) for c, t in tallied), CaseTally()
-    )
+    case_days = cases.days
     result["cases_trend"] = Breakdown(
         "受理量走势",
         "日期",
@@ -411,7 +359,7 @@ def build_report(
     centre: str,
     period: Period,
     as_of: datetime,
-    calls: Mapping[CallKey, CallTally],
+    calls: CallSums,
     cases: Sequence[CaseRow],
     call_options: CallOptions,
     case_options: CaseOptions,
@@ -420,11 +368,11 @@ def build_report(
     earlier: Callable[[Period], Earlier | None] = lambda _p: None,
     top_categories: int = 15,
 ) -> Report:
-    """The report of `period` as it stands at `as_of`; `earlier` gives the figures of the
+    """The report of `period` as it stands at `as_of`; `earlier` gives the indicators of the
     periods it is compared with (None where there is nothing to compare)."""
-    current = figures(calls, cases, period, as_of, call_options, case_options, zone)
+    inside = calls.within(period)
+    case_sums = sum_cases(cases, period, as_of, case_options, zone)
+    current = Figures(inside.total(), case_sums.total(), call_options, case_options)
     lines = compare(current, earlier(period.previous()), earlier(period.year_ago()))
-    tables = breakdowns(
-        calls, cases, period, as_of, call_options, case_options, zone, labels, top_categories
-    )
+    tables = breakdowns(inside, case_sums, period, call_options, zone, labels, top_categories)
     return Report(centre, period, as_of.astimezone(UTC), lines, tables)

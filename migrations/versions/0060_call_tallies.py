@@ -1,4 +1,4 @@
-"""call tallies: a closed day's calls summed per hour, hotline and agent for reports
+"""call tallies: a closed day's calls summed per hour and hotline, and per agent, for reports
 
 Revision ID: 0060
 Revises: 0012
@@ -15,6 +15,18 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
+COUNTS = (
+    "offered",
+    "answered",
+    "answered_in_time",
+    "abandoned",
+    "short_abandons",
+    "refused",
+    "voicemails",
+    "callbacks",
+    "waiting",
+)
+
 
 def upgrade() -> None:
     op.create_table(
@@ -26,39 +38,35 @@ def upgrade() -> None:
         sa.Column("rolled_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_call_tally_days")),
     )
-    op.create_table(
-        "call_tallies",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("hour", sa.Integer(), nullable=False),
-        sa.Column("hotline", sa.String(length=32), nullable=False),
-        sa.Column("agent_id", sa.String(length=32), nullable=False),
-        *(
-            sa.Column(name, sa.Integer(), nullable=False)
-            for name in (
-                "offered",
-                "answered",
-                "answered_in_time",
-                "abandoned",
-                "short_abandons",
-                "refused",
-                "voicemails",
-                "callbacks",
-                "waiting",
-            )
-        ),
-        sa.Column("wait_seconds", sa.Float(), nullable=False),
-        sa.Column("talk_seconds", sa.Float(), nullable=False),
-        sa.Column("talked", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["day"],
-            ["call_tally_days.day"],
-            name=op.f("fk_call_tallies_day_call_tally_days"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("day", "hour", "hotline", "agent_id", name=op.f("pk_call_tallies")),
-    )
+    for table, keys in (
+        ("call_tallies", ("hour", "hotline")),
+        ("agent_call_tallies", ("agent_id",)),
+    ):
+        key_columns = [
+            sa.Column("hour", sa.Integer(), nullable=False)
+            if name == "hour"
+            else sa.Column(name, sa.String(length=32), nullable=False)
+            for name in keys
+        ]
+        op.create_table(
+            table,
+            sa.Column("day", sa.Date(), nullable=False),
+            *key_columns,
+            *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
+            sa.Column("wait_seconds", sa.Float(), nullable=False),
+            sa.Column("talk_seconds", sa.Float(), nullable=False),
+            sa.Column("talked", sa.Integer(), nullable=False),
+            sa.ForeignKeyConstraint(
+                ["day"],
+                ["call_tally_days.day"],
+                name=op.f(f"fk_{table}_day_call_tally_days"),
+                ondelete="CASCADE",
+            ),
+            sa.PrimaryKeyConstraint("day", *keys, name=op.f(f"pk_{table}")),
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("agent_call_tallies")
     op.drop_table("call_tallies")
     op.drop_table("call_tally_days")

@@ -178,14 +178,11 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0005", {"recordings"}),
         ("0004", {"roster_entries", "roster_overrides", "missed_calls"}),
         ("0006", {"classifier_feedback"}),
-<<<<<<< HEAD
         ("0010", set()),  # agent_sessions.last_seen_at
         ("0011", {"audit_log"}),
         ("0012", set()),  # retention marks on tickets and outbox, index on call_events.at
-=======
-        ("0060", {"call_tally_days", "call_tallies"}),
+        ("0060", {"call_tally_days", "call_tallies", "agent_call_tallies"}),
         ("0061", {"report_snapshots"}),
->>>>>>> b6e1267 (hotline report: a period's report as text, CSV, XLSX, HTML or PDF, with its charts)
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reports import CallOptions, CaseOptions, Labels, Period, build_report
-from reports.report import bucket_calls, figures
+from reports.report import figures
+from reports.sums import sum_calls
 from tests.reports.month_fixture import AS_OF, CALLS, CASES, ZONE
 
 NOVEMBER = Period.month(2026, 11)
@@ -14,7 +15,7 @@ CASE_OPTIONS = CaseOptions(forward_minutes=10)
 
 
 def november() -> dict[str, tuple[float | None, float | None, float | None]]:
-    buckets = bucket_calls(CALLS, ZONE, CALL_OPTIONS)
+    buckets = sum_calls(CALLS, ZONE, CALL_OPTIONS)
     previous = figures(buckets, CASES, NOVEMBER.previous(), AS_OF, CALL_OPTIONS, CASE_OPTIONS, ZONE)
     report = build_report(
         "测试中心",

@@ -17,7 +17,8 @@ from reports import (
     Report,
 )
 from reports.indicators import change, count, format_change, rate
-from reports.report import bucket_calls, build_report, figures
+from reports.report import build_report, figures
+from reports.sums import sum_calls
 from tests.reports.month_fixture import AS_OF, CALLS, CASES, ZONE
 
 NOVEMBER = Period.month(2026, 11)
@@ -88,7 +89,7 @@ def test_changes_are_points_for_rates_and_relative_for_counts() -> None:
 
 def report() -> Report:
     options, case_options = CallOptions(), CaseOptions()
-    buckets = bucket_calls(CALLS, ZONE, options)
+    buckets = sum_calls(CALLS, ZONE, options)
 
     def earlier(period: Period) -> dict[str, Indicator]:
         return figures(buckets, CASES, period, AS_OF, options, case_options, ZONE).by_key()

@@ -101,7 +101,8 @@ async def test_the_report_page_shows_the_figures_and_draws_the_charts(
     await expect(charts).to_have_count(4)
     for index in range(4):
         image = charts.nth(index)
-        await expect(image).to_have_js_property("complete", True)
+        # Four charts are drawn in worker threads: on a loaded 2-core machine that takes a while.
+        await expect(image).to_have_js_property("complete", True, timeout=30_000)
         # A broken image has no natural size; a drawn chart is 1200×630 (8×4.2 in at 150 dpi).
         assert await image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1200, 630]
     hours = page.get_by_test_id("breakdown-calls_by_hour").locator("tr", has_text="09:00")

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-deps lint bench eval prompts clean
+.PHONY: install run test test-deps lint bench eval prompts sample-report clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ eval: install
 
 prompts:
 	tools/make_prompts.sh
+
+# The report of a generated month (CSV, XLSX, PDF, charts) under docs/sample-report/.
+sample-report: install
+	$(BIN)/python tools/sample_report.py docs/sample-report
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -84,9 +84,7 @@ def to_text(report: Report) -> str:
         )
         for line in (x for x in report.lines if x.section == section):
             i = line.indicator
-            parts = ""
-            if i.denominator is not None:
-                parts = f"{_number(i.numerator)}/{_number(i.denominator)}"
+            parts = _fraction(i)
             out.append(
                 _pad(i.name, 22)
                 + _pad(i.shown(), 12)
@@ -214,6 +212,8 @@ def to_html(report: Report, charts: Sequence[Chart]) -> str:
 def _fraction(i: Indicator) -> str:
     if i.denominator is None:
         return ""
+    if i.unit is Unit.SECONDS and i.numerator is not None:
+        return f"{i.numerator:.0f}/{_number(i.denominator)}"
     return f"{_number(i.numerator)}/{_number(i.denominator)}"
 
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the test suite's real peers from Debian packages when they are missing:
-# SIPp (sip-tester) for SIP, Chromium for the console's browser tests, and the Noto CJK fonts so
-# that its screenshots show Chinese instead of boxes; pg_dump and pg_restore (postgresql-client)
-# for the backup tests.
+# SIPp (sip-tester) for SIP, Chromium for the console's browser tests, the Noto CJK fonts so
+# that its screenshots and the report charts show Chinese instead of boxes, Pango, which
+# WeasyPrint lays the PDF reports out with, and pg_dump and pg_restore (postgresql-client) for
+# the backup tests.
 set -euo pipefail
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
+dpkg -s libpango-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0)
+dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpangoft2-1.0-0)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

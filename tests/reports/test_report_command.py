@@ -71,6 +71,8 @@ def test_the_csv_contract_by_hand_and_figures_that_outlive_the_calls(database_ur
     asyncio.run(_store(database_url))
     first = hotline("--month", "2026-11", "--format", "csv", url=database_url)
     assert first.returncode == 0, first.stderr
+    # November, October and November 2025 read from the calls: a progress bar (tqdm) on stderr.
+    assert "统计" in first.stderr and "91/91" in first.stderr
     header = first.stdout.splitlines()[0].split(",")
     assert header[:4] == ["indicator", "value", "numerator", "denominator"]
     got = rows(first.stdout)
@@ -93,6 +95,7 @@ def test_the_csv_contract_by_hand_and_figures_that_outlive_the_calls(database_ur
     asyncio.run(_purge_calls(database_url))
     again = hotline("--month", "2026-11", "--format", "csv", url=database_url)
     assert again.returncode == 0, again.stderr
+    assert "统计" not in again.stderr  # every day read from its kept sums
     calls_part = [line for line in again.stdout.splitlines() if line.endswith(",calls")]
     assert calls_part == [line for line in first.stdout.splitlines() if line.endswith(",calls")]
 

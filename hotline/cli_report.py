@@ -14,8 +14,9 @@ from hotline.config import HotlineConfig
 if TYPE_CHECKING:
     from reports import Period, Report
 
-# Computing more days than this from the calls themselves shows a progress bar.
-PROGRESS_ABOVE_DAYS = 31
+# Reading more day-parts than this from the rows themselves (each day once for its calls and
+# once for its cases) shows a progress bar.
+PROGRESS_ABOVE_DAYS = 62
 
 
 def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,7 +101,7 @@ def cmd_report(args: argparse.Namespace, config: HotlineConfig) -> int:
         def progress(done: int, total: int) -> None:
             nonlocal bar
             if bar is None and total - done > PROGRESS_ABOVE_DAYS:
-                bar = tqdm(total=total, initial=done, unit="天", desc="统计", file=sys.stderr)
+                bar = tqdm(total=total, initial=done, desc="统计", file=sys.stderr)
             elif bar is not None:
                 bar.update(done - bar.n)
 

@@ -360,6 +360,63 @@ class AgentCallTallyRow(_CallSums, Base):
     agent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class CaseTallyDay(Base):
+    """A local day whose accepted cases are all settled and summed in `case_tallies`."""
+
+    __tablename__ = "case_tally_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    forward_minutes: Mapped[float] = mapped_column(Float)  # [reports] it was summed with
+    rolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class _CaseSums:
+    """The columns of reports/cases.py's CaseTally."""
+
+    accepted: Mapped[int] = mapped_column(Integer)
+    filed: Mapped[int] = mapped_column(Integer)
+    forwarded_in_time: Mapped[int] = mapped_column(Integer)
+    due: Mapped[int] = mapped_column(Integer)
+    handled: Mapped[int] = mapped_column(Integer)
+    handled_on_time: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    finished: Mapped[int] = mapped_column(Integer)
+    merged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    extended: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    fairly_satisfied: Mapped[int] = mapped_column(Integer)
+    unsatisfied: Mapped[int] = mapped_column(Integer)
+    unreached: Mapped[int] = mapped_column(Integer)
+
+
+class CaseTallyRow(_CaseSums, Base):
+    """Settled cases accepted on one local day from one source for one department, summed."""
+
+    __tablename__ = "case_tallies"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("case_tally_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class CategoryCaseTallyRow(_CaseSums, Base):
+    """Settled cases accepted on one local day in one category, summed."""
+
+    __tablename__ = "category_case_tallies"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("case_tally_days.day", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
 class ReportSnapshot(Base):
     """A closed month's report as it stood at month end, kept so that its figures do not change
     when calls and tickets are later purged by retention."""

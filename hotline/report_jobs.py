@@ -28,9 +28,9 @@ class ReportJobs:
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> None:
-        rolled = await self._service.roll_up_closed_days()
-        if rolled:
-            log.info("call tallies summed", extra={"days": rolled})
+        kept = await self._service.kept.keep_closed_days()
+        if kept:
+            log.info("day sums kept", extra={"days": kept})
         await self._service.keep_closed_month()
 
     async def _loop(self) -> None:

@@ -50,6 +50,12 @@ class CaseRow:
     closed_at: datetime | None = None  # 办结 (after 回访; for a merged case: its master's)
     satisfaction: Satisfaction | None = None  # the last 回访 outcome
     visited_at: datetime | None = None  # when that 回访 outcome was recorded
+    # From this moment nothing about the case changes any more (it ended, or its source has no
+    # later events); None while it may. A settled case's tally is the same at any later moment.
+    settled_at: datetime | None = None
+
+    def settled(self, as_of: datetime) -> bool:
+        return _seen(self.settled_at, as_of)
 
     def filed(self, as_of: datetime) -> bool:
         """立案: accepted as a case of its own, neither merged nor turned away."""

@@ -3,7 +3,7 @@ hotline, hour of day, agent, day or month; cases by source, department and categ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +19,11 @@ from reports.calls import (
     average_talk_time,
     call_indicators,
 )
-from reports.cases import CaseOptions, CaseRow, CaseTally, case_indicators
+from reports.cases import CaseOptions, CaseTally, case_indicators
 from reports.indicators import Change, Indicator, Unit, change, count, rate
 from reports.indicators import calls as call_count
 from reports.periods import Period
-from reports.sums import CallSums, CaseSums, add_up, sum_cases, total
+from reports.sums import CallSums, CaseSums, add_up, total
 
 
 @dataclass(frozen=True)
@@ -190,16 +190,15 @@ class Figures:
 
 def figures(
     calls: CallSums,
-    cases: Sequence[CaseRow],
+    cases: CaseSums,
     period: Period,
-    as_of: datetime,
     call_options: CallOptions,
     case_options: CaseOptions,
-    zone: ZoneInfo,
 ) -> Figures:
-    """A period's totals from call sums and case rows (either may hold more than the period)."""
-    case_sums = sum_cases(cases, period, as_of, case_options, zone)
-    return Figures(calls.within(period).total(), case_sums.total(), call_options, case_options)
+    """A period's totals from call and case sums (either may hold more than the period)."""
+    return Figures(
+        calls.within(period).total(), cases.within(period).total(), call_options, case_options
+    )
 
 
 Earlier = Mapping[str, Indicator]  # an earlier period's indicators by key
@@ -277,7 +276,7 @@ def breakdowns(
         trend_rows.append((_step_label(step), _call_columns(t, call_options)[:4]))
     result["calls_trend"] = Breakdown("接通率走势", "日期", trend_rows)
 
-    by_source = add_up(((k[0], t) for k, t in cases.kinds.items()), CaseTally)
+    by_source = add_up(((k[1], t) for k, t in cases.units.items()), CaseTally)
     result["cases_by_source"] = Breakdown(
         "案件来源",
         "来源",
@@ -294,7 +293,7 @@ def breakdowns(
             for s, t in sorted(by_source.items())
         ],
     )
-    by_department = add_up(((k[1], t) for k, t in cases.kinds.items()), CaseTally)
+    by_department = add_up(((k[2], t) for k, t in cases.units.items()), CaseTally)
     result["cases_by_department"] = Breakdown(
         "各部门处置",
         "部门",
@@ -313,7 +312,7 @@ def breakdowns(
             for d, t in sorted(by_department.items(), key=lambda kv: (-kv[1].filed, kv[0]))
         ],
     )
-    by_category = add_up(((k[2], t) for k, t in cases.kinds.items()), CaseTally)
+    by_category = add_up(((k[1], t) for k, t in cases.categories.items()), CaseTally)
     ranked = sorted(by_category.items(), key=lambda kv: (-kv[1].accepted, kv[0]))
     accepted = sum(t.accepted for t in by_category.values())
     result["cases_by_category"] = Breakdown(
@@ -330,7 +329,7 @@ def breakdowns(
             for code, t in ranked[:top_categories]
         ],
     )
-    case_days = cases.days
+    case_days = add_up(((k[0], t) for k, t in cases.units.items()), CaseTally)
     result["cases_trend"] = Breakdown(
         "受理量走势",
         "日期",
@@ -360,7 +359,7 @@ def build_report(
     period: Period,
     as_of: datetime,
     calls: CallSums,
-    cases: Sequence[CaseRow],
+    cases: CaseSums,
     call_options: CallOptions,
     case_options: CaseOptions,
     zone: ZoneInfo,
@@ -371,7 +370,7 @@ def build_report(
     """The report of `period` as it stands at `as_of`; `earlier` gives the indicators of the
     periods it is compared with (None where there is nothing to compare)."""
     inside = calls.within(period)
-    case_sums = sum_cases(cases, period, as_of, case_options, zone)
+    case_sums = cases.within(period)
     current = Figures(inside.total(), case_sums.total(), call_options, case_options)
     lines = compare(current, earlier(period.previous()), earlier(period.year_ago()))
     tables = breakdowns(inside, case_sums, period, call_options, zone, labels, top_categories)

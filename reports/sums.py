@@ -82,30 +82,44 @@ def sum_calls(calls: Iterable[CallRow], zone: ZoneInfo, options: CallOptions) ->
     return CallSums(add_up(lines, CallTally), add_up(agents, CallTally))
 
 
-CaseKey = tuple[str, str, str]  # source, department, category ("" when none)
+CaseUnit = tuple[date, str, str]  # local day accepted, source, department ("" when none)
+CategoryKey = tuple[date, str]  # local day accepted, category ("" when none)
 
 
 @dataclass
 class CaseSums:
-    """A period's cases, summed by (source, department, category) and by local day."""
+    """Cases summed by the local day they were accepted: per source and department, and per
+    category."""
 
-    kinds: dict[CaseKey, CaseTally] = field(default_factory=dict)
-    days: dict[date, CaseTally] = field(default_factory=dict)
+    units: dict[CaseUnit, CaseTally] = field(default_factory=dict)
+    categories: dict[CategoryKey, CaseTally] = field(default_factory=dict)
+
+    def merge(self, other: CaseSums) -> None:
+        """Adds other days' sums (the days must differ)."""
+        self.units.update(other.units)
+        self.categories.update(other.categories)
+
+    def within(self, period: Period) -> CaseSums:
+        return CaseSums(
+            {k: t for k, t in self.units.items() if period.first <= k[0] < period.end},
+            {k: t for k, t in self.categories.items() if period.first <= k[0] < period.end},
+        )
 
     def total(self) -> CaseTally:
-        return total(self.kinds.values(), CaseTally)
+        return total(self.units.values(), CaseTally)
 
 
 def sum_cases(
-    cases: Iterable[CaseRow], period: Period, as_of: datetime, options: CaseOptions, zone: ZoneInfo
+    cases: Iterable[CaseRow], as_of: datetime, options: CaseOptions, zone: ZoneInfo
 ) -> CaseSums:
-    """The cases accepted in `period`, each tallied once as it stood at `as_of`."""
-    start, end = period.bounds(zone)
-    kinds: list[tuple[CaseKey, CaseTally]] = []
-    days: list[tuple[date, CaseTally]] = []
+    """Each case tallied once, as it stood at `as_of`, and added into its day's sums."""
+    units: list[tuple[CaseUnit, CaseTally]] = []
+    categories: list[tuple[CategoryKey, CaseTally]] = []
     for case in cases:
-        if start <= case.accepted_at < end:
-            tally = tally_case(case, as_of, options)
-            kinds.append(((case.source, case.department or "", case.category or ""), tally))
-            days.append((case.accepted_at.astimezone(zone).date(), tally))
-    return CaseSums(add_up(kinds, CaseTally), add_up(days, CaseTally))
+        if case.accepted_at > as_of:
+            continue
+        tally = tally_case(case, as_of, options)
+        day = case.accepted_at.astimezone(zone).date()
+        units.append(((day, case.source, case.department or ""), tally))
+        categories.append(((day, case.category or ""), tally))
+    return CaseSums(add_up(units, CaseTally), add_up(categories, CaseTally))

@@ -23,7 +23,7 @@ from reports import (
 from reports.charts import charts
 from reports.exports import to_csv, to_pdf, to_xlsx
 from reports.report import build_report, figures
-from reports.sums import sum_calls
+from reports.sums import sum_calls, sum_cases
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MONTH = Period.month(2026, 11)
@@ -130,13 +130,14 @@ def main(folder: Path) -> None:
     case_rows += cases(rng, MONTH.year_ago(), 600)
     call_options, case_options = CallOptions(), CaseOptions()
     sums = sum_calls(call_rows, ZONE, call_options)
+    case_sums = sum_cases(case_rows, as_of, case_options, ZONE)
 
     def earlier(period: Period) -> dict[str, Indicator]:
-        f = figures(sums, case_rows, period, as_of, call_options, case_options, ZONE)
+        f = figures(sums, case_sums, period, call_options, case_options)
         return f.by_key()
 
     report = build_report(
-        "12319 城管服务热线（示例）", MONTH, as_of, sums, case_rows, call_options, case_options,
+        "12319 城管服务热线（示例）", MONTH, as_of, sums, case_sums, call_options, case_options,
         ZONE, Labels(departments=DEPARTMENTS, categories=CATEGORIES),
         earlier=earlier,
     )  # fmt: skip

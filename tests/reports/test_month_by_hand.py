@@ -6,7 +6,7 @@ import pytest
 
 from reports import CallOptions, CaseOptions, Labels, Period, build_report
 from reports.report import figures
-from reports.sums import sum_calls
+from reports.sums import sum_calls, sum_cases
 from tests.reports.month_fixture import AS_OF, CALLS, CASES, ZONE
 
 NOVEMBER = Period.month(2026, 11)
@@ -16,13 +16,14 @@ CASE_OPTIONS = CaseOptions(forward_minutes=10)
 
 def november() -> dict[str, tuple[float | None, float | None, float | None]]:
     buckets = sum_calls(CALLS, ZONE, CALL_OPTIONS)
-    previous = figures(buckets, CASES, NOVEMBER.previous(), AS_OF, CALL_OPTIONS, CASE_OPTIONS, ZONE)
+    cases = sum_cases(CASES, AS_OF, CASE_OPTIONS, ZONE)
+    previous = figures(buckets, cases, NOVEMBER.previous(), CALL_OPTIONS, CASE_OPTIONS)
     report = build_report(
         "测试中心",
         NOVEMBER,
         AS_OF,
         buckets,
-        CASES,
+        cases,
         CALL_OPTIONS,
         CASE_OPTIONS,
         ZONE,

@@ -67,10 +67,15 @@ async def test_a_closed_month_is_kept_once_and_outlives_retention(database_url: 
             assert await db.scalar(select(func.count()).select_from(Call)) == 0
         after = await first.report(NOVEMBER)
         assert after.to_json() == before.to_json()
-        # Recomputed from what is left, the cases are gone (the call sums are kept per day).
+        # Recomputed, the month still adds up: its days' sums were kept (tickets are settled
+        # once saved). Forgetting them leaves only what retention left: nothing.
         live = await first.report(NOVEMBER, live=True)
-        assert live.indicator("cases_accepted").value == 0
+        assert live.indicator("cases_accepted").value == 9
         assert live.indicator("calls_offered").value == 7
+        await first.kept.forget(NOVEMBER.first, NOVEMBER.last)
+        bare = await first.report(NOVEMBER, live=True)
+        assert bare.indicator("cases_accepted").value == 0
+        assert bare.indicator("calls_offered").value == 0
         # December compares with the kept November (环比), not with what is left of it.
         december = await first.report(Period.month(2026, 12), live=True)
         moved = next(x for x in december.lines if x.indicator.key == "cases_accepted")

@@ -18,7 +18,7 @@ from reports import (
 )
 from reports.indicators import change, count, format_change, rate
 from reports.report import build_report, figures
-from reports.sums import sum_calls
+from reports.sums import sum_calls, sum_cases
 from tests.reports.month_fixture import AS_OF, CALLS, CASES, ZONE
 
 NOVEMBER = Period.month(2026, 11)
@@ -90,16 +90,17 @@ def test_changes_are_points_for_rates_and_relative_for_counts() -> None:
 def report() -> Report:
     options, case_options = CallOptions(), CaseOptions()
     buckets = sum_calls(CALLS, ZONE, options)
+    cases = sum_cases(CASES, AS_OF, case_options, ZONE)
 
     def earlier(period: Period) -> dict[str, Indicator]:
-        return figures(buckets, CASES, period, AS_OF, options, case_options, ZONE).by_key()
+        return figures(buckets, cases, period, options, case_options).by_key()
 
     return build_report(
         "测试中心",
         NOVEMBER,
         AS_OF,
         buckets,
-        CASES,
+        cases,
         options,
         case_options,
         ZONE,

@@ -71,8 +71,9 @@ def test_the_csv_contract_by_hand_and_figures_that_outlive_the_calls(database_ur
     asyncio.run(_store(database_url))
     first = hotline("--month", "2026-11", "--format", "csv", url=database_url)
     assert first.returncode == 0, first.stderr
-    # November, October and November 2025 read from the calls: a progress bar (tqdm) on stderr.
-    assert "统计" in first.stderr and "91/91" in first.stderr
+    # November, October and November 2025 (91 days) read from the calls and from the cases:
+    # a progress bar (tqdm) on stderr.
+    assert "统计" in first.stderr and "182/182" in first.stderr
     header = first.stdout.splitlines()[0].split(",")
     assert header[:4] == ["indicator", "value", "numerator", "denominator"]
     got = rows(first.stdout)

@@ -75,7 +75,7 @@ def _pad(text: str, width: int) -> str:
 def to_text(report: Report) -> str:
     """The table for a terminal (CJK characters take two columns)."""
     title = f"{report.centre} {report.period.label}报表"
-    note = "（月末存档）" if report.snapshot else f"（统计至 {report.as_of:%Y-%m-%d %H:%M} UTC）"
+    note = "（月末存档）" if report.snapshot else f"（统计至 {report.local_as_of:%Y-%m-%d %H:%M}）"
     out = [title + note, ""]
     for section, heading in SECTIONS.items():
         out.append(f"【{heading}】")
@@ -116,9 +116,8 @@ def to_xlsx(report: Report, charts: Sequence[Chart]) -> bytes:
     sheet.title = "指标"
     sheet.append([f"{report.centre} {report.period.label}报表"])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(
-        [f"统计至 {report.as_of:%Y-%m-%d %H:%M} UTC" + ("（月末存档）" if report.snapshot else "")]
-    )
+    kept = "（月末存档）" if report.snapshot else ""
+    sheet.append([f"统计至 {report.local_as_of:%Y-%m-%d %H:%M}{kept}"])
     sheet.append(XLSX_HEADER)
     for cell in sheet[3]:
         cell.font = Font(bold=True)

@@ -78,6 +78,11 @@ class Report:
     lines: list[Line]
     breakdowns: dict[str, Breakdown]
     snapshot: bool = False  # read back from the month-end snapshot
+    timezone: str = "UTC"  # the centre's: periods are its local days
+
+    @property
+    def local_as_of(self) -> datetime:
+        return self.as_of.astimezone(ZoneInfo(self.timezone))
 
     def indicator(self, key: str) -> Indicator:
         return next(line.indicator for line in self.lines if line.indicator.key == key)
@@ -93,6 +98,7 @@ class Report:
                 "last": self.period.last.isoformat(),
             },
             "as_of": self.as_of.isoformat(),
+            "timezone": self.timezone,
             "snapshot": self.snapshot,
             "indicators": [
                 {
@@ -145,6 +151,7 @@ class Report:
             lines,
             breakdowns,
             snapshot=bool(data.get("snapshot", False)),
+            timezone=str(data.get("timezone", "UTC")),
         )
 
 
@@ -374,4 +381,4 @@ def build_report(
     current = Figures(inside.total(), case_sums.total(), call_options, case_options)
     lines = compare(current, earlier(period.previous()), earlier(period.year_ago()))
     tables = breakdowns(inside, case_sums, period, call_options, zone, labels, top_categories)
-    return Report(centre, period, as_of.astimezone(UTC), lines, tables)
+    return Report(centre, period, as_of.astimezone(UTC), lines, tables, timezone=zone.key)

@@ -99,7 +99,7 @@ async function load() {
   $("report").hidden = false;
   $("report-centre").textContent = data.centre;
   $("report-title").textContent = `${data.centre} ${data.period.label}报表`;
-  const asOf = new Date(data.as_of).toLocaleString("zh-CN", { hour12: false });
+  const asOf = new Date(data.as_of).toLocaleString("zh-CN", { hour12: false, timeZone: data.timezone });
   $("report-note").textContent = `${data.snapshot ? "月末存档，" : ""}统计至 ${asOf}；环比与上一期相比，同比与去年同期相比，比率的变化以百分点计。`;
   fillIndicators("calls", data.indicators);
   fillIndicators("cases", data.indicators);

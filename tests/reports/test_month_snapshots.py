@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
-from hotline.models import Call, ReportSnapshot, Ticket
+from hotline.models import Call, CaseTallyDay, ReportSnapshot, Ticket
 from hotline.report_jobs import ReportJobs
 from hotline.reporting import ReportService, report_settings
 from reports import Period
@@ -80,5 +80,50 @@ async def test_a_closed_month_is_kept_once_and_outlives_retention(database_url: 
         december = await first.report(Period.month(2026, 12), live=True)
         moved = next(x for x in december.lines if x.indicator.key == "cases_accepted")
         assert moved.month_on_month.before == 9
+    finally:
+        await engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_a_day_with_an_uncompleted_voicemail_is_not_summed_until_it_is(
+    database_url: str,
+) -> None:
+    """A voicemail's draft ticket is accepted only when an agent completes it, maybe days
+    later: its day must not be summed (and frozen) before that."""
+    service, engine = service_at(database_url, datetime(2026, 12, 1, 3, tzinfo=ZONE))
+    sessions = session_factory(engine)  # type: ignore[arg-type]
+    await store_month(sessions)
+    day = datetime(2026, 11, 20, 9, tzinfo=ZONE)
+    try:
+        async with sessions() as db, db.begin():
+            db.add(
+                Ticket(
+                    number="VM-1",
+                    hotline="12319",
+                    caller_name="",
+                    phone="13800138000",
+                    address="",
+                    description="",
+                    department_code="",
+                    status="draft",
+                    created_at=day,
+                )
+            )
+        await ReportJobs(service).run_once()
+        async with sessions() as db:
+            kept = set((await db.scalars(select(CaseTallyDay.day))).all())
+        assert day.date() not in kept and datetime(2026, 11, 19).date() in kept
+        before = await service.report(NOVEMBER, live=True)
+        assert before.indicator("cases_accepted").value == 9  # the draft is not accepted yet
+
+        async with sessions() as db, db.begin():
+            ticket = await db.scalar(select(Ticket).where(Ticket.number == "VM-1"))
+            assert ticket is not None
+            ticket.status, ticket.department_code = "accepted", "SANITATION"
+        await ReportJobs(service).run_once()
+        async with sessions() as db:
+            kept = set((await db.scalars(select(CaseTallyDay.day))).all())
+        assert day.date() in kept
+        after = await service.report(NOVEMBER, live=True)
+        assert after.indicator("cases_accepted").value == 10
     finally:
         await engine.dispose()  # type: ignore[attr-defined]

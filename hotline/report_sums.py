@@ -17,15 +17,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.models import (
+from hotline.models import Call, Ticket
+from hotline.report_models import (
     AgentCallTallyRow,
-    Call,
     CallTallyDay,
     CallTallyRow,
     CaseTallyDay,
     CaseTallyRow,
     CategoryCaseTallyRow,
-    Ticket,
 )
 from reports import CallOptions, CallRow, CallTally, CaseOptions, CaseRow, CaseTally, Period
 from reports.calls import VOICEMAIL_REASON

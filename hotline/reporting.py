@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.config import HotlineConfig, NlpConfig
-from hotline.models import ReportSnapshot
+from hotline.report_models import ReportSnapshot
 from hotline.report_sums import KeptSums, Progress
 from nlp.rules import read_directory
 from reports import CallOptions, CaseOptions, Labels, Period

@@ -9,6 +9,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import hotline.report_models  # noqa: F401  (its tables join the metadata)
 from hotline.models import Base
 
 config = context.config

@@ -11,8 +11,9 @@ from sqlalchemy import delete, func, select
 
 from hotline.config import HotlineConfig
 from hotline.db import create_engine, session_factory
-from hotline.models import Call, CaseTallyDay, ReportSnapshot, Ticket
+from hotline.models import Call, Ticket
 from hotline.report_jobs import ReportJobs
+from hotline.report_models import CaseTallyDay, ReportSnapshot
 from hotline.reporting import ReportService, report_settings
 from reports import Period
 from tests.reports.seed import store_month

@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
 from hotline.db import create_engine, session_factory
-from hotline.models import Call, CallEvent, CallTallyDay
+from hotline.models import Call, CallEvent
+from hotline.report_models import CallTallyDay
 from tests.reports.seed import store_month
 
 

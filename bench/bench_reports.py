@@ -238,13 +238,17 @@ def main() -> None:
         action="store_true",
         help="keep the PostgreSQL data of an earlier run (its kept sums are dropped first)",
     )
+    parser.add_argument(
+        "--keep-sums", action="store_true", help="with --reuse: keep the day sums too (warm only)"
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"A year ({YEAR}) of {args.calls} calls and {args.cases} cases")
     if not args.skip_postgres:
         if args.reuse:
             migrations.upgrade(args.postgres)
-            asyncio.run(forget_sums(args.postgres))
+            if not args.keep_sums:
+                asyncio.run(forget_sums(args.postgres))
         else:
             asyncio.run(reset_postgres(args.postgres))
             migrations.upgrade(args.postgres)

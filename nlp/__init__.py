@@ -1,5 +1,6 @@
 """Classification of complaints: department, directory category and urgency suggestions."""
 
-from nlp.classifier import Category, Classification, Classifier, DepartmentScore, classify_lines
+from nlp.classifier import Classifier, classify_lines
+from nlp.suggestion import Category, Classification, DepartmentScore
 
 __all__ = ["Category", "Classification", "Classifier", "DepartmentScore", "classify_lines"]

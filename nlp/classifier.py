@@ -15,19 +15,38 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
 
 import jieba
 
+from nlp import categories as ranking
+from nlp import focus
+from nlp.danger import DangerModel
 from nlp.focus import weigh_sentences
-from nlp.location import Location, extract_location
-from nlp.model import TrainedModel, features
-from nlp.rules import RuleBook, TargetKind, UserWord, load_rule_book, with_category_departments
+from nlp.hazards import DangerBook, load_danger
+from nlp.location import extract_location
+from nlp.model import URGENT, TrainedModel, features
+from nlp.rules import (
+    RuleBook,
+    TargetKind,
+    UserWord,
+    load_rule_book,
+    read_data,
+    with_category_departments,
+)
+from nlp.suggestion import Category, Classification, DepartmentScore, Reason
+from nlp.text import rejoin_spelled_out
+
+# The words the focus cues are made of must be tokens of their own ("盖上", "没事").
+FOCUS_WORDS = (
+    focus.SOLVING | focus.PAST | focus.DENIALS | focus.LEADS | focus.NOT_DONE | focus.AGAIN
+) - {"好", "管", "换", "修", "撤", "补", "填", "铺"}
 
 # jieba logs "Building prefix dict…" at DEBUG to stderr; a library must stay quiet.
 jieba.setLogLevel(logging.WARNING)
 
 OUT_OF_SCOPE = "TRANSFER_12345"
+# The shipped model trained on the project's corpus (`hotline nlp pretrain`).
+BASE_MODEL = "base_model.json"
 # A keyword repeated in a long spoken complaint adds up to this many times, no more.
 MAX_HITS = 3
 # Frequency of a user word given without one (jieba's dictionary counts; 路灯 has 447).
@@ -38,63 +57,13 @@ URGENT_MIN_WEIGHT = 1.0
 FOCUS_CEILING = 10.0
 # Share of the learned model in a department score once one is trained (config: model_weight).
 DEFAULT_MODEL_WEIGHT = 0.6
-# The model's category replaces the rules' only when this sure; fills a gap when this sure.
-MODEL_CATEGORY_OVERRIDE = 0.6
-MODEL_CATEGORY_MIN = 0.35
-
-
-@dataclass(frozen=True)
-class DepartmentScore:
-    code: str
-    name: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Category:
-    code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a suggestion was made: the words that matched, and where they counted."""
-
-    kind: str  # department | category | urgent | ownership | model
-    target: str  # department or category code, urgency reason, ownership topic
-    words: tuple[str, ...]
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "target": self.target, "words": list(self.words)}
-
-
-@dataclass(frozen=True)
-class Classification:
-    departments: tuple[DepartmentScore, ...]
-    category: Category | None
-    urgent: bool
-    matched: tuple[str, ...]
-    # Why the case is urgent, for the agent's screen; None when it is not.
-    urgent_reason: str | None = None
-    reasons: tuple[Reason, ...] = ()
-    location: Location | None = None
-    # The 确权 topic when ownership is unclear and the coordinator should decide.
-    unclear_ownership: str | None = None
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The suggestion as JSON: departments (code, score), category or null, urgent, and
-        the reasons and location that explain and complete it."""
-        return {
-            "departments": [{"code": d.code, "score": round(d.score, 4)} for d in self.departments],
-            "category": None
-            if self.category is None
-            else {"code": self.category.code, "name": self.category.name},
-            "urgent": self.urgent,
-            "urgent_reason": self.urgent_reason,
-            "reasons": [reason.to_json_dict() for reason in self.reasons],
-            "location": None if self.location is None else self.location.to_json_dict(),
-            "unclear_ownership": self.unclear_ownership,
-        }
+# Share of the shipped base model (nlp/data/base_model.json) beside the rules, in the
+# department and in the category score; chosen by cross-validation (docs/CLASSIFICATION.md).
+BASE_WEIGHT = 0.7
+BASE_CATEGORY_WEIGHT = 0.7
+# A learned urgency head makes a case urgent from this probability, besides the danger model.
+URGENT_PROBABILITY = 0.5
+MODEL_URGENT_REASON = "描述与以往紧急工单相近，请核实是否紧急"
 
 
 @dataclass
@@ -122,6 +91,8 @@ class Classifier:
         user_words: Iterable[UserWord] = (),
         model: TrainedModel | None = None,
         model_weight: float = DEFAULT_MODEL_WEIGHT,
+        danger: DangerBook | None = None,
+        base: TrainedModel | None = None,
     ) -> None:
         if not 0.0 <= model_weight <= 1.0:
             raise ValueError("model_weight must be between 0 and 1")
@@ -130,12 +101,17 @@ class Classifier:
         self._order = {department.code: index for index, department in enumerate(book.departments)}
         self._model = model
         self._model_weight = model_weight
+        self._base = base
         # A private tokenizer: the user dictionary must not leak into other users of jieba.
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
         for entry in user_words:
             self._add_word(entry.word, entry.freq, entry.tag)
-        for token in sorted(book.tokens()):
+        self._danger = DangerModel(danger) if danger is not None else None
+        words = book.tokens() | FOCUS_WORDS
+        if danger is not None:
+            words |= danger.tokens()
+        for token in sorted(words):
             if not self._tokenizer.FREQ.get(token):
                 self._add_word(token, None, None)
         self._single: dict[str, list[int]] = defaultdict(list)
@@ -169,7 +145,13 @@ class Classifier:
         book, words = load_rule_book(data, override)
         if category_departments:
             book = with_category_departments(book, category_departments)
-        return cls(book, words, model, model_weight)
+        danger = load_danger(read_data(data, override, "danger.toml"))
+        base = None
+        for folder in (override, data):
+            if folder is not None and folder.joinpath(BASE_MODEL).is_file():
+                base = TrainedModel.from_text(folder.joinpath(BASE_MODEL).read_text("utf-8"))
+                break
+        return cls(book, words, model, model_weight, danger, base)
 
     @property
     def departments(self) -> dict[str, str]:
@@ -179,6 +161,15 @@ class Classifier:
     @property
     def model(self) -> TrainedModel | None:
         return self._model
+
+    @property
+    def base(self) -> TrainedModel | None:
+        """The shipped model trained on the project's corpus, if any."""
+        return self._base
+
+    def use_base(self, base: TrainedModel | None) -> None:
+        """Swap the base model (cross-validation trains one per fold)."""
+        self._base = base
 
     def use_model(self, model: TrainedModel | None) -> None:
         """Swap the learned model (after `hotline nlp train`); None goes back to rules alone."""
@@ -190,7 +181,7 @@ class Classifier:
         return cls.from_directory(resources.files("nlp").joinpath("data"))
 
     def normalise(self, text: str) -> str:
-        return unicodedata.normalize("NFKC", text).lower()
+        return rejoin_spelled_out(unicodedata.normalize("NFKC", text).lower())
 
     def tokens(self, text: str) -> list[str]:
         """The text as the rules see it: NFKC-normalised jieba tokens."""
@@ -214,7 +205,8 @@ class Classifier:
         tokens = self._cut(normalised)
         # Single words count per clause; patterns of several words match within a sentence.
         sentences: defaultdict[int, dict[str, float]] = defaultdict(dict)
-        for clause, sentence in weigh_sentences(tokens):
+        weighed = weigh_sentences(tokens)
+        for clause, sentence in weighed:
             present = sentences[sentence]
             for token, weight in clause:
                 for index in self._single.get(token, ()):
@@ -233,18 +225,23 @@ class Classifier:
                 self._match_compound(tally, index, whole)
         scores = self._rule_scores(tally.departments)
         reasons: list[Reason] = []
-        model = self._model
-        feats = features(tokens, normalised) if model is not None else []
-        if model is not None and feats:
-            learned = model.departments.probabilities(feats)
-            weight = self._model_weight
+        model, base = self._model, self._base
+        feats = features(tokens, normalised) if (model or base) is not None else []
+        learned = [(m, w) for m, w in ((base, BASE_WEIGHT), (model, self._model_weight)) if m]
+        for source, weight in learned if feats else []:
+            probabilities = source.departments.probabilities(feats)
             scores = {
-                code: (1.0 - weight) * score + weight * learned.get(code, 0.0)
+                code: (1.0 - weight) * score + weight * probabilities.get(code, 0.0)
                 for code, score in scores.items()
             }
         departments = self._top(scores)
         top = departments[0].code
-        category = self._category(tally.categories, top, feats)
+        ranked = self._categories(tally.categories, top, feats)
+        category = (
+            Category(ranked[0].code, ranked[0].name)
+            if ranked and ranked[0].score >= ranking.SUGGEST_MIN
+            else None
+        )
         for department in departments:
             words = tally.evidence.get((TargetKind.DEPARTMENT, department.code))
             if words:
@@ -256,10 +253,22 @@ class Classifier:
         if category is not None:
             words = tally.evidence.get((TargetKind.CATEGORY, category.code))
             reasons.append(Reason("category", category.code, tuple(words or ())))
+        hazard = self._danger.assess(weighed) if self._danger is not None else None
         urgent_reason = next(iter(tally.reasons), None)
-        if urgent_reason is not None:
+        if hazard is not None:
+            urgent_reason = hazard.reason
+            reasons.append(Reason("urgent", hazard.reason, hazard.words()))
+        elif urgent_reason is not None:
             words = tally.evidence.get((TargetKind.URGENT, urgent_reason), {})
             reasons.append(Reason("urgent", urgent_reason, tuple(words)))
+        elif feats and top != OUT_OF_SCOPE:
+            for source, _ in learned:
+                probability = source.urgency(feats)
+                if probability is not None and probability >= URGENT_PROBABILITY:
+                    urgent_reason = MODEL_URGENT_REASON
+                    pushed = source.urgent.evidence(feats, URGENT) if source.urgent else []
+                    reasons.append(Reason("urgent", urgent_reason, tuple(pushed)))
+                    break
         # "井盖…都说不归他们管" names the manhole-cover gap, not only the generic one.
         unclear = max(tally.ownership, key=tally.ownership.__getitem__, default=None)
         if unclear is not None:
@@ -274,6 +283,8 @@ class Classifier:
             reasons=tuple(reasons),
             location=extract_location(normalised),
             unclear_ownership=unclear,
+            hazard=hazard,
+            categories=tuple(ranked),
         )
 
     def _match_compound(self, tally: _Tally, index: int, present: dict[str, float]) -> None:
@@ -326,33 +337,25 @@ class Classifier:
         entry = self._book.categories.get(code)
         return entry is None or department in entry.departments
 
-    def _category(
+    def _categories(
         self, raw: dict[str, float], department: str, feats: list[str]
-    ) -> Category | None:
-        """The heaviest rule category that agrees with the top department, if heavy enough;
-        the learned model's when it is confident or the rules found none."""
+    ) -> list[ranking.CategoryScore]:
+        """The best categories that agree with the top department: the rules' keyword
+        weights blended with the base and the centre's learned category heads."""
         if department == OUT_OF_SCOPE:
-            return None
-        entries = self._book.categories
-        fitting = [
-            code
-            for code, weight in raw.items()
-            if weight >= self._book.category_min and self._agrees(code, department)
+            return []
+        learned = [
+            (source.categories.probabilities(feats), weight)
+            for source, weight in ((self._base, BASE_CATEGORY_WEIGHT), (self._model, 0.6))
+            if source is not None and source.categories is not None and feats
         ]
-        chosen = max(fitting, key=lambda c: (raw[c], -entries[c].order)) if fitting else None
-        head = self._model.categories if self._model is not None else None
-        if head is not None and feats:
-            learned = head.probabilities(feats)
-            directory = self._book.directory
-            agreeing = [c for c in learned if c in directory and self._agrees(c, department)]
-            if agreeing:
-                best = max(agreeing, key=learned.__getitem__)
-                floor = MODEL_CATEGORY_OVERRIDE if chosen is not None else MODEL_CATEGORY_MIN
-                if learned[best] >= floor:
-                    chosen = best
-        if chosen is None:
-            return None
-        return Category(chosen, self._book.directory.get(chosen) or entries[chosen].name)
+        entries, directory = self._book.categories, self._book.directory
+        return ranking.rank(
+            ranking.rule_shares(raw, self._book.category_min),
+            learned,
+            lambda code: self._agrees(code, department),
+            lambda code: directory.get(code) or (entries[code].name if code in entries else None),
+        )
 
 
 def classify_lines(lines: Iterable[str], classifier: Classifier | None = None) -> Iterator[str]:

@@ -213,19 +213,30 @@ def with_category_departments(book: RuleBook, overrides: Mapping[str, frozenset[
     return replace(book, categories=categories)
 
 
-DATA_FILES = ("departments.csv", "management_items.csv", "rules.toml", "userdict.txt")
+DATA_FILES = (
+    "departments.csv",
+    "management_items.csv",
+    "rules.toml",
+    "userdict.txt",
+    "danger.toml",
+)
+
+
+def read_data(data: Traversable, override: Traversable | None, name: str) -> str:
+    """One data file: the city's own (`override`) if it has it, else the shipped one."""
+    if override is not None and override.joinpath(name).is_file():
+        return override.joinpath(name).read_text(encoding="utf-8")
+    return data.joinpath(name).read_text(encoding="utf-8")
 
 
 def load_rule_book(
     data: Traversable, override: Traversable | None = None
 ) -> tuple[RuleBook, list[UserWord]]:
-    """Read the four data files of a directory laid out like nlp/data/; a file present in
+    """Read the rule files of a directory laid out like nlp/data/; a file present in
     `override` (a city's own directory) replaces the shipped one."""
 
     def read(name: str) -> str:
-        if override is not None and override.joinpath(name).is_file():
-            return override.joinpath(name).read_text(encoding="utf-8")
-        return data.joinpath(name).read_text(encoding="utf-8")
+        return read_data(data, override, name)
 
     departments = read_departments(read("departments.csv"))
     directory = read_directory(read("management_items.csv"))

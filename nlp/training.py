@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nlp.model import Head, TrainedModel
+from nlp.model import URGENT, Head, TrainedModel
 
 # Fewer confirmed tickets than this, or a single department among them, teach nothing useful.
 MIN_EXAMPLES = 10
 # Inverse regularisation: corrections of one kind must be able to outweigh the rest.
 STRENGTH = 10.0
+# Weights smaller than this change no probability by more than rounding; they are not kept.
+PRUNE = 1e-5
 
 
 class TrainingError(ValueError):
@@ -29,9 +31,19 @@ class Example:
     text: str
     department: str
     category_code: str | None = None
+    # None when the source does not say (an urgency head needs both kinds).
+    urgent: bool | None = None
 
 
-def _head(rows: Sequence[list[str]], labels: Sequence[str]) -> Head:
+def _head(
+    rows: Sequence[list[str]],
+    labels: Sequence[str],
+    strength: float = STRENGTH,
+    prune: float = PRUNE,
+    balanced: bool = False,
+) -> Head:
+    """TF-IDF and a logistic regression; weights smaller than `prune` are dropped, which
+    keeps a model of hundreds of categories small and quick to score."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -39,7 +51,9 @@ def _head(rows: Sequence[list[str]], labels: Sequence[str]) -> Head:
         analyzer=_identity, sublinear_tf=True, norm="l2", smooth_idf=True, lowercase=False
     )
     matrix = vectorizer.fit_transform(rows)
-    model = LogisticRegression(C=STRENGTH, max_iter=2000)
+    model = LogisticRegression(
+        C=strength, max_iter=3000, class_weight="balanced" if balanced else None
+    )
     model.fit(matrix, labels)
     classes = tuple(str(label) for label in model.classes_)
     coef = model.coef_
@@ -50,10 +64,14 @@ def _head(rows: Sequence[list[str]], labels: Sequence[str]) -> Head:
         intercept = [0.0, intercept[0]]
     names = vectorizer.get_feature_names_out()
     idf: dict[str, float] = {}
-    weights: dict[str, tuple[float, ...]] = {}
+    weights: dict[str, tuple[tuple[int, float], ...]] = {}
     for column, feature in enumerate(names):
-        row = tuple(float(coef[k][column]) for k in range(len(classes)))
-        if max(abs(value) for value in row) < 1e-5:
+        row = tuple(
+            (k, float(coef[k][column]))
+            for k in range(len(classes))
+            if abs(float(coef[k][column])) >= prune
+        )
+        if not row:
             continue
         idf[str(feature)] = float(vectorizer.idf_[column])
         weights[str(feature)] = row
@@ -68,8 +86,12 @@ def train(
     examples: Sequence[Example],
     featurise: Callable[[str], list[str]],
     now: datetime,
+    strength: float = STRENGTH,
+    prune: float = PRUNE,
+    source: str = "tickets",
 ) -> TrainedModel:
-    """A model from confirmed tickets; TrainingError if there is too little to learn from."""
+    """A model from confirmed tickets (or a labelled corpus); TrainingError if there is too
+    little to learn from. An urgency head is trained when the examples hold both kinds."""
     if len(examples) < MIN_EXAMPLES:
         raise TrainingError(
             f"{len(examples)} confirmed tickets; at least {MIN_EXAMPLES} are needed to train"
@@ -78,7 +100,7 @@ def train(
     if len(departments) < 2:
         raise TrainingError("all confirmed tickets have one department; nothing to tell apart")
     rows = [featurise(example.text) for example in examples]
-    department_head = _head(rows, [example.department for example in examples])
+    department_head = _head(rows, [example.department for example in examples], strength, prune)
     categorised = [
         (row, example.category_code)
         for row, example in zip(rows, examples, strict=True)
@@ -86,10 +108,24 @@ def train(
     ]
     category_head = None
     if len({code for _, code in categorised}) >= 2:
-        category_head = _head([row for row, _ in categorised], [code for _, code in categorised])
+        category_head = _head(
+            [row for row, _ in categorised], [code for _, code in categorised], strength, prune
+        )
+    flagged = [
+        (row, URGENT if example.urgent else "")
+        for row, example in zip(rows, examples, strict=True)
+        if example.urgent is not None
+    ]
+    urgent_head = None
+    if len({label for _, label in flagged}) == 2:
+        urgent_head = _head(
+            [row for row, _ in flagged], [label for _, label in flagged], strength, prune, True
+        )
     return TrainedModel(
         departments=department_head,
         categories=category_head,
         examples=len(examples),
         trained_at=now.isoformat(timespec="seconds"),
+        urgent=urgent_head,
+        source=source,
     )

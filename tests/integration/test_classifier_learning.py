@@ -84,10 +84,11 @@ async def test_suggestion_repeat_merge_and_feedback(hotline: RunningHotline) -> 
         assert status == 200
         assert suggestion["departments"][0]["code"] == "MUNICIPAL"
         assert suggestion["location"]["address"] == "解放路与人民路口"
+        assert suggestion["hazard"]["kind"] == "cover"
         assert {
             "kind": "urgent",
             "target": suggestion["urgent_reason"],
-            "words": ["井盖+不见了"],
+            "words": ["井盖", "不见了", "路口"],
         } in (suggestion["reasons"])
         status, unclear = await call(
             http,

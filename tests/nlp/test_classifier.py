@@ -332,14 +332,31 @@ def test_json_dict_has_exactly_the_contract_keys(classifier: Classifier) -> None
         "reasons",
         "location",
         "unclear_ownership",
+        "hazard",
+        "categories",
     }
     assert body["category"] == {"code": "01023", "name": "不明井盖异常"}
+    assert body["categories"][0] == {
+        "code": "01023",
+        "name": "不明井盖异常",
+        "score": body["categories"][0]["score"],
+    }
+    assert 0 < body["categories"][0]["score"] <= 1
     assert body["urgent"] is True
-    assert body["urgent_reason"] == "井盖或箅子缺失，有坠落危险"
+    assert body["urgent_reason"] == "井盖缺失、破损或移位，有坠落危险"
+    assert body["hazard"] == {
+        "kind": "cover",
+        "object": "井盖",
+        "failure": "missing",
+        "failure_word": "不见了",
+        "exposure": ["路口"],
+    }
     assert [set(d) for d in body["departments"]] == [{"code", "score"}] * 3
-    assert {"kind": "urgent", "target": body["urgent_reason"], "words": ["井盖+不见了"]} in body[
-        "reasons"
-    ]
+    assert {
+        "kind": "urgent",
+        "target": body["urgent_reason"],
+        "words": ["井盖", "不见了", "路口"],
+    } in body["reasons"]
     assert body["location"]["address"] == "解放路路口"
 
 

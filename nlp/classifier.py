@@ -41,6 +41,8 @@ FOCUS_WORDS = (
     focus.SOLVING | focus.PAST | focus.DENIALS | focus.LEADS | focus.NOT_DONE | focus.AGAIN
 ) - {"好", "管", "换", "修", "撤", "补", "填", "铺"}
 
+log = logging.getLogger(__name__)
+
 # jieba logs "Building prefix dict…" at DEBUG to stderr; a library must stay quiet.
 jieba.setLogLevel(logging.WARNING)
 
@@ -59,10 +61,13 @@ FOCUS_CEILING = 10.0
 DEFAULT_MODEL_WEIGHT = 0.6
 # Share of the shipped base model (nlp/data/base_model.json) beside the rules, in the
 # department and in the category score; chosen by cross-validation (docs/CLASSIFICATION.md).
-BASE_WEIGHT = 0.7
-BASE_CATEGORY_WEIGHT = 0.7
+BASE_WEIGHT = 0.5
+BASE_CATEGORY_WEIGHT = 0.5
 # A learned urgency head makes a case urgent from this probability, besides the danger model.
 URGENT_PROBABILITY = 0.5
+URGENT_PROBABILITY_JUDGED = 0.6
+# Keyword weight of the category the danger model names for what it found.
+HAZARD_CATEGORY_WEIGHT = 4.0
 MODEL_URGENT_REASON = "描述与以往紧急工单相近，请核实是否紧急"
 
 
@@ -102,6 +107,7 @@ class Classifier:
         self._model = model
         self._model_weight = model_weight
         self._base = base
+        self._fit_cache: dict[tuple[int, str], list[str]] = {}
         # A private tokenizer: the user dictionary must not leak into other users of jieba.
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
@@ -149,7 +155,11 @@ class Classifier:
         base = None
         for folder in (override, data):
             if folder is not None and folder.joinpath(BASE_MODEL).is_file():
-                base = TrainedModel.from_text(folder.joinpath(BASE_MODEL).read_text("utf-8"))
+                try:
+                    base = TrainedModel.from_text(folder.joinpath(BASE_MODEL).read_text("utf-8"))
+                except ValueError as error:
+                    # Like a broken learned model: the rest of the classifier still works.
+                    log.error("base model not used: %s", error)
                 break
         return cls(book, words, model, model_weight, danger, base)
 
@@ -170,10 +180,12 @@ class Classifier:
     def use_base(self, base: TrainedModel | None) -> None:
         """Swap the base model (cross-validation trains one per fold)."""
         self._base = base
+        self._fit_cache = {}
 
     def use_model(self, model: TrainedModel | None) -> None:
         """Swap the learned model (after `hotline nlp train`); None goes back to rules alone."""
         self._model = model
+        self._fit_cache = {}
 
     @classmethod
     def load_default(cls) -> Classifier:
@@ -229,6 +241,8 @@ class Classifier:
         feats = features(tokens, normalised) if (model or base) is not None else []
         learned = [(m, w) for m, w in ((base, BASE_WEIGHT), (model, self._model_weight)) if m]
         for source, weight in learned if feats else []:
+            if not source.departments.knows(feats):
+                continue  # nothing it has seen: its intercepts say nothing about this text
             probabilities = source.departments.probabilities(feats)
             scores = {
                 code: (1.0 - weight) * score + weight * probabilities.get(code, 0.0)
@@ -236,10 +250,17 @@ class Classifier:
             }
         departments = self._top(scores)
         top = departments[0].code
+        hazard = self._danger.assess(weighed) if self._danger is not None else None
+        if hazard is not None and hazard.category is not None:
+            # The danger model knows what it found: a caved-in road is 路面塌陷, not 道路破损.
+            tally.categories[hazard.category] += HAZARD_CATEGORY_WEIGHT
         ranked = self._categories(tally.categories, top, feats)
+        # The first category is the suggestion when the text is clearly about something
+        # (a confident department), or the category itself is clear.
+        sure = departments[0].score >= ranking.SURE_DEPARTMENT
         category = (
             Category(ranked[0].code, ranked[0].name)
-            if ranked and ranked[0].score >= ranking.SUGGEST_MIN
+            if ranked and (sure or ranked[0].score >= ranking.SUGGEST_MIN)
             else None
         )
         for department in departments:
@@ -253,7 +274,6 @@ class Classifier:
         if category is not None:
             words = tally.evidence.get((TargetKind.CATEGORY, category.code))
             reasons.append(Reason("category", category.code, tuple(words or ())))
-        hazard = self._danger.assess(weighed) if self._danger is not None else None
         urgent_reason = next(iter(tally.reasons), None)
         if hazard is not None:
             urgent_reason = hazard.reason
@@ -262,9 +282,13 @@ class Classifier:
             words = tally.evidence.get((TargetKind.URGENT, urgent_reason), {})
             reasons.append(Reason("urgent", urgent_reason, tuple(words)))
         elif feats and top != OUT_OF_SCOPE:
+            # Where the danger model saw a hazard object and judged its state not dangerous,
+            # a learned head must be surer to overrule it.
+            seen = self._danger is not None and self._danger.sees_hazard_object(weighed)
+            needed = URGENT_PROBABILITY_JUDGED if seen else URGENT_PROBABILITY
             for source, _ in learned:
                 probability = source.urgency(feats)
-                if probability is not None and probability >= URGENT_PROBABILITY:
+                if probability is not None and probability >= needed:
                     urgent_reason = MODEL_URGENT_REASON
                     pushed = source.urgent.evidence(feats, URGENT) if source.urgent else []
                     reasons.append(Reason("urgent", urgent_reason, tuple(pushed)))
@@ -333,9 +357,24 @@ class Classifier:
         best = sorted(scores, key=lambda code: (-scores[code], self._order[code]))[:3]
         return tuple(DepartmentScore(code, self._names[code], scores[code]) for code in best)
 
+    def _fitting(self, source: TrainedModel, department: str) -> list[str]:
+        """The classes of a category head that may go with the department (cached)."""
+        key = (id(source), department)
+        found = self._fit_cache.get(key)
+        if found is None:
+            head = source.categories
+            found = [c for c in head.classes if self._agrees(c, department)] if head else []
+            self._fit_cache[key] = found
+        return found
+
     def _agrees(self, code: str, department: str) -> bool:
+        """The category may go with the department: by rules.toml (or the city's mapping),
+        else by what the base model's examples were saved with."""
         entry = self._book.categories.get(code)
-        return entry is None or department in entry.departments
+        if entry is not None:
+            return department in entry.departments
+        seen = self._base.category_departments.get(code) if self._base is not None else None
+        return seen is None or department in seen
 
     def _categories(
         self, raw: dict[str, float], department: str, feats: list[str]
@@ -345,7 +384,10 @@ class Classifier:
         if department == OUT_OF_SCOPE:
             return []
         learned = [
-            (source.categories.probabilities(feats), weight)
+            (
+                source.categories.probabilities_among(feats, self._fitting(source, department)),
+                weight,
+            )
             for source, weight in ((self._base, BASE_CATEGORY_WEIGHT), (self._model, 0.6))
             if source is not None and source.categories is not None and feats
         ]

@@ -96,6 +96,8 @@ class Hazard:
     failure: str | None
     failure_word: str | None
     exposure: tuple[str, ...]
+    # The directory category the danger model files this under, when its data says.
+    category: str | None = None
 
     def words(self) -> tuple[str, ...]:
         found = [self.object_word] + ([self.failure_word] if self.failure_word else [])
@@ -117,6 +119,9 @@ class _Token:
     weight: float
     clause: int
     sentence: int
+    # Token positions where the clause starts and ends (inclusive).
+    start: int = 0
+    end: int = 0
 
 
 class DangerModel:
@@ -196,7 +201,15 @@ class DangerModel:
             alone = self._alone.get(token.text)
             if alone is not None:
                 level = STRONG - (0 if alone.firm else damped)
-                found = Hazard(alone.name, alone.reason, token.text, None, None, tuple(exposure))
+                found = Hazard(
+                    alone.name,
+                    alone.reason,
+                    token.text,
+                    None,
+                    None,
+                    tuple(exposure),
+                    alone.category(None),
+                )
                 best = _better(best, level, found)
             failures = self._failures_of(token.text)
             if not failures:
@@ -218,9 +231,26 @@ class DangerModel:
                 seen = tuple(dict.fromkeys(w for w in exposure if w != object_word))
                 if level == CONDITIONAL and not seen:
                     continue
-                found = Hazard(kind.name, kind.reason, object_word, failure, token.text, seen)
+                found = Hazard(
+                    kind.name,
+                    kind.reason,
+                    object_word,
+                    failure,
+                    token.text,
+                    seen,
+                    kind.category(failure),
+                )
                 best = _better(best, level, found)
         return None if best is None else best[1]
+
+    def sees_hazard_object(self, clauses: Sequence[WeightedClause]) -> bool:
+        """Whether the text names a hazard object at all (in a clause not denied or solved):
+        then the danger model has judged its state, and a learned guess needs more."""
+        return any(
+            weight >= PRESENT and any(kind.hazard for kind in self._kinds_of(token))
+            for pairs, _ in clauses
+            for token, weight in pairs
+        )
 
     def _present(self, clauses: Sequence[WeightedClause]) -> list[_Token]:
         """The clauses' tokens with their weights; a clause that says the danger is over, or a
@@ -237,9 +267,10 @@ class DangerModel:
             resolved = any(token in self.book.resolved for token in words[number]) or (
                 bool(PAST.intersection(words[number])) and any(over[number + 1 :])
             )
+            start, end = len(tokens), len(tokens) + len(pairs) - 1
             for token, weight in pairs:
                 present = min(weight, RESOLVED_WEIGHT) if resolved else weight
-                tokens.append(_Token(token, present, number, sentence))
+                tokens.append(_Token(token, present, number, sentence, start, end))
         return tokens
 
     def _no_longer(self, clause: Sequence[str]) -> bool:
@@ -253,15 +284,11 @@ class DangerModel:
 
     def _negated(self, tokens: Sequence[_Token], index: int) -> bool:
         """Negated ("没有味道了") or only feared ("担心大车压碎", "是不是漏气了")."""
-        clause = tokens[index].clause
-        before = tokens[max(0, index - self.book.negation_reach) : index]
-        if any(t.text in NEGATORS and t.clause == clause for t in before):
+        here = tokens[index]
+        start, end = here.start, here.end
+        before = tokens[max(start, index - self.book.negation_reach) : index]
+        if any(t.text in NEGATORS for t in before):
             return True
-        start, end = index, index
-        while start > 0 and tokens[start - 1].clause == clause:
-            start -= 1
-        while end + 1 < len(tokens) and tokens[end + 1].clause == clause:
-            end += 1
         if any(t.text in self.book.hypothetical for t in tokens[start:index]):
             return True
         # "哪天倒了怎么办" asks what if.
@@ -321,9 +348,7 @@ class DangerModel:
         can be in that state. A subject that is no hazard at all (a network cable) takes the
         failure with it: "网线从电杆上掉下来" is not about the pole."""
         here = tokens[index]
-        start = index
-        while start > 0 and tokens[start - 1].clause == here.clause:
-            start -= 1
+        start = here.start
         places = FLOODED in failures
         own = [i for i in range(start, index) if self._is_object(tokens, i, places)]
         if own:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlp.classifier import Classifier
+from nlp.suggestion import Classification
 
 REQUIRED_COLUMNS = ("text", "department")
 
@@ -87,11 +88,18 @@ def read_labelled(path: Path) -> list[LabelledComplaint]:
 def evaluate(
     classifier: Classifier, rows: Iterable[LabelledComplaint], confusions: int = 10
 ) -> EvaluationReport:
+    """The classifier's figures on labelled rows."""
+    return score([(row, classifier.classify(row.text)) for row in rows], confusions)
+
+
+def score(
+    pairs: Iterable[tuple[LabelledComplaint, Classification]], confusions: int = 10
+) -> EvaluationReport:
+    """Figures of suggestions already made (cross-validation makes them fold by fold)."""
     total = top1 = top3 = category_rows = category_hits = urgent_rows = 0
     true_positive = predicted_urgent = actual_urgent = 0
     mistakes: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        result = classifier.classify(row.text)
+    for row, result in pairs:
         codes = [d.code for d in result.departments]
         total += 1
         top1 += codes[0] == row.department

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,6 +20,12 @@ class HazardKind:
     conditional: frozenset[str]
     # Slight, long-standing or small states are as urgent for this kind (a faint gas smell).
     firm: bool = False
+    # failure → directory category it says ("caved" → 200401 路面塌陷); "*" for any failure.
+    categories: Mapping[str, str] = field(default_factory=dict)
+
+    def category(self, failure: str | None) -> str | None:
+        """The directory category this object in this state is filed under, if it says."""
+        return self.categories.get(failure or "*") or self.categories.get("*")
 
     @property
     def hazard(self) -> bool:
@@ -81,6 +87,7 @@ def parse_danger(document: Mapping[str, Any]) -> DangerBook:
                 strong=strong,
                 conditional=conditional,
                 firm=bool(entry.get("firm", False)),
+                categories={str(k): str(v) for k, v in entry.get("categories", {}).items()},
             )
         )
     exposure = document.get("exposure", {})

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,10 @@ class Head:
     classes: tuple[str, ...]
     intercept: tuple[float, ...]
     idf: Mapping[str, float]
-    weights: Mapping[str, tuple[tuple[int, float], ...]]
+    # feature → (class indices, weights): parallel sequences, as stored in the file.
+    weights: Mapping[str, tuple[Sequence[int], Sequence[float]]]
+    # "softmax" (multinomial regression) or "ovr" (one-vs-rest: sigmoids, then normalised).
+    link: str = "softmax"
 
     def _vector(self, feats: Sequence[str]) -> dict[str, float]:
         counts = Counter(feature for feature in feats if feature in self.idf)
@@ -56,19 +59,67 @@ class Head:
         norm = math.sqrt(sum(value * value for value in vector.values()))
         return {f: value / norm for f, value in vector.items()} if norm else {}
 
+    def knows(self, feats: Sequence[str]) -> bool:
+        """Whether any of the features is one this head has weights for."""
+        return any(feature in self.idf for feature in feats)
+
     def logits(self, feats: Sequence[str]) -> list[float]:
         logits = list(self.intercept)
         for feature, value in self._vector(feats).items():
-            for index, weight in self.weights[feature]:
+            indices, weights = self.weights[feature]
+            for index, weight in zip(indices, weights, strict=True):
                 logits[index] += value * weight
         return logits
+
+    def probabilities_among(self, feats: Sequence[str], labels: Iterable[str]) -> dict[str, float]:
+        """Probabilities of some classes only, normalised among them: a category head of
+        hundreds of classes is asked only about those that fit the department."""
+        wanted = {label: self._index[label] for label in labels if label in self._index}
+        if not wanted:
+            return {}
+        vector = self._vector(feats)
+        logits = {}
+        for label, index in wanted.items():
+            column = self._column(index)
+            logits[label] = self.intercept[index] + sum(
+                value * column[f] for f, value in vector.items() if f in column
+            )
+        if self.link == "ovr":
+            exps = {k: 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for k, z in logits.items()}
+        else:
+            top = max(logits.values())
+            exps = {k: math.exp(z - top) for k, z in logits.items()}
+        total = sum(exps.values()) or 1.0
+        return {label: exp / total for label, exp in exps.items()}
+
+    @property
+    def _index(self) -> dict[str, int]:
+        index: dict[str, int] | None = self.__dict__.get("_class_index")
+        if index is None:
+            index = {label: i for i, label in enumerate(self.classes)}
+            object.__setattr__(self, "_class_index", index)
+        return index
+
+    def _column(self, index: int) -> dict[str, float]:
+        """One class's weights by feature (built once, on first use)."""
+        columns: dict[int, dict[str, float]] | None = self.__dict__.get("_columns")
+        if columns is None:
+            columns = {}
+            for feature, (indices, weights) in self.weights.items():
+                for i, w in zip(indices, weights, strict=True):
+                    columns.setdefault(i, {})[feature] = w
+            object.__setattr__(self, "_columns", columns)
+        return columns.get(index, {})
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """Softmax over the classes; uniform-ish (intercepts only) when no feature is known."""
         logits = self.logits(feats)
-        top = max(logits)
-        exps = [math.exp(logit - top) for logit in logits]
-        total = sum(exps)
+        if self.link == "ovr":
+            exps = [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for z in logits]
+        else:
+            top = max(logits)
+            exps = [math.exp(logit - top) for logit in logits]
+        total = sum(exps) or 1.0
         return {label: exp / total for label, exp in zip(self.classes, exps, strict=True)}
 
     def evidence(self, feats: Sequence[str], label: str, limit: int = 3) -> list[str]:
@@ -77,7 +128,7 @@ class Head:
             return []
         index = self.classes.index(label)
         pushes = [
-            (value * dict(self.weights[feature]).get(index, 0.0), feature)
+            (value * dict(zip(*self.weights[feature], strict=True)).get(index, 0.0), feature)
             for feature, value in self._vector(feats).items()
         ]
         best = sorted((p for p in pushes if p[0] > 0), reverse=True)[:limit]
@@ -86,34 +137,47 @@ class Head:
     def to_json(self) -> dict[str, Any]:
         return {
             "classes": list(self.classes),
+            "link": self.link,
             "intercept": [round(value, 6) for value in self.intercept],
             "features": {
-                feature: [round(self.idf[feature], 5), [[i, round(w, 5)] for i, w in weights]]
-                for feature, weights in self.weights.items()
+                feature: [
+                    round(self.idf[feature], 5),
+                    list(indices),
+                    [round(w, 4) for w in weights],
+                ]
+                for feature, (indices, weights) in self.weights.items()
             },
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Head:
-        """A head of either format: [idf, w0, w1 …] (dense) or [idf, [[i, w] …]] (sparse)."""
+        """A head of either format: [idf, w0, w1 …] (dense, format 1) or [idf, [class
+        indices], [weights]] (sparse, format 2)."""
         classes = tuple(str(label) for label in data["classes"])
         intercept = tuple(float(value) for value in data["intercept"])
         if len(intercept) != len(classes):
             raise ValueError("model: intercept and classes differ in length")
+        count = len(classes)
         idf: dict[str, float] = {}
-        weights: dict[str, tuple[tuple[int, float], ...]] = {}
+        weights: dict[str, tuple[Sequence[int], Sequence[float]]] = {}
         for feature, row in data["features"].items():
-            if len(row) == 2 and isinstance(row[1], list):
-                pairs = tuple((int(i), float(w)) for i, w in row[1])
-                if any(not 0 <= i < len(classes) for i, _ in pairs):
+            if len(row) == 3 and isinstance(row[1], list):
+                indices, values = row[1], row[2]
+                if len(indices) != len(values) or (
+                    indices and (min(indices) < 0 or max(indices) >= count)
+                ):
                     raise ValueError(f"model: feature {feature!r} names an unknown class")
-            elif len(row) == len(classes) + 1:
-                pairs = tuple((i, float(w)) for i, w in enumerate(row[1:]) if w)
+            elif len(row) == count + 1:
+                indices = [i for i, w in enumerate(row[1:]) if w]
+                values = [float(row[1 + i]) for i in indices]
             else:
                 raise ValueError(f"model: feature {feature!r} has {len(row)} numbers")
             idf[feature] = float(row[0])
-            weights[feature] = pairs
-        return cls(classes, intercept, idf, weights)
+            weights[feature] = (indices, values)
+        link = str(data.get("link", "softmax"))
+        if link not in ("softmax", "ovr"):
+            raise ValueError(f"model: unknown link {link!r}")
+        return cls(classes, intercept, idf, weights, link)
 
 
 @dataclass(frozen=True)
@@ -129,6 +193,9 @@ class TrainedModel:
     urgent: Head | None = None
     # What it was trained on, for `GET /api/nlp/status` and the docs ("tickets", a corpus).
     source: str = "tickets"
+    # Category → the departments it was saved with in the examples (the long tail of the
+    # directory that rules.toml does not route).
+    category_departments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def urgency(self, feats: Sequence[str]) -> float | None:
         """Probability that the text is urgent, if this model has an urgency head."""
@@ -149,6 +216,7 @@ class TrainedModel:
             "departments": self.departments.to_json(),
             "categories": None if self.categories is None else self.categories.to_json(),
             "urgent": None if self.urgent is None else self.urgent.to_json(),
+            "category_departments": {k: list(v) for k, v in self.category_departments.items()},
         }
 
     def save(self, path: Path) -> None:
@@ -192,6 +260,10 @@ class TrainedModel:
                 trained_at=str(data["trained_at"]),
                 urgent=None if urgent is None else Head.from_json(urgent),
                 source=str(data.get("source", "tickets")),
+                category_departments={
+                    str(code): tuple(str(d) for d in departments)
+                    for code, departments in data.get("category_departments", {}).items()
+                },
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"model {path}: missing or malformed {error}") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,27 +35,52 @@ class Example:
     urgent: bool | None = None
 
 
+@dataclass(frozen=True)
+class Fit:
+    """How a head is fitted: multinomial logistic regression (lbfgs), or one-vs-rest logistic
+    regression by stochastic gradient descent, which fits hundreds of categories in seconds
+    where lbfgs takes minutes."""
+
+    method: str = "lbfgs"  # lbfgs | sgd
+    strength: float = STRENGTH  # lbfgs: C
+    alpha: float = 1e-5  # sgd: regularisation
+    epochs: int = 15  # sgd
+    prune: float = PRUNE
+    # Hundreds of category classes: their small weights are the bulk of a file.
+    category_prune: float | None = None
+
+
+TICKETS = Fit()
+
+
 def _head(
-    rows: Sequence[list[str]],
-    labels: Sequence[str],
-    strength: float = STRENGTH,
-    prune: float = PRUNE,
-    balanced: bool = False,
+    rows: Sequence[list[str]], labels: Sequence[str], fit: Fit = TICKETS, balanced: bool = False
 ) -> Head:
-    """TF-IDF and a logistic regression; weights smaller than `prune` are dropped, which
-    keeps a model of hundreds of categories small and quick to score."""
+    """TF-IDF and a linear model; weights smaller than `fit.prune` are dropped, which keeps a
+    model of hundreds of categories small and quick to score."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
 
     vectorizer = TfidfVectorizer(
         analyzer=_identity, sublinear_tf=True, norm="l2", smooth_idf=True, lowercase=False
     )
     matrix = vectorizer.fit_transform(rows)
-    model = LogisticRegression(
-        C=strength, max_iter=3000, class_weight="balanced" if balanced else None
-    )
+    weighting = "balanced" if balanced else None
+    model: Any
+    if fit.method == "sgd":
+        model = SGDClassifier(
+            loss="log_loss",
+            alpha=fit.alpha,
+            max_iter=fit.epochs,
+            tol=None,
+            random_state=0,
+            class_weight=weighting,
+        )
+    else:
+        model = LogisticRegression(C=fit.strength, max_iter=3000, class_weight=weighting)
     model.fit(matrix, labels)
     classes = tuple(str(label) for label in model.classes_)
+    prune = fit.prune
     coef = model.coef_
     intercept = [float(value) for value in model.intercept_]
     if len(classes) == 2:
@@ -64,18 +89,19 @@ def _head(
         intercept = [0.0, intercept[0]]
     names = vectorizer.get_feature_names_out()
     idf: dict[str, float] = {}
-    weights: dict[str, tuple[tuple[int, float], ...]] = {}
+    weights: dict[str, tuple[Sequence[int], Sequence[float]]] = {}
     for column, feature in enumerate(names):
-        row = tuple(
+        kept = [
             (k, float(coef[k][column]))
             for k in range(len(classes))
             if abs(float(coef[k][column])) >= prune
-        )
-        if not row:
+        ]
+        if not kept:
             continue
         idf[str(feature)] = float(vectorizer.idf_[column])
-        weights[str(feature)] = row
-    return Head(classes, tuple(intercept), idf, weights)
+        weights[str(feature)] = ([k for k, _ in kept], [w for _, w in kept])
+    link = "ovr" if fit.method == "sgd" and len(classes) > 2 else "softmax"
+    return Head(classes, tuple(intercept), idf, weights, link)
 
 
 def _identity(features: Any) -> Any:
@@ -86,8 +112,7 @@ def train(
     examples: Sequence[Example],
     featurise: Callable[[str], list[str]],
     now: datetime,
-    strength: float = STRENGTH,
-    prune: float = PRUNE,
+    fit: Fit = TICKETS,
     source: str = "tickets",
 ) -> TrainedModel:
     """A model from confirmed tickets (or a labelled corpus); TrainingError if there is too
@@ -100,7 +125,7 @@ def train(
     if len(departments) < 2:
         raise TrainingError("all confirmed tickets have one department; nothing to tell apart")
     rows = [featurise(example.text) for example in examples]
-    department_head = _head(rows, [example.department for example in examples], strength, prune)
+    department_head = _head(rows, [example.department for example in examples], fit)
     categorised = [
         (row, example.category_code)
         for row, example in zip(rows, examples, strict=True)
@@ -108,8 +133,9 @@ def train(
     ]
     category_head = None
     if len({code for _, code in categorised}) >= 2:
+        by_category = fit if fit.category_prune is None else replace(fit, prune=fit.category_prune)
         category_head = _head(
-            [row for row, _ in categorised], [code for _, code in categorised], strength, prune
+            [row for row, _ in categorised], [code for _, code in categorised], by_category
         )
     flagged = [
         (row, URGENT if example.urgent else "")
@@ -118,9 +144,11 @@ def train(
     ]
     urgent_head = None
     if len({label for _, label in flagged}) == 2:
-        urgent_head = _head(
-            [row for row, _ in flagged], [label for _, label in flagged], strength, prune, True
-        )
+        urgent_head = _head([row for row, _ in flagged], [label for _, label in flagged], fit, True)
+    routed: dict[str, set[str]] = {}
+    for example in examples:
+        if example.category_code:
+            routed.setdefault(example.category_code, set()).add(example.department)
     return TrainedModel(
         departments=department_head,
         categories=category_head,
@@ -128,4 +156,5 @@ def train(
         trained_at=now.isoformat(timespec="seconds"),
         urgent=urgent_head,
         source=source,
+        category_departments={code: tuple(sorted(d)) for code, d in sorted(routed.items())},
     )

@@ -84,8 +84,11 @@ def test_a_broken_model_file_is_refused_with_its_name(tmp_path: Path, content: s
 def test_blending_lets_a_trained_model_change_the_ranking(
     classifier: Classifier, examples: list[Example]
 ) -> None:
+    # A centre's model over the rules alone (the shipped base model already knows 飞线充电).
+    rules_only = Classifier.load_default()
+    rules_only.use_base(None)
     text = "五楼窗户挂下来一根电线给电瓶车充电"
-    assert classifier.classify(text).departments[0].code == "POWER"
+    assert rules_only.classify(text).departments[0].code == "POWER"
     taught = examples + [
         Example(t, "ENFORCEMENT")
         for t in (
@@ -99,7 +102,7 @@ def test_blending_lets_a_trained_model_change_the_ranking(
             "电线从阳台吊下来充电瓶车很危险",
         )
     ]
-    learned = Classifier.load_default()
+    learned = rules_only
     learned.use_model(train(taught, learned.features, NOW))
     result = learned.classify(text)
     assert result.departments[0].code == "ENFORCEMENT"

@@ -68,6 +68,7 @@ const desk = {
   category: null,
   suggestions: [],
   departmentTouched: false,
+  categoryTouched: false,
   urgentTouched: false,
   saving: false,
   classifySeq: 0,
@@ -369,6 +370,47 @@ async function classify() {
   }
 }
 
+// The three likeliest directory categories for the department, with scores: the agent picks
+// one (the first is preselected); a pick sticks while the description changes.
+function renderCategories(categories) {
+  const box = $("category");
+  if (!categories.length) {
+    box.replaceChildren();
+    return;
+  }
+  const label = document.createElement("span");
+  label.textContent = "事项类别：";
+  const chips = categories.map((category) => {
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "chip small";
+    chip.setAttribute("data-testid", "category-choice");
+    chip.dataset.code = category.code;
+    const name = document.createElement("span");
+    name.textContent = category.name;
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = `${Math.round(category.score * 100)}%`;
+    chip.append(name, score);
+    chip.addEventListener("click", () => {
+      desk.category = category.code;
+      desk.categoryTouched = true;
+      markCategory();
+    });
+    return chip;
+  });
+  box.replaceChildren(label, ...chips);
+  markCategory();
+}
+
+function markCategory() {
+  for (const chip of $("category").querySelectorAll("[data-testid=category-choice]")) {
+    const chosen = chip.dataset.code === desk.category;
+    chip.classList.toggle("chosen", chosen);
+    chip.setAttribute("aria-pressed", String(chosen));
+  }
+}
+
 function note(text) {
   const span = document.createElement("span");
   span.className = "muted small placeholder";
@@ -381,9 +423,9 @@ function renderSuggestions(result) {
   if (!result) {
     delete box.dataset.classified;
     desk.suggestions = [];
-    desk.category = null;
+    if (!desk.categoryTouched) desk.category = null;
     box.replaceChildren(note("输入诉求描述后自动推荐"));
-    $("category").textContent = "";
+    $("category").replaceChildren();
     clearAssist();
     if (!desk.urgentTouched) setUrgent(false, "");
     return;
@@ -406,8 +448,8 @@ function renderSuggestions(result) {
     return chip;
   });
   box.replaceChildren(...chips);
-  desk.category = result.category ? result.category.code : null;
-  $("category").textContent = result.category ? `事项类别：${result.category.name}` : "";
+  if (!desk.categoryTouched) desk.category = result.category ? result.category.code : null;
+  renderCategories(result.categories || []);
   const top = desk.suggestions[0];
   if (top && top.score > 0 && !desk.departmentTouched) {
     $("ticket-department").value = top.code;
@@ -582,7 +624,7 @@ function resetForm() {
   clearErrors();
   clearTimeout(desk.classifyTimer);
   desk.classifySeq += 1; // drop any classification still in flight
-  Object.assign(desk, { category: null, departmentTouched: false, urgentTouched: false, phoneAuto: "", ticketCall: null });
+  Object.assign(desk, { category: null, categoryTouched: false, departmentTouched: false, urgentTouched: false, phoneAuto: "", ticketCall: null });
   renderSuggestions(null);
   $("department-auto").hidden = true;
   $("ticket-hotline").value = desk.hotlines[0] || "";

@@ -156,6 +156,14 @@ async def test_login_state_suggestions_and_ticket(hotline: RunningHotline, page:
     assert len(codes) == 3
     await expect(chips.first).to_contain_text("%")
     await expect(page.get_by_test_id("category")).to_contain_text("下水道")
+    # Up to three directory categories with scores; the first is preselected, a click picks.
+    categories = page.get_by_test_id("category-choice")
+    await expect(categories.first).to_have_attribute("aria-pressed", "true")
+    await expect(categories.first).to_contain_text("%")
+    assert 2 <= await categories.count() <= 3
+    await categories.nth(1).click()
+    await expect(categories.nth(1)).to_have_attribute("aria-pressed", "true")
+    await expect(categories.first).to_have_attribute("aria-pressed", "false")
     await expect(department).to_have_value("MUNICIPAL")
     other = next(code for code in codes if code and code != "MUNICIPAL")
     await page.locator(f'[data-testid="suggestion"][data-code="{other}"]').click()

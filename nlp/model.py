@@ -71,26 +71,40 @@ class Head:
                 logits[index] += value * weight
         return logits
 
-    def probabilities_among(self, feats: Sequence[str], labels: Iterable[str]) -> dict[str, float]:
+    def probabilities_among(self, feats: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
         """Probabilities of some classes only, normalised among them: a category head of
-        hundreds of classes is asked only about those that fit the department."""
-        wanted = {label: self._index[label] for label in labels if label in self._index}
+        hundreds of classes is asked only about those that fit the department. The weights
+        of each such set of classes are gathered once and reused."""
+        key = tuple(labels)
+        cache: dict[tuple[str, ...], tuple[dict[int, str], dict[str, tuple[Any, Any]]]]
+        cache = self.__dict__.setdefault("_subsets", {})
+        found = cache.get(key)
+        if found is None:
+            index = self._index
+            wanted = {index[label]: label for label in labels if label in index}
+            narrowed: dict[str, tuple[Any, Any]] = {}
+            for feature, (indices, weights) in self.weights.items():
+                kept = [(i, w) for i, w in zip(indices, weights, strict=True) if i in wanted]
+                if kept:
+                    narrowed[feature] = (tuple(i for i, _ in kept), tuple(w for _, w in kept))
+            found = (wanted, narrowed)
+            cache[key] = found
+        wanted, narrowed = found
         if not wanted:
             return {}
-        vector = self._vector(feats)
-        logits = {}
-        for label, index in wanted.items():
-            column = self._column(index)
-            logits[label] = self.intercept[index] + sum(
-                value * column[f] for f, value in vector.items() if f in column
-            )
+        logits = {i: self.intercept[i] for i in wanted}
+        for feature, value in self._vector(feats).items():
+            pairs = narrowed.get(feature)
+            if pairs is not None:
+                for i, weight in zip(pairs[0], pairs[1], strict=True):
+                    logits[i] += value * weight
         if self.link == "ovr":
-            exps = {k: 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for k, z in logits.items()}
+            exps = {i: 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for i, z in logits.items()}
         else:
             top = max(logits.values())
-            exps = {k: math.exp(z - top) for k, z in logits.items()}
+            exps = {i: math.exp(z - top) for i, z in logits.items()}
         total = sum(exps.values()) or 1.0
-        return {label: exp / total for label, exp in exps.items()}
+        return {wanted[i]: exp / total for i, exp in exps.items()}
 
     @property
     def _index(self) -> dict[str, int]:
@@ -99,17 +113,6 @@ class Head:
             index = {label: i for i, label in enumerate(self.classes)}
             object.__setattr__(self, "_class_index", index)
         return index
-
-    def _column(self, index: int) -> dict[str, float]:
-        """One class's weights by feature (built once, on first use)."""
-        columns: dict[int, dict[str, float]] | None = self.__dict__.get("_columns")
-        if columns is None:
-            columns = {}
-            for feature, (indices, weights) in self.weights.items():
-                for i, w in zip(indices, weights, strict=True):
-                    columns.setdefault(i, {})[feature] = w
-            object.__setattr__(self, "_columns", columns)
-        return columns.get(index, {})
 
     def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
         """Softmax over the classes; uniform-ish (intercepts only) when no feature is known."""

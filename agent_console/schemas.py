@@ -148,9 +148,32 @@ class ReasonSchema(Schema):
     words = fields.List(fields.String())
 
 
+class CategoryScoreSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    score = fields.Float()
+
+
+class HazardSchema(Schema):
+    kind = fields.String(metadata={"example": "cover"})
+    object = fields.String(metadata={"example": "井盖"})
+    failure = fields.String(allow_none=True, metadata={"example": "missing"})
+    failure_word = fields.String(allow_none=True)
+    exposure = fields.List(fields.String())
+
+
 class ClassificationSchema(Schema):
     departments = fields.List(fields.Nested(SuggestedDepartmentSchema))
     category = fields.Nested(CodeNameSchema, allow_none=True)
+    categories = fields.List(
+        fields.Nested(CategoryScoreSchema),
+        metadata={"description": "up to three directory categories, best first"},
+    )
+    hazard = fields.Nested(
+        HazardSchema,
+        allow_none=True,
+        metadata={"description": "the danger that makes the case urgent (danger model)"},
+    )
     urgent = fields.Boolean()
     urgent_reason = fields.String(allow_none=True)
     reasons = fields.List(fields.Nested(ReasonSchema))

@@ -32,12 +32,13 @@ test: install test-deps lint
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy telephony routing reports agent_console nlp dispatch hotline
+	$(BIN)/mypy telephony routing reports cases agent_console nlp dispatch hotline
 
 bench: install
 	$(BIN)/python bench/bench_classify.py
 	$(BIN)/python bench/bench_tickets.py
 	$(BIN)/python bench/bench_routing.py
+	$(BIN)/python bench/bench_cases.py
 
 # Evaluations on data the project may not ship: TipDM 2020 C's messages carry no licence, so
 # they are scored here, where a person has the file, never in `make test`.

@@ -21,6 +21,7 @@ from routing import (
     RoutingEngine,
     RoutingError,
     RoutingEvent,
+    VisitOffered,
 )
 
 if TYPE_CHECKING:
@@ -57,6 +58,19 @@ class CallbackDesk:
                 event.agent_id, {**message, "number": event.number, "queue": event.queue}
             )
             self._write(call_backs.mark(event.call_id, "offered", event.agent_id, event.at))
+        elif isinstance(event, VisitOffered):
+            self._notifier.to_agent(
+                event.agent_id,
+                {
+                    "type": "visit.offered",
+                    "item_id": event.item_id,
+                    "ticket": event.ticket,
+                    "queue": event.queue,
+                },
+            )
+            self._notifier.to_leads(
+                {"type": "visit.offered", "ticket": event.ticket, "agent_id": event.agent_id}
+            )
         elif isinstance(event, CallOverflowed | CallEscalated):
             detail = {k: str(v) for k, v in vars(event).items() if k not in ("at", "call_id")}
             kind = "overflowed" if isinstance(event, CallOverflowed) else "escalated"
@@ -73,6 +87,31 @@ class CallbackDesk:
         self._apply(self.routing.answered(call_id, now))
         self._apply(self.routing.ended(call_id, now))
         self._write(call_backs.mark(call_id, "done" if reached else "unreached", agent_id, now))
+        self._apply(self.routing.assign(now))
+
+    # --- 回访 work items ---------------------------------------------------------------
+
+    def offer_visit(self, item_id: str, queue: str, ticket: str, priority: int) -> bool:
+        """Queue a 回访 for agents of `queue`; False if it is already waiting or offered."""
+        if self.routing.holds(item_id):
+            return False
+        now = self._clock()
+        self._apply(self.routing.enqueue_visit(item_id, queue, ticket, now, priority))
+        self._apply(self.routing.assign(now))
+        return True
+
+    def visit_held_by(self, item_id: str) -> str | None:
+        return self.routing.agent_for_call(item_id)
+
+    def finish_visit(self, item_id: str) -> None:
+        """The 回访 is done (an outcome was recorded): its agent goes to wrap-up, and a
+        waiting one is withdrawn (a lead recorded it for them)."""
+        now = self._clock()
+        if self.routing.agent_for_call(item_id) is not None:
+            self._apply(self.routing.answered(item_id, now))
+            self._apply(self.routing.ended(item_id, now))
+        else:
+            self._apply(self.routing.cancel(item_id, now))
         self._apply(self.routing.assign(now))
 
     async def _restore_routing(self, now: datetime, waiting: list[Call]) -> None:

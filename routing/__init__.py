@@ -12,6 +12,7 @@ from routing.events import (
     CallOverflowed,
     CallQueued,
     RoutingEvent,
+    VisitOffered,
 )
 from routing.queues import QueueSettings, Strategy, caller_priority
 
@@ -32,5 +33,6 @@ __all__ = [
     "RoutingError",
     "RoutingEvent",
     "Strategy",
+    "VisitOffered",
     "caller_priority",
 ]

@@ -22,6 +22,7 @@ from routing.events import (
     CallOverflowed,
     CallQueued,
     RoutingEvent,
+    VisitOffered,
 )
 from routing.queues import QueueSettings
 from routing.strategies import choose
@@ -51,6 +52,7 @@ class QueuedCall:
     queued_since: datetime | None = field(default=None, compare=False)  # in this queue
     callback_number: str | None = field(default=None, compare=False)
     escalated: bool = field(default=False, compare=False)
+    visit_ticket: str | None = field(default=None, compare=False)  # a 回访 work item
 
     @property
     def priority(self) -> int:
@@ -221,7 +223,13 @@ class RoutingEngine:
                 agent.call_id = call.call_id
                 events += self._change(agent, AgentState.OFFERED, now)
                 waited = (now - call.enqueued_at).total_seconds()
-                if call.callback_number is not None:
+                if call.visit_ticket is not None:
+                    events.append(
+                        VisitOffered(
+                            now, call.call_id, call.queue, agent.agent_id, call.visit_ticket
+                        )
+                    )
+                elif call.callback_number is not None:
                     events.append(
                         CallbackOffered(
                             now, call.call_id, call.queue, agent.agent_id, call.callback_number
@@ -278,7 +286,7 @@ class RoutingEngine:
         for waiting in self._queues.values():
             for index, call in enumerate(waiting):
                 if call.call_id == call_id:
-                    if call.callback_number is not None:
+                    if call.callback_number is not None or call.visit_ticket is not None:
                         return []
                     del waiting[index]
                     return [CallLeftQueue(now, call_id, call.queue, None)]
@@ -335,6 +343,24 @@ class RoutingEngine:
                     waiting[index] = replace(call, callback_number=number)
                     return [CallbackQueued(now, call_id, call.queue, index + 1, number)]
         raise RoutingError("not-waiting", f"call {call_id} is not waiting in a queue")
+
+    def enqueue_visit(
+        self, item_id: str, queue: str, ticket: str, now: datetime, priority: int = -1
+    ) -> list[RoutingEvent]:
+        """A 回访 joins the queue as a work item: behind every call of a higher priority, so
+        an agent holds either a call or a call-back, never both; it ends like a callback."""
+        if queue not in self._queues:
+            raise RoutingError("unknown-queue", f"queue {queue} is not configured")
+        if self.holds(item_id):
+            return []
+        item = QueuedCall(-priority, now, item_id, queue, now, visit_ticket=ticket)
+        waiting = self._queues[queue]
+        bisect.insort(waiting, item)
+        return [CallQueued(now, item_id, queue, waiting.index(item) + 1)]
+
+    def holds(self, item_id: str) -> bool:
+        """Whether a call or work item is waiting or offered."""
+        return item_id in self._offers or self.position(item_id) is not None
 
     def cancel(self, call_id: str, now: datetime) -> list[RoutingEvent]:
         """Drop a waiting call or callback request (a lead closes it, or the caller got through)."""

@@ -95,6 +95,17 @@ class CallEscalated:
     priority: int
 
 
+@dataclass(frozen=True)
+class VisitOffered:
+    """A 回访 (call-back for satisfaction) reached the front: the agent is given the task."""
+
+    at: datetime
+    item_id: str
+    queue: str
+    agent_id: str
+    ticket: str
+
+
 RoutingEvent = (
     AgentStateChanged
     | CallQueued
@@ -104,4 +115,5 @@ RoutingEvent = (
     | CallbackOffered
     | CallOverflowed
     | CallEscalated
+    | VisitOffered
 )

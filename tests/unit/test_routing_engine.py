@@ -200,3 +200,29 @@ def test_an_answered_offer_resets_the_miss_count() -> None:
                 routing.ended("c0", at(n * 10 + 6))  # the caller gives up
     assert routing.agent("1001").state is AgentState.READY
     assert routing.agent("1001").missed_offers == 1
+
+
+def test_a_visit_waits_behind_calls_and_is_offered_as_its_own_task() -> None:
+    from routing import VisitOffered
+
+    t0 = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
+    engine = RoutingEngine(["12319"], timedelta(seconds=0))
+    engine.request_state("a1", AgentState.READY, t0)
+    engine.enqueue_visit("visit:12319-20260608-0001:0", "12319", "12319-20260608-0001", t0)
+    assert engine.enqueue_visit("visit:12319-20260608-0001:0", "12319", "x", t0) == []
+    engine.enqueue("call-1", "12319", t0 + timedelta(seconds=5))
+    first = engine.assign(t0 + timedelta(seconds=6))
+    # The call that came later is served first: visits have a lower priority.
+    assert any(isinstance(e, CallAssigned) and e.call_id == "call-1" for e in first)
+    assert not any(isinstance(e, VisitOffered) for e in first)
+    engine.answered("call-1", t0 + timedelta(seconds=7))
+    engine.ended("call-1", t0 + timedelta(seconds=60))
+    offered = engine.assign(t0 + timedelta(seconds=61))
+    visits = [e for e in offered if isinstance(e, VisitOffered)]
+    assert [(v.agent_id, v.ticket) for v in visits] == [("a1", "12319-20260608-0001")]
+    assert engine.agent("a1").state is AgentState.OFFERED
+    assert engine.holds("visit:12319-20260608-0001:0")
+    engine.answered("visit:12319-20260608-0001:0", t0 + timedelta(seconds=62))
+    engine.ended("visit:12319-20260608-0001:0", t0 + timedelta(seconds=90))
+    assert not engine.holds("visit:12319-20260608-0001:0")
+    assert engine.agent("a1").state is AgentState.READY

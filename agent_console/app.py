@@ -21,7 +21,14 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "hotline_session"
-PUBLIC_PATHS = {"/api/login", "/api/openapi.json", "/healthz"}
+# The dispatch core and 12345 sign their requests instead of logging in.
+PUBLIC_PATHS = {
+    "/api/login",
+    "/api/openapi.json",
+    "/healthz",
+    "/api/dispatch/events",
+    "/api/handoff/12345",
+}
 
 
 class ApiError(Exception):
@@ -126,9 +133,9 @@ def create_app(
     app.router.add_get("/api/agents", http.list_agents)
     app.router.add_post("/api/agents/{agent_id}/state", http.set_state)
     app.router.add_post("/api/tickets", http.create_ticket)
-    app.router.add_get("/api/tickets/{number}", http.get_ticket)
     app.router.add_get("/api/departments", http.departments)
     app.router.add_post("/api/calls/{call_id}/transfer", transfer.transfer)
+    app.router.add_post("/api/calls/{call_id}/emergency", transfer.emergency)
     app.router.add_get("/api/transfer-targets", transfer.targets)
     app.router.add_get("/api/metrics", metrics.figures)
     app.router.add_get("/metrics", metrics.prometheus)

@@ -22,11 +22,10 @@ from agent_console.app import (
     throttle_key,
 )
 from agent_console.openapi import operation
-from hotline.access import may_see
 from hotline.accounts import AccountError, Principal
 from hotline.audit import AuditEntry
 from hotline.models import Ticket
-from hotline.tickets import TicketError, parse_ticket_form, ticket_fields, ticket_guard
+from hotline.tickets import TicketError, parse_ticket_form, ticket_fields
 from routing import AgentState, RoutingError
 
 principal_key = web.RequestKey("principal", Principal)
@@ -298,36 +297,6 @@ async def create_ticket(request: web.Request) -> web.Response:
         raise ApiError(status, error.error_id, str(error), error.field) from None
     services.case_saved()
     return web.json_response(_ticket_json(ticket, False), status=201)
-
-
-@operation(
-    "One ticket by its number: its agent, shift leads and admins only (the view is audited)",
-    responses={200: ("Ticket", schemas.TicketSchema)},
-    errors=(401, 404),
-)
-async def get_ticket(request: web.Request) -> web.Response:
-    principal = current(request)
-    services = request.app[services_key]
-    ticket = await services.tickets.get(request.match_info["number"])
-    # Someone else's ticket is answered as a missing one: sequential numbers must not tell
-    # an agent which tickets exist.
-    decision = None if ticket is None else may_see(principal, ticket_guard(ticket))
-    if ticket is None or not decision:
-        raise ApiError(404, "unknown-ticket", "no ticket with that number")
-    # Recorded before the data leaves: who saw which citizen's data, when and on what ground.
-    await request.app[audit_key].record(
-        AuditEntry.of(
-            principal,
-            "ticket.view",
-            "ticket",
-            ticket.number,
-            request.app[options_key].clock(),
-            why(decision.ground, request),
-        )
-    )
-    delivery = await services.tickets.delivery(ticket.id)
-    delivered = delivery is not None and delivery.delivered_at is not None
-    return web.json_response(_ticket_json(ticket, delivered))
 
 
 @operation(

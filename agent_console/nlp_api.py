@@ -19,6 +19,7 @@ from hotline.classification import acceptance, open_repeats
 from hotline.config import NlpConfig
 from hotline.privacy import mask_address, mask_text
 from nlp import Classifier
+from nlp.emergency import detect_emergency
 from nlp.repeats import CaseSketch
 
 MAX_TEXT = 4000
@@ -65,6 +66,12 @@ async def classify(request: web.Request) -> web.Response:
     body = result.to_json_dict()
     # The console shows the words that drove the suggestion and the departments' names.
     body["matched"] = list(result.matched)
+    found = detect_emergency(text)
+    body["emergency"] = (
+        None
+        if found is None
+        else {"service": found.service, "name": found.name, "reason": found.reason}
+    )
     for department in body["departments"]:
         department["name"] = services.departments.get(department["code"], department["code"])
     if result.unclear_ownership is not None and services.config.coordinator_code:

@@ -40,6 +40,7 @@ ERROR_TEXT = {
     403: "Not allowed for this role",
     404: "No such object, or not yours to see",
     409: "Conflicts with the object's state",
+    413: "Body too large",
     415: "Send Content-Type: application/json",
     429: "Too many attempts",
     503: "A part is down or not configured",

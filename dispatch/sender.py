@@ -1,4 +1,6 @@
-"""The outbox sender: POSTs each saved case to the dispatch core until it answers 2xx."""
+"""The outbox sender: POSTs each saved case (and each command about one: 改派, 催办, 督办,
+重办, 退回) to the dispatch core or 12345 until it answers 2xx. A 4xx other than 408/429 is a
+refusal that retrying cannot change: the row becomes a dead letter shift leads see."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import hmac
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -30,6 +33,24 @@ def sign_body(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# 4xx answers worth retrying: a timeout and rate limiting.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one kind of outbox row goes, and the secret that signs it."""
+
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    error: str | None
+    refused: bool = False  # a 4xx: do not retry, keep it as a dead letter
+
+
 def backoff_seconds(attempts: int, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter after `attempts` failures."""
     ceiling = min(cap, 2.0 ** min(attempts, 16))
@@ -47,10 +68,12 @@ class OutboxSender:
         timeout_seconds: float,
         max_backoff_seconds: float,
         clock: Callable[[], datetime],
+        targets: Mapping[str, Target] | None = None,
+        on_delivered: Callable[[OutboxMessage], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._url = url
-        self._secret = secret
+        self._targets = {"core": Target(url, secret), **(targets or {})}
+        self._on_delivered = on_delivered
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._max_backoff = max_backoff_seconds
         self._clock = clock
@@ -83,10 +106,34 @@ class OutboxSender:
                 await db.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
-                    .where(OutboxMessage.delivered_at.is_(None))
+                    .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.dead_at.is_(None))
                 )
                 or 0
             )
+
+    async def dead_letters(self, limit: int = 200) -> list[OutboxMessage]:
+        """Rows the receiver refused (4xx), newest first: for shift leads to act on."""
+        async with self._sessions() as db:
+            return list(
+                (
+                    await db.scalars(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.dead_at.is_not(None))
+                        .order_by(OutboxMessage.dead_at.desc(), OutboxMessage.id.desc())
+                        .limit(limit)
+                    )
+                ).all()
+            )
+
+    async def retry(self, row_id: int) -> OutboxMessage | None:
+        """Send a dead letter again (after someone fixed what the receiver refused)."""
+        async with self._sessions.begin() as db:
+            row = await db.get(OutboxMessage, row_id)
+            if row is None or row.dead_at is None:
+                return None
+            row.dead_at, row.next_attempt_at = None, self._clock()
+        self.wake()
+        return row
 
     async def _run(self) -> None:
         async with aiohttp.ClientSession(timeout=self._timeout) as http:
@@ -112,23 +159,35 @@ class OutboxSender:
                 await db.scalars(
                     select(OutboxMessage)
                     .where(
-                        OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now
+                        OutboxMessage.delivered_at.is_(None),
+                        OutboxMessage.dead_at.is_(None),
+                        OutboxMessage.next_attempt_at <= now,
                     )
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)
                 )
             ).all()
         results = await asyncio.gather(*(self._post(http, row) for row in due))
+        delivered: list[OutboxMessage] = []
         async with self._sessions.begin() as db:
-            for row, error in zip(due, results, strict=True):
+            for row, attempt in zip(due, results, strict=True):
                 stored = await db.get(OutboxMessage, row.id)
                 if stored is None or stored.delivered_at is not None:
                     continue
                 stored.attempts += 1
+                error = attempt.error
                 if error is None:
                     stored.delivered_at = self._clock()
                     stored.last_error = None
+                    delivered.append(stored)
                     log.info("case delivered", extra={"ticket": row.idempotency_key})
+                elif attempt.refused:
+                    stored.dead_at = self._clock()
+                    stored.last_error = error
+                    log.error(
+                        "refused by the receiver; kept as a dead letter",
+                        extra={"ticket": row.idempotency_key, "error": error},
+                    )
                 else:
                     wait = backoff_seconds(stored.attempts, self._max_backoff, self._rng)
                     stored.next_attempt_at = self._clock() + timedelta(seconds=wait)
@@ -137,29 +196,40 @@ class OutboxSender:
                         "case delivery failed, retrying",
                         extra={"ticket": row.idempotency_key, "error": error, "retry_in": wait},
                     )
+        if self._on_delivered is not None:
+            for row in delivered:
+                try:
+                    await self._on_delivered(row)
+                except Exception:  # the delivery stands; the listener logs its own trouble
+                    log.exception("delivery listener failed", extra={"row": row.id})
         if len(due) == BATCH:
             return 0.0
         async with self._sessions() as db:
             next_due = await db.scalar(
                 select(func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.delivered_at.is_(None)
+                    OutboxMessage.delivered_at.is_(None), OutboxMessage.dead_at.is_(None)
                 )
             )
         if next_due is None:
             return IDLE_POLL_SECONDS
         return max(0.0, min(IDLE_POLL_SECONDS, (next_due - self._clock()).total_seconds()))
 
-    async def _post(self, http: aiohttp.ClientSession, row: OutboxMessage) -> str | None:
+    async def _post(self, http: aiohttp.ClientSession, row: OutboxMessage) -> Attempt:
+        target = self._targets.get(row.target)
+        if target is None or not target.url:
+            return Attempt(f"no address configured for {row.target}", refused=True)
         body = json.dumps(row.payload, ensure_ascii=False, sort_keys=True).encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Idempotency-Key": row.idempotency_key,
-            SIGNATURE_HEADER: sign_body(self._secret, body),
+            SIGNATURE_HEADER: sign_body(target.secret, body),
         }
         try:
-            async with http.post(self._url, data=body, headers=headers) as response:
+            async with http.post(target.url, data=body, headers=headers) as response:
                 if 200 <= response.status < 300:
-                    return None
-                return f"HTTP {response.status}"
+                    return Attempt(None)
+                text = (await response.text(errors="replace"))[:300]
+                refused = 400 <= response.status < 500 and response.status not in RETRYABLE_4XX
+                return Attempt(f"HTTP {response.status} {text}".strip(), refused)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return Attempt(f"{type(exc).__name__}: {exc}")

@@ -44,6 +44,9 @@ class Guarded:
     workers: frozenset[str] = frozenset()
     # Waiting for any agent to pick up (a voicemail draft, an open missed call).
     pool: bool = False
+    # The citizen it belongs to is on the line with the asking agent now: their earlier cases
+    # may be listed (state and deadline, masked) so they need not repeat them (查询进度).
+    on_line: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def may_see(actor: Actor, obj: Guarded) -> Decision:
         return Decision(True, "admin")
     if obj.pool and actor.role == Role.AGENT:
         return Decision(True, "pool")
+    if obj.on_line and actor.role == Role.AGENT:
+        return Decision(True, "caller-on-line")
     return Decision(False, "not-yours")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from hotline.config import NlpConfig
 from hotline.models import ClassifierFeedback, Ticket
-from hotline.tickets import OPEN
+from hotline.tickets import MERGED, OPEN_STATUSES
 from nlp.classifier import Classifier
 from nlp.model import TrainedModel
 from nlp.repeats import CaseSketch, RepeatMatch, find_repeats
@@ -194,7 +194,7 @@ async def open_repeats(
     async with sessions() as db:
         rows = await db.scalars(
             select(Ticket)
-            .where(Ticket.status == OPEN, Ticket.created_at >= since)
+            .where(Ticket.status.in_(OPEN_STATUSES - {MERGED}), Ticket.created_at >= since)
             .order_by(Ticket.created_at.desc())
             .limit(REPEAT_CANDIDATES)
         )

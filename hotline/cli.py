@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from hotline.access import ROLES
 from hotline.cli_admin import add_admin_parsers
+from hotline.cli_cases import add_cases_parser, cases_command
 from hotline.cli_data import add_backup_parsers, add_data_parsers
 from hotline.cli_duty import add_roster_parser
 from hotline.cli_report import add_report_parser
@@ -335,6 +336,10 @@ def _train(config: HotlineConfig, classifier: Classifier, path: Path) -> int:
     return 0
 
 
+def cmd_cases(args: argparse.Namespace) -> int:
+    return cases_command(args, _config(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--config", help="TOML config file (default: $HOTLINE_CONFIG)")
@@ -438,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["roster"].set_defaults(func=cmd_roster)
     add_report_parser(sub)
     sub.choices["report"].set_defaults(func=cmd_report)
+    add_cases_parser(sub)
+    sub.choices["cases"].set_defaults(func=cmd_cases)
     return parser
 
 

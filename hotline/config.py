@@ -286,6 +286,74 @@ class GuardConfig:
 
 
 @dataclass(frozen=True)
+class CasesConfig:
+    # Time limits (工单时限): a saved case reaches the dispatch core within forward_minutes;
+    # urgent matters in urgent_hours (clock hours); a ticket with no management-item category
+    # (咨询, 建议) in consult_working_days; others in general_working_days, or per category as
+    # "CODE=WORKING_DAYS" entries (code or prefix; the longest match wins).
+    forward_minutes: float = 10.0
+    urgent_hours: float = 2.0
+    consult_working_days: int = 3
+    general_working_days: int = 5
+    category_limits: tuple[str, ...] = ()
+    # A department may 退单 within this many working days of 派遣 (later ones are marked late).
+    return_working_days: int = 1
+    # 延期: at most max_extensions, each of at most max_extension_working_days.
+    max_extensions: int = 3
+    max_extension_working_days: int = 3
+    # 催办 this many working days before a working-day deadline; for hour limits (and limits
+    # too short for that) when remind_share of the time has gone. 督办 when it passes.
+    remind_working_days_before: int = 1
+    remind_share: float = 0.75
+    # How often the 催办/督办 scheduler looks for due reminders at most (it also wakes for the
+    # next one due).
+    scheduler_seconds: float = 30.0
+    # 回访: within visit_working_days of 结案; 未接通 retried visit_attempts times in all,
+    # visit_retry_minutes apart; offered to agents at visit_priority (calls are 0 and up, so a
+    # negative value serves every waiting call first).
+    visit_working_days: int = 2
+    visit_attempts: int = 3
+    visit_retry_minutes: float = 120.0
+    visit_priority: int = -1
+    # Largest status event body accepted from the dispatch core or 12345.
+    max_event_bytes: int = 16384
+
+
+@dataclass(frozen=True)
+class HandoffConfig:
+    # Cases transferred from the 12345 platform arrive at POST /api/handoff/12345 signed with
+    # this secret (HMAC-SHA256 of the body, X-Hotline-Signature); "" refuses every hand-off.
+    secret: str = ""
+    # Where a case sent back (退回) to 12345 is POSTed (signed with the same secret);
+    # "" keeps 退回 off.
+    return_url: str = ""
+    # The hotline (queue) a transferred case is filed under.
+    hotline: str = "12319"
+
+
+@dataclass(frozen=True)
+class EmergencyConfig:
+    # Where a caller with an emergency is handed (国办函〔2025〕66号), "SERVICE=NUMBER" dialled
+    # at [sip] outbound_proxy; the console offers them with one click. [] turns it off.
+    numbers: tuple[str, ...] = ("110=110", "119=119", "120=120", "122=122")
+    # blind (the agent leaves) or three_way (the agent stays to hand the matter over).
+    mode: str = "three_way"
+
+    @property
+    def directory(self) -> dict[str, str]:
+        """Service (110, 119, 120, 122) → the number to dial."""
+        found: dict[str, str] = {}
+        for entry in self.numbers:
+            service, sep, number = entry.partition("=")
+            if not sep or not service.strip() or not number.strip():
+                raise ConfigError(f"[emergency] numbers: {entry!r} is not SERVICE=NUMBER")
+            found[service.strip()] = number.strip()
+        if self.mode not in ("blind", "three_way"):
+            raise ConfigError("[emergency] mode must be blind or three_way")
+        return found
+
+
+@dataclass(frozen=True)
 class RetentionConfig:
     # Citizens' personal data is kept this many days, then erased; 0 keeps it for ever.
     # A ticket's caller name, phone and address (the case itself stays, masked):
@@ -319,6 +387,8 @@ DEMO_DISPATCH_PATH = "/demo/dispatch-core/cases"
 class DemoConfig:
     # Serve a stand-in dispatch core at /demo/dispatch-core/cases (for `make run` only).
     dispatch_sink: bool = False
+    # The stand-in reports status back (派遣 … 结案) about this many seconds apart; 0: never.
+    event_delay_seconds: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -333,6 +403,9 @@ class HotlineConfig:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
+    handoff: HandoffConfig = field(default_factory=HandoffConfig)
+    emergency: EmergencyConfig = field(default_factory=EmergencyConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)

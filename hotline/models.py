@@ -177,6 +177,8 @@ class Ticket(Base):
     department_code: Mapped[str] = mapped_column(String(32))
     category_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The case's state (cases.CaseState), kept in the same transaction as each case event as
+    # a projection of the log for lists and queries; "draft" for an unfinished voicemail.
     status: Mapped[str] = mapped_column(String(16), default="accepted")
     # None for a draft made from a voicemail, until an agent completes it.
     created_by: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
@@ -185,11 +187,52 @@ class Ticket(Base):
     merged_into: Mapped[str | None] = mapped_column(
         ForeignKey("tickets.number"), nullable=True, index=True
     )
+    # Where the case came from, for the reports: 12319, 96198, 12345, voicemail, callback.
+    source: Mapped[str] = mapped_column(String(16), default="")
+    # The 12345 platform's own number of a case it transferred (its idempotency key).
+    external_number: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # 保密: the caller asked that their identity go no further than the taking agent and leads.
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 110/119/120/122 when the caller was handed to an emergency service (国办函〔2025〕66号).
+    emergency_service: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # The deadline now running (handling or 回访), projected from the event log.
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Retention: when the caller's name, phone and address were erased (None: still kept).
     personal_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     # Retention and reports select tickets by when they were accepted.
-    __table_args__ = (Index("ix_tickets_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_status_deadline", "status", "deadline"),
+        Index("ix_tickets_phone", "phone"),
+        Index("ix_tickets_external_number", "external_number", unique=True),
+    )
+
+
+class CaseEventRow(Base):
+    """One event of a case (who, when, from, to, why): appended, never edited or deleted."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … per case: concurrent appends collide
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    new_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The dispatch core's (or 12345's) event id: a retried event is applied once.
+    source_event_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    # For events the centre raises itself (催办/督办 per deadline): raised once, even after a
+    # restart or by two processes at once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_case_events_ticket_seq", "ticket_id", "seq", unique=True),)
 
 
 class ClassifierFeedback(Base):
@@ -225,6 +268,12 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # case (the case itself) | command (改派, 退回, 催办, 督办, 重办 for a case already sent)
+    kind: Mapped[str] = mapped_column(String(16), default="case")
+    # core (the dispatch core) | 12345 (the platform a transferred case is sent back to)
+    target: Mapped[str] = mapped_column(String(16), default="core")
+    # Refused for good (a 4xx): no more attempts; shift leads see it in the dead-letter list.
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Retention: when the delivered payload (the case with the citizen's data) was erased.
     payload_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 

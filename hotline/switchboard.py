@@ -116,6 +116,8 @@ class Switchboard(CallbackDesk):
         self._ring: Callable[[str, str], None] = lambda call_id, agent_id: None
         self._transfer: Callable[[str, str, str], None] | None = None
         self.transfer_directory: Mapping[str, str] = {}
+        self.emergency_numbers: dict[str, str] = {}
+        self._emergency_mode = "three_way"
         self._writes: asyncio.Queue[Callable[[AsyncSession], Awaitable[None]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
@@ -127,9 +129,27 @@ class Switchboard(CallbackDesk):
         self._ring = ring
 
     def connect_transfers(
-        self, transfer: Callable[[str, str, str], None], directory: Mapping[str, str]
+        self,
+        transfer: Callable[[str, str, str], None],
+        directory: Mapping[str, str],
+        emergencies: Mapping[str, str] | None = None,
+        emergency_mode: str = "three_way",
     ) -> None:
         self._transfer, self.transfer_directory = transfer, dict(directory)
+        self.emergency_numbers, self._emergency_mode = dict(emergencies or {}), emergency_mode
+
+    def hand_to_emergency(self, call_id: str, service: str, agent_id: str, lead: bool) -> str:
+        """One-click hand-off of the caller to 110/119/120/122; logged on the call."""
+        number = self.emergency_numbers.get(service)
+        if number is None:
+            raise TransferError("unknown-target", f"no emergency number for {service}")
+        called = self.transfer(call_id, number, self._emergency_mode, agent_id, lead)
+        self._write(
+            self._log_event(
+                call_id, self._clock(), "emergency-handoff", agent_id, {"service": service}
+            )
+        )
+        return called
 
     def transfer(
         self, call_id: str, target: object, mode: object, agent_id: str, lead: bool

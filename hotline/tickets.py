@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases import OPEN_STATES, DeadlinePolicy, WorkingCalendar
 from hotline.access import Guarded
+from hotline.case_log import CaseLog
 from hotline.models import Call, ClassifierFeedback, OutboxMessage, Ticket, TicketCounter
 from nlp.classifier import Classification, Classifier
 from nlp.model import TrainedModel
@@ -25,11 +27,16 @@ LIMITS = {
     "address": 300,
     "description": 4000,
     "merge_into": 40,
+    "emergency_service": 8,
 }
 TICKET_NUMBER = re.compile(r"^[0-9A-Za-z]+-[0-9]{8}-[0-9]{4,}$")
 # Tickets that are still being handled: a repeat report can be merged into one of these.
 OPEN = "accepted"
+OPEN_STATUSES = frozenset(state.value for state in OPEN_STATES)
 MERGED = "merged"
+DRAFT = "draft"  # a voicemail not yet completed by an agent
+EMERGENCY_SERVICES = ("110", "119", "120", "122")
+SOURCES = frozenset({"12319", "96198", "12345", "voicemail", "callback"})
 NUMBER_RETRIES = 5
 
 
@@ -55,6 +62,14 @@ class TicketDraft:
     urgent: bool
     # 并单: the number of the open ticket this report repeats; it is kept under that one.
     merge_into: str | None = None
+    # 保密: the caller's identity stays with the taking agent and leads, out of the payload.
+    confidential: bool = False
+    # Where it came from (12319, 96198, 12345, voicemail, callback); "" means the hotline.
+    source: str = ""
+    # The 12345 platform's number of a transferred case.
+    external_number: str | None = None
+    # 110/119/120/122: the caller was handed to that emergency service.
+    emergency_service: str | None = None
 
 
 def _text(data: Mapping[str, Any], name: str, required: bool) -> str:
@@ -102,6 +117,21 @@ def parse_ticket_form(
     merge_into = _text(data, "merge_into", required=False) or None
     if merge_into is not None and not TICKET_NUMBER.match(merge_into):
         raise TicketError("invalid-field", "merge_into must be a ticket number", "merge_into")
+    confidential = data.get("confidential", False)
+    if not isinstance(confidential, bool):
+        raise TicketError("invalid-field", "confidential must be true or false", "confidential")
+    source = _text(data, "source", required=False)
+    if source and source not in SOURCES:
+        raise TicketError(
+            "invalid-field", f"source must be one of {', '.join(sorted(SOURCES))}", "source"
+        )
+    emergency = _text(data, "emergency_service", required=False) or None
+    if emergency is not None and emergency not in EMERGENCY_SERVICES:
+        raise TicketError(
+            "invalid-field",
+            f"emergency_service must be one of {', '.join(EMERGENCY_SERVICES)}",
+            "emergency_service",
+        )
     return TicketDraft(
         hotline=hotline,
         call_id=call_id or None,
@@ -113,6 +143,9 @@ def parse_ticket_form(
         category_code=category,
         urgent=urgent,
         merge_into=merge_into,
+        confidential=confidential,
+        source=source,
+        emergency_service=emergency,
     )
 
 
@@ -154,24 +187,38 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "category_code": ticket.category_code,
         "urgent": ticket.urgent,
         "merged_into": ticket.merged_into,
+        "source": ticket.source or ticket.hotline,
+        "external_number": ticket.external_number,
+        "confidential": ticket.confidential,
+        "emergency_service": ticket.emergency_service,
     }
 
 
-def ticket_guard(ticket: Ticket) -> Guarded:
-    """The ticket as the access policy sees it: a voicemail's draft waits for any agent."""
+def ticket_guard(ticket: Ticket, workers: frozenset[str] = frozenset()) -> Guarded:
+    """The ticket as the access policy sees it: a voicemail's draft waits for any agent; the
+    agent working its 回访 is one of its workers."""
     return Guarded(
-        "ticket", ticket.created_by, pool=ticket.created_by is None and ticket.status == "draft"
+        "ticket",
+        ticket.created_by,
+        workers=workers,
+        pool=ticket.created_by is None and ticket.status == DRAFT,
     )
 
 
-def case_payload(ticket: Ticket) -> dict[str, Any]:
-    """What the dispatch core receives for a case."""
-    return {
+def case_payload(ticket: Ticket, deadline: datetime | None = None) -> dict[str, Any]:
+    """What the dispatch core receives for a case; a 保密 case carries no caller identity."""
+    payload = {
         **ticket_fields(ticket),
-        "source": "hotline",
+        "channel": "hotline",
         "accepted_at": ticket.created_at.isoformat(),
         "agent_id": ticket.created_by,
+        "deadline": None if deadline is None else deadline.isoformat(),
     }
+    if ticket.confidential:
+        payload["caller_name"] = ""
+        payload["phone"] = ""
+        payload["call_id"] = None
+    return payload
 
 
 async def next_sequence(db: AsyncSession, hotline: str, day: str) -> int:
@@ -195,7 +242,7 @@ async def merge_target(db: AsyncSession, number: str) -> Ticket:
     target = await db.scalar(select(Ticket).where(Ticket.number == number))
     if target is None:
         raise TicketError("unknown-ticket", f"no ticket {number} to merge into", "merge_into")
-    if target.status != OPEN:
+    if target.status not in OPEN_STATUSES or target.status == MERGED:
         raise TicketError(
             "not-open", f"ticket {number} is {target.status}; only an open one", "merge_into"
         )
@@ -211,15 +258,19 @@ class TicketService:
         sessions: async_sessionmaker[AsyncSession],
         timezone: str,
         classifier: Classifier | None = None,
+        cases: CaseLog | None = None,
     ) -> None:
         self._sessions = sessions
         self._zone = ZoneInfo(timezone)
         self._classifier = classifier
+        self.cases = cases or CaseLog(
+            sessions, DeadlinePolicy(WorkingCalendar(timezone)), lambda: datetime.now(UTC)
+        )
 
     async def _next_sequence(self, db: AsyncSession, hotline: str, day: str) -> int:
         return await next_sequence(db, hotline, day)
 
-    async def save(self, draft: TicketDraft, agent_id: str, now: datetime) -> Ticket:
+    async def save(self, draft: TicketDraft, agent_id: str | None, now: datetime) -> Ticket:
         """Number and store the ticket and its forwarding job atomically."""
         day = now.astimezone(self._zone).strftime("%Y%m%d")
         classifier = self._classifier
@@ -248,15 +299,20 @@ class TicketService:
                         created_by=agent_id,
                         created_at=now,
                         merged_into=None if target is None else target.number,
+                        source=draft.source or draft.hotline,
+                        confidential=draft.confidential,
+                        external_number=draft.external_number,
+                        emergency_service=draft.emergency_service,
                     )
                     db.add(ticket)
                     await db.flush()
+                    case = self.cases.open(db, ticket, agent_id or ticket.source, now)
                     if target is None:
                         db.add(
                             OutboxMessage(
                                 ticket_id=ticket.id,
                                 idempotency_key=ticket.number,
-                                payload=case_payload(ticket),
+                                payload=case_payload(ticket, case.deadline),
                                 attempts=0,
                                 next_attempt_at=now,
                                 created_at=now,
@@ -269,6 +325,57 @@ class TicketService:
                 if attempt == NUMBER_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def complete_draft(
+        self, number: str, draft: TicketDraft, agent_id: str, now: datetime
+    ) -> Ticket:
+        """A voicemail draft completed by an agent becomes a case and is forwarded, keeping
+        its number, call and recording; TicketError if it is no longer a draft."""
+        async with self._sessions.begin() as db:
+            ticket = await db.scalar(
+                select(Ticket).where(Ticket.number == number).with_for_update()
+            )
+            if ticket is None:
+                raise TicketError("unknown-ticket", f"no draft {number}")
+            if ticket.status != DRAFT:
+                raise TicketError("not-a-draft", f"{number} is already a case ({ticket.status})")
+            ticket.caller_name = draft.caller_name
+            ticket.phone = draft.phone
+            ticket.address = draft.address
+            ticket.description = draft.description
+            ticket.department_code = draft.department_code
+            ticket.category_code = draft.category_code
+            ticket.urgent = draft.urgent
+            ticket.confidential = draft.confidential
+            ticket.emergency_service = draft.emergency_service
+            ticket.created_by = agent_id
+            case = self.cases.open(db, ticket, agent_id, now)
+            db.add(
+                OutboxMessage(
+                    ticket_id=ticket.id,
+                    idempotency_key=ticket.number,
+                    payload=case_payload(ticket, case.deadline),
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            return ticket
+
+    async def by_external_number(self, external_number: str) -> Ticket | None:
+        async with self._sessions() as db:
+            return await db.scalar(select(Ticket).where(Ticket.external_number == external_number))
+
+    async def numbers_for_phone(self, phone: str, limit: int = 20) -> list[str]:
+        """The caller's tickets, newest first (查询进度 while the phone rings)."""
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Ticket.number)
+                .where(Ticket.phone == phone, Ticket.status != "draft")
+                .order_by(Ticket.created_at.desc())
+                .limit(limit)
+            )
+            return list(rows.all())
 
     async def get(self, number: str) -> Ticket | None:
         async with self._sessions() as db:

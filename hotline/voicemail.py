@@ -11,10 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.models import Call, Recording, Ticket
 from hotline.privacy import mask_phone
-from hotline.tickets import next_sequence, ticket_number
+from hotline.tickets import DRAFT, next_sequence, ticket_number
 from telephony.events import VoicemailLeft
-
-DRAFT = "draft"
 
 
 def draft_from_voicemail(
@@ -65,6 +63,7 @@ def draft_from_voicemail(
                 status=DRAFT,
                 created_by=None,
                 created_at=event.at,
+                source="voicemail",
             )
         )
 

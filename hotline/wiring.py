@@ -20,22 +20,30 @@ from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
+from agent_console.case_api import CaseApi, add_case_routes
 from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
+from cases import EventType
 from dispatch import OutboxSender
+from dispatch.sender import Target
 from hotline.accounts import Accounts
 from hotline.audit import AuditEntry, AuditLog
 from hotline.backup import FULL, backups_in, engine_of, kind_due, prune, take_backup
 from hotline.caller_setup import caller_media_options, key_menu
+from hotline.case_log import Appended, CaseLog
+from hotline.case_policy import deadline_policy
+from hotline.case_scheduler import RESCHEDULING, CaseScheduler
+from hotline.case_updates import CaseUpdates
 from hotline.classification import ModelWatcher, build_classifier, console_departments
-from hotline.config import HotlineConfig
+from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
 from hotline.duty import DutyRoster
 from hotline.guard_setup import sip_guard
 from hotline.missed_calls import MissedCalls
+from hotline.models import OutboxMessage
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
 from hotline.report_jobs import ReportJobs
@@ -46,6 +54,7 @@ from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
 from nlp import Classifier
+from nlp.emergency import SERVICES
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from routing.roster import Roster
@@ -78,6 +87,8 @@ class System:
     gateway: SipGateway
     sender: OutboxSender
     reports: ReportService
+    cases: CaseLog
+    scheduler: CaseScheduler
     app: web.Application = field(init=False)
 
 
@@ -108,7 +119,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     classifier = build_classifier(config.nlp)
     # What a ticket may be routed to: the classifier's departments and the 确权 coordinator.
     departments = console_departments(classifier, config.nlp)
-    tickets = TicketService(sessions, config.centre.timezone, classifier)
+    cases = CaseLog(sessions, deadline_policy(config), clock)
+    tickets = TicketService(sessions, config.centre.timezone, classifier, cases)
     model_watcher = (
         ModelWatcher(classifier, Path(config.nlp.model_path)) if config.nlp.model_path else None
     )
@@ -131,6 +143,15 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         duty=duty,
         repeat_caller_days=config.routing.repeat_caller_days,
     )
+    # The transfer directory, with the emergency services the console offers in one click.
+    emergencies = config.emergency.directory
+    directory = {
+        **config.sip.transfer_directory,
+        **{
+            f"{service} {SERVICES.get(service, '')}".strip(): n
+            for service, n in emergencies.items()
+        },
+    }
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
     media = MediaEngine(
         config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
@@ -152,14 +173,19 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         agent_ring_seconds=config.sip.agent_ring_seconds,
         caller_media=caller_media_options(config, switchboard, clock),
         outbound_proxy=config.sip.outbound_address,
-        transfer_numbers=config.sip.transfer_directory.values(),
+        transfer_numbers=directory.values(),
         outbound_credentials=config.sip.outbound_credentials,
         upstream=upstream_trunk(config),
         guard=guard,
         registrar=registrar,
     )
     switchboard.connect_gateway(gateway.ring_agent)
-    switchboard.connect_transfers(gateway.transfer, config.sip.transfer_directory)
+    switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)
+
+    async def delivered(row: OutboxMessage) -> None:
+        if row.kind == "case":
+            await cases.forwarded(row.idempotency_key)
+
     sender = OutboxSender(
         sessions,
         config.dispatch_url,
@@ -167,9 +193,31 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.dispatch.timeout_seconds,
         config.dispatch.max_backoff_seconds,
         clock,
+        targets={"12345": Target(config.handoff.return_url, config.handoff.secret)},
+        on_delivered=delivered,
     )
     reports = ReportService(sessions, report_settings(config, departments), clock)
     report_jobs = ReportJobs(reports)
+    scheduler = CaseScheduler(
+        sessions,
+        cases,
+        clock,
+        config.cases.scheduler_seconds,
+        config.hotlines,
+        switchboard.offer_visit,
+        config.cases.visit_priority,
+    )
+    updates = CaseUpdates(notifier)
+
+    def case_changed(appended: Appended) -> None:
+        updates.publish(appended)
+        sender.wake()
+        if appended.event.type is EventType.CORE_CLOSED:
+            scheduler.offer_visit_now(appended.record)
+        elif appended.event.type in RESCHEDULING:
+            scheduler.wake()
+
+    cases.subscribe(case_changed)
     system = System(
         config,
         engine,
@@ -183,6 +231,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         gateway,
         sender,
         reports,
+        cases,
+        scheduler,
     )
 
     async def health() -> dict[str, bool]:
@@ -288,14 +338,37 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         app,
         nlp_routes.NlpServices(classifier, sessions, config.nlp, departments, clock),
     )
+    add_case_routes(
+        app,
+        CaseApi(
+            cases,
+            tickets,
+            sender,
+            switchboard,
+            config.dispatch.secret,
+            config.handoff,
+            config.cases.max_event_bytes,
+            departments,
+            tuple(config.hotlines),
+            clock,
+            scheduler.wake,
+        ),
+    )
     if config.demo.dispatch_sink:
-        add_demo_dispatch_core(app, config.dispatch.secret)
+        events_url = config.dispatch_url.replace(DEMO_DISPATCH_PATH, "/api/dispatch/events")
+        add_demo_dispatch_core(
+            app,
+            config.dispatch.secret,
+            lambda: events_url,
+            config.demo.event_delay_seconds,
+        )
 
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         await switchboard.restore()
         await switchboard.start()
         await gateway.start()
         await sender.start()
+        await scheduler.start()
         await archive.start()
         for job in daily_jobs:
             job.start()
@@ -312,6 +385,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             await report_jobs.stop()
             await archive.stop()
             await gateway.stop(config.sip.drain_seconds)
+            await scheduler.stop()
             await sender.stop()
             await switchboard.stop()
             await engine.dispose()

@@ -132,6 +132,11 @@ def hotline_config(
         },
         database={"url": database_url},
         dispatch={"url": dispatch_url, "secret": "test-secret", "max_backoff_seconds": 1.0},
+        # 12345 hand-offs are signed with this; cases sent back go to the same stub.
+        handoff={
+            "secret": "handoff-secret",
+            "return_url": dispatch_url.rsplit("/", 1)[0] + "/12345",
+        },
         routing={"wrap_up_seconds": 0.5},
         # Rules only unless a test trains a model: a model file in the working directory
         # must not change what the tests see.

@@ -115,3 +115,31 @@ def test_nlp_evaluate_reports_accuracy_urgency_and_confusions(tmp_path: Path) ->
     broken.write_text("words,label\nx,y\n", encoding="utf-8")
     refused = hotline("nlp", "evaluate", str(broken), env=dict(os.environ))
     assert refused.returncode == 2 and "missing column" in refused.stderr
+
+
+def test_cases_deadline_counts_working_days_across_national_day() -> None:
+    # Tuesday 29 Sep 2026 14:00: Wed 30 Sep, (1–7 Oct off), Thu 8, Fri 9, Sat 10 (调休),
+    # Mon 12 → five working days end Monday 12 October 14:00 Beijing time.
+    env = {**os.environ, "HOTLINE_CENTRE_TIMEZONE": "Asia/Shanghai"}
+    done = hotline(
+        "cases", "deadline", "--start", "2026-09-29T14:00", "--working-days", "5", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2026-10-12T14:00:00+08:00"
+    # A start in UTC is read as that moment: 06:00Z is 14:00 in Beijing.
+    utc = hotline(
+        "cases", "deadline", "--start", "2026-09-29T06:00Z", "--working-days", "5", env=env
+    )
+    assert utc.stdout.strip() == "2026-10-12T14:00:00+08:00"
+
+
+def test_cases_deadline_in_hours_and_bad_input() -> None:
+    env = dict(os.environ)
+    hours = hotline("cases", "deadline", "--start", "2026-10-03T23:30", "--hours", "2", env=env)
+    assert hours.stdout.strip() == "2026-10-04T01:30:00+08:00"
+    bad = hotline("cases", "deadline", "--start", "yesterday", "--hours", "2", env=env)
+    assert bad.returncode == 2 and "not an ISO datetime" in bad.stderr
+    zero = hotline(
+        "cases", "deadline", "--start", "2026-10-03T10:00", "--working-days", "0", env=env
+    )
+    assert zero.returncode == 2 and "positive" in zero.stderr

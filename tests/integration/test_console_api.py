@@ -166,8 +166,16 @@ async def test_health_and_openapi(hotline: RunningHotline) -> None:
         "/api/tickets/repeats",
         "/api/nlp/status",
         "/healthz",
+        "/api/dispatch/events",
+        "/api/handoff/12345",
+        "/api/tickets/{number}/actions",
+        "/api/tickets/{number}/visit",
+        "/api/dead-letters",
     ]:
         assert path in spec["paths"]
+    contract = spec["paths"]["/api/dispatch/events"]["post"]
+    assert set(contract["responses"]) >= {"200", "400", "401", "404", "409", "413", "415"}
+    assert contract["parameters"][0]["name"] == "X-Hotline-Signature"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

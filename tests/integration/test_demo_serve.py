@@ -51,6 +51,8 @@ async def test_demo_on_another_console_port_forwards_cases(tmp_path: Path) -> No
         "HOTLINE_SIP_PORT": str(sip_port),
         "HOTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         "HOTLINE_SIP_DRAIN_SECONDS": "0",
+        # The stand-in reports status back quickly, so the loop closes within the test.
+        "HOTLINE_DEMO_EVENT_DELAY_SECONDS": "0.05",
     }
     for command in (("migrate",), ("demo-agents",)):
         done = hotline(*command, env=env, cwd=tmp_path)
@@ -90,6 +92,21 @@ async def test_demo_on_another_console_port_forwards_cases(tmp_path: Path) -> No
                     break
                 await asyncio.sleep(0.1)
             assert forwarded, "the case never reached the demo dispatch core"
+            # The stand-in reports back until the case waits for its 回访, or was sent back
+            # (退单: a lead decides, so the stand-in stops there).
+            state = ""
+            for _ in range(300):
+                async with http.get(url + f"/api/tickets/{number}", headers=auth) as r:
+                    view = await r.json()
+                state = view["state"]
+                if state in ("callback", "returned"):
+                    break
+                await asyncio.sleep(0.1)
+            assert state in ("callback", "returned"), view
+            kinds = [e["type"] for e in view["events"]]
+            assert "dispatched" in kinds and all(e["by"] for e in view["events"])
+            if state == "callback":
+                assert kinds[-3:] == ["handled", "verified", "closed"]
     finally:
         server.terminate()
         server.wait(timeout=30)

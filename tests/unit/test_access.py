@@ -63,3 +63,14 @@ def test_an_unknown_role_sees_nothing() -> None:
     stranger = Person("1001x", "auditor")
     assert not may_see(stranger, Guarded("ticket", None, pool=True))
     assert not may_see(stranger, TICKET)
+
+
+def test_an_agent_with_the_citizen_on_the_line_may_read_but_not_act() -> None:
+    from dataclasses import replace
+
+    on_line = replace(TICKET, on_line=True)
+    seen = may_see(OTHER, on_line)
+    assert seen and seen.ground == "caller-on-line"
+    assert not may_act(OTHER, on_line)
+    # The taking agent keeps their own ground.
+    assert may_see(AGENT, on_line).ground == "taking-agent"

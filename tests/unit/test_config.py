@@ -91,3 +91,26 @@ def test_unknown_section_is_refused(tmp_path: Path) -> None:
     path.write_text("[telephone]\nport = 1\n")
     with pytest.raises(ConfigError, match="unknown section"):
         load_config(path, environ={})
+
+
+def test_emergency_numbers_parse_and_bad_ones_are_named() -> None:
+    from hotline.config import ConfigError, EmergencyConfig
+
+    assert EmergencyConfig().directory == {"110": "110", "119": "119", "120": "120", "122": "122"}
+    assert EmergencyConfig(numbers=("119=0119",)).directory == {"119": "0119"}
+    with pytest.raises(ConfigError, match="SERVICE=NUMBER"):
+        _ = EmergencyConfig(numbers=("119",)).directory
+    with pytest.raises(ConfigError, match="mode"):
+        _ = EmergencyConfig(mode="loud").directory
+
+
+def test_cases_settings_are_checked_when_the_policy_is_built() -> None:
+    from hotline.case_policy import deadline_policy
+    from hotline.config import ConfigError, HotlineConfig
+
+    config = HotlineConfig()
+    assert deadline_policy(config).general_working_days == 5
+    with pytest.raises(ConfigError, match="category_limits"):
+        deadline_policy(config.replace(cases={"category_limits": ("01",)}))
+    with pytest.raises(ConfigError, match="remind_share"):
+        deadline_policy(config.replace(cases={"remind_share": 1.5}))

@@ -76,7 +76,7 @@ async def test_blind_transfer_from_the_console_hands_the_caller_to_the_departmen
             status, body = await console.post("/api/calls/no-such-call/transfer", {"target": "1"})
             assert (status, body["error_id"]) == (404, "unknown-call")
             status, body = await console.post(
-                f"/api/calls/{call_id}/transfer", {"target": "110", "mode": "blind"}
+                f"/api/calls/{call_id}/transfer", {"target": "99999", "mode": "blind"}
             )
             assert (status, body["error_id"], body["field"]) == (400, "unknown-target", "target")
             status, body = await console.post(

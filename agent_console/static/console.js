@@ -70,6 +70,8 @@ const desk = {
   departmentTouched: false,
   categoryTouched: false,
   urgentTouched: false,
+  emergencyTouched: false,
+  draft: null, // the voicemail draft the form completes (its number), if any
   saving: false,
   classifySeq: 0,
   classifyTimer: null,
@@ -230,6 +232,7 @@ function renderCall() {
   updateCallHint();
   renderLink();
   renderTransfer(call);
+  renderEmergency();
 }
 
 function updateCallHint() {
@@ -428,6 +431,7 @@ function renderSuggestions(result) {
     $("category").replaceChildren();
     clearAssist();
     if (!desk.urgentTouched) setUrgent(false, "");
+    setEmergency(null);
     return;
   }
   desk.suggestions = result.departments || [];
@@ -457,7 +461,45 @@ function renderSuggestions(result) {
     clearFieldError("department_code");
   }
   if (!desk.urgentTouched) setUrgent(Boolean(result.urgent), result.urgent_reason || "");
+  setEmergency(result.emergency);
   markChosen();
+}
+
+// 国办函〔2025〕66号: a 110/119/120/122 matter is handed over at once, in one click.
+const EMERGENCY_NAMES = { 110: "110 公安", 119: "119 消防", 120: "120 急救", 122: "122 交通事故" };
+
+function renderEmergency() {
+  const service = $("ticket-emergency").value;
+  const call = desk.call;
+  const box = $("emergency-box");
+  box.hidden = !service || !call || call.phase !== "connected";
+  $("btn-emergency").textContent = service ? `一键转接 ${EMERGENCY_NAMES[service]}` : "";
+}
+
+async function emergencyTransfer() {
+  const call = desk.call;
+  const service = $("ticket-emergency").value;
+  if (!call || !service) return;
+  $("btn-emergency").disabled = true;
+  let result;
+  try {
+    result = await api("POST", `/api/calls/${encodeURIComponent(call.id)}/emergency`, { service });
+  } catch (error) {
+    if (error instanceof SessionLost) return;
+    result = { status: 0, data: { message: "转接失败，请重试" } };
+  } finally {
+    $("btn-emergency").disabled = false;
+  }
+  $("emergency-status").textContent = result.status === 202
+    ? `正在转接 ${EMERGENCY_NAMES[service]}，工单已标注警情`
+    : (result.data.message || "转接失败");
+}
+
+function setEmergency(emergency) {
+  if (desk.emergencyTouched) return;
+  $("ticket-emergency").value = emergency ? emergency.service : "";
+  $("emergency-reason").textContent = emergency ? `系统判断：${emergency.reason}` : "";
+  renderEmergency();
 }
 
 function setUrgent(urgent, reason) {
@@ -553,6 +595,8 @@ function ticketForm() {
     category_code: desk.category,
     urgent: $("ticket-urgent").checked,
     merge_into: mergeInto(),
+    confidential: $("ticket-confidential").checked,
+    emergency_service: $("ticket-emergency").value || null,
   };
 }
 
@@ -564,7 +608,7 @@ async function saveTicket() {
   const form = ticketForm();
 
   // Empty required fields are reported all at once; the server checks everything else.
-  const missing = REQUIRED.filter((field) => !form[field]);
+  const missing = REQUIRED.filter((field) => !form[field] && !(desk.draft && field === "phone"));
   if (missing.length) {
     let first = null;
     for (const field of missing) {
@@ -580,7 +624,9 @@ async function saveTicket() {
   $("save-progress").textContent = "正在保存…";
   let result;
   try {
-    result = await api("POST", "/api/tickets", form);
+    // A voicemail draft being completed keeps its number, call and recording.
+    const path = desk.draft ? `/api/voicemails/${encodeURIComponent(desk.draft)}/complete` : "/api/tickets";
+    result = await api("POST", path, form);
   } catch (error) {
     if (error instanceof SessionLost) return;
     result = { status: 0, data: { message: "保存失败，请重试" } };
@@ -590,6 +636,10 @@ async function saveTicket() {
     $("save-progress").textContent = "";
   }
   const { status, data } = result;
+  if (status === 201 && data.number && desk.draft) {
+    desk.draft = null;
+    document.dispatchEvent(new CustomEvent("hotline:draft-completed", { detail: data }));
+  }
   if (status === 201 && data.number) {
     saved(data.merged_into ? `${data.number}（已并入 ${data.merged_into}）` : data.number, form);
     return;
@@ -616,6 +666,13 @@ function saved(number, form) {
   while (list.children.length > 8) list.lastElementChild.remove();
 
   resetForm();
+  // A second matter in the same call: the next ticket keeps the call and the phone number.
+  const call = desk.call;
+  if (form.call_id && call && call.id === form.call_id && call.phase === "connected") {
+    linkCall(call);
+    $("ticket-phone").value = form.phone;
+    desk.phoneAuto = form.phone;
+  }
   $("ticket-name").focus();
 }
 
@@ -624,7 +681,13 @@ function resetForm() {
   clearErrors();
   clearTimeout(desk.classifyTimer);
   desk.classifySeq += 1; // drop any classification still in flight
-  Object.assign(desk, { category: null, categoryTouched: false, departmentTouched: false, urgentTouched: false, phoneAuto: "", ticketCall: null });
+  Object.assign(desk, {
+    category: null, categoryTouched: false, departmentTouched: false, urgentTouched: false,
+    emergencyTouched: false, phoneAuto: "", ticketCall: null, draft: null,
+  });
+  $("ticket-phone").placeholder = "";
+  $("emergency-reason").textContent = "";
+  $("emergency-status").textContent = "";
   renderSuggestions(null);
   $("department-auto").hidden = true;
   $("ticket-hotline").value = desk.hotlines[0] || "";
@@ -889,6 +952,22 @@ function start() {
     $("ticket-name").focus();
   });
   $("ticket-unlink").addEventListener("click", unlinkCall);
+  $("ticket-emergency").addEventListener("change", () => {
+    desk.emergencyTouched = true;
+    $("emergency-reason").textContent = "";
+    renderEmergency();
+  });
+  $("btn-emergency").addEventListener("click", emergencyTransfer);
+  document.addEventListener("hotline:complete-draft", (event) => {
+    resetForm();
+    unlinkCall();
+    desk.draft = event.detail.number;
+    const hotline = event.detail.hotline;
+    if (desk.hotlines.includes(hotline)) $("ticket-hotline").value = hotline;
+    $("ticket-phone").placeholder = `留言号码 ${event.detail.phone}（不改可留空）`;
+    showNotice(`正在补全语音留言 ${event.detail.number}：回听录音后填写，保存即转派。`);
+    $("ticket-description").focus();
+  });
   $("call-link").addEventListener("click", () => {
     if (desk.call) linkCall(desk.call);
   });

@@ -45,7 +45,9 @@ async def test_reasons_address_and_a_repeat_merged(hotline: RunningHotline, page
     await page.get_by_label("诉求描述").fill(AGAIN)
     await expect(page.get_by_label("地址")).to_have_value("人民路和解放路路口")
     await expect(page.get_by_test_id("address-auto")).to_be_visible()
-    await expect(page.get_by_test_id("reasons")).to_contain_text("井盖+不见了 → 紧急")
+    # The danger model names the hazard, its failure and the exposure that make it urgent.
+    await expect(page.get_by_test_id("reasons")).to_contain_text("井盖、不见了")
+    await expect(page.get_by_test_id("reasons")).to_contain_text("→ 紧急：井盖缺失")
     repeat = page.get_by_test_id("repeat")
     await expect(repeat).to_have_count(1)
     await expect(repeat).to_have_attribute("data-number", first)

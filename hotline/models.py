@@ -353,3 +353,17 @@ class AuditRecord(Base):
         Index("ix_audit_log_actor_at", "actor_id", "at"),
         Index("ix_audit_log_object", "object_kind", "object_id"),
     )
+
+
+class PhoneBinding(Base):
+    """Where an agent's phone registered from, kept so a restart does not forget the phones
+    until their next REGISTER (which may be an hour away) while their agents show ready."""
+
+    __tablename__ = "phone_bindings"
+
+    agent_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contact: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source_host: Mapped[str] = mapped_column(String(64))
+    source_port: Mapped[int] = mapped_column(Integer)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -20,6 +20,7 @@ from agent_console.notifier import Notifier
 from hotline import call_backs
 from hotline.callback_desk import CallbackDesk
 from hotline.models import AgentEvent, Call, CallEvent
+from hotline.phone_bindings import record_binding
 from hotline.privacy import mask_phone
 from hotline.queue_status import WaitEstimator
 from hotline.recent_callers import RecentCallers
@@ -338,6 +339,7 @@ class Switchboard(CallbackDesk):
         elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
         elif isinstance(event, PhoneRegistered):
+            self._write(record_binding(event))
             self._notifier.to_agent(
                 event.agent_id,
                 {

@@ -44,6 +44,7 @@ from hotline.duty import DutyRoster
 from hotline.guard_setup import sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.models import OutboxMessage
+from hotline.phone_bindings import restore_bindings
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
 from hotline.report_jobs import ReportJobs
@@ -366,6 +367,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         await switchboard.restore()
         await switchboard.start()
+        # Phones registered before a restart are reachable before the gateway takes a call.
+        await restore_bindings(sessions, registrar, clock(), asyncio.get_running_loop().time())
         await gateway.start()
         await sender.start()
         await scheduler.start()

@@ -103,6 +103,7 @@ class PhoneRegistered:
     agent_id: str
     contact: str
     expires: int  # seconds; 0 means the phone unregistered
+    source: tuple[str, int] | None = None  # where the REGISTER came from (its NAT mapping)
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,22 @@ class Registrar:
         self._bindings: dict[str, dict[str, Binding]] = {}
 
     def register(
-        self, agent_id: str, contact: str, source: tuple[str, int], expires: int, now: float
+        self,
+        agent_id: str,
+        contact: str,
+        source: tuple[str, int],
+        expires: float,
+        now: float,
+        registered_at: float | None = None,
     ) -> None:
+        """Bind (or with `expires` 0 remove) a contact; `registered_at` (default `now`) is
+        given when a binding kept from before a restart is put back."""
         contacts = self._bindings.setdefault(agent_id, {})
-        if expires == 0:
+        if expires <= 0:
             contacts.pop(contact, None)
         else:
-            contacts[contact] = Binding(agent_id, contact, source, now + expires, now)
+            since = now if registered_at is None else registered_at
+            contacts[contact] = Binding(agent_id, contact, source, now + expires, since)
         if not contacts:
             del self._bindings[agent_id]
 

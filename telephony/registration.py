@@ -106,9 +106,7 @@ class RegistrationHandler:
             wanted = int(requested) if requested and requested.isdigit() else default
             expires = granted_expiry(wanted)
             self._registrar.register(agent_id, str(contact.uri), source, expires, now)
-            self._emit(
-                PhoneRegistered(self._clock(), agent_id, str(contact.uri), expires, source)
-            )
+            self._emit(PhoneRegistered(self._clock(), agent_id, str(contact.uri), expires, source))
         extra = [
             ("Contact", f"<{b.contact}>;expires={max(0, int(b.expires_at - now))}")
             for b in self._registrar.bindings(agent_id, now)

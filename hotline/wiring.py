@@ -100,8 +100,10 @@ def upstream_trunk(config: HotlineConfig) -> UpstreamTrunk | None:
     if registrar is None:
         return None
     domain = trunk.domain or (f"[{registrar[0]}]" if ":" in registrar[0] else registrar[0])
+    # A named domain is resolved by the registrar itself; its own address goes with its port.
+    port = None if trunk.domain else registrar[1]
     accounts = tuple(
-        TrunkAccount(number, domain, trunk.username or number, trunk.password, trunk.expires)
+        TrunkAccount(number, domain, trunk.username or number, trunk.password, trunk.expires, port)
         for number in trunk.numbers or tuple(config.hotlines)
     )
     return UpstreamTrunk(registrar, accounts)

@@ -41,6 +41,10 @@ class TrunkAccount:
     username: str
     password: str  # empty: no credentials, a challenge is a failure
     expires: int  # lifetime asked for, in seconds
+    # The registrar's port when the domain is the registrar's own address: the Request-URI
+    # must then carry it, or a registrar on another port than 5060 (a stock Kamailio on
+    # 5070, say) finds the request is not for itself and answers 404 or relays it.
+    port: int | None = None
 
     @property
     def aor(self) -> str:
@@ -48,7 +52,8 @@ class TrunkAccount:
 
     @property
     def registrar_uri(self) -> str:
-        return f"sip:{self.domain}"
+        """RFC 3261 §10.2: the domain of the location service, no user part."""
+        return f"sip:{self.domain}" if self.port is None else f"sip:{self.domain}:{self.port}"
 
 
 @dataclass(frozen=True)

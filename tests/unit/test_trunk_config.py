@@ -31,10 +31,12 @@ def test_environment_turns_registration_on_for_every_hotline_number() -> None:
     upstream = upstream_trunk(config)
     assert upstream is not None and upstream.registrar == ("10.20.0.5", 5080)
     assert upstream.accounts == (
-        TrunkAccount("12319", "10.20.0.5", "12319", "s3cret", 600),
-        TrunkAccount("96198", "10.20.0.5", "96198", "s3cret", 600),
+        TrunkAccount("12319", "10.20.0.5", "12319", "s3cret", 600, 5080),
+        TrunkAccount("96198", "10.20.0.5", "96198", "s3cret", 600, 5080),
     )
     assert upstream.accounts[0].aor == "sip:12319@10.20.0.5"
+    # The Request-URI names the registrar with its port (RFC 3261 §10.2, a registrar on 5080).
+    assert upstream.accounts[0].registrar_uri == "sip:10.20.0.5:5080"
 
 
 def test_chosen_numbers_share_one_username_and_a_domain() -> None:

@@ -631,7 +631,13 @@ def response_for(
     body: bytes = b"",
     content_type: str | None = None,
 ) -> SipResponse:
-    """A response echoing the request's Via (all, in order), From, To (+tag), Call-ID, CSeq."""
+    """A response echoing the request's Via (all, in order), From, To (+tag), Call-ID, CSeq.
+
+    A final or provisional answer (not 100) to a request whose To has no tag gets one: the
+    dialog's when it is given, a fresh one otherwise (RFC 3261 §8.2.6.2), so that a 403, 420 or
+    488 can be told from an answer of another UAS a proxy forked to."""
+    if to_tag is None and status > 100:
+        to_tag = new_tag()
     headers = Headers([(k, v) for k, v in request.headers.items if k.lower() == "via"])
     for name in ("From", "To", "Call-ID", "CSeq"):
         value = request.headers.get(name)

@@ -1,0 +1,44 @@
+"""Every answer but 100 to a request whose To has no tag carries one (RFC 3261 §8.2.6.2): the
+refusals a proxy may have forked to several hotlines (403, 420, 488) included."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import RunningHotline
+from tests.e2e.test_gateway_robustness import SipProbe, invite, status_of
+
+pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def to_header(response: bytes) -> str:
+    match = re.search(rb"(?im)^(?:To|t)\s*:\s*(.+?)\r$", response)
+    assert match is not None, response
+    return match.group(1).decode()
+
+
+async def test_refusals_carry_a_to_tag(hotline: RunningHotline) -> None:
+    gateway = hotline.sip_address
+    outsider, probe = SipProbe("127.0.0.2"), SipProbe()
+    try:
+        await outsider.send(invite(outsider, gateway, call_id="outsider"), gateway)
+        refused = [r for r in await outsider.responses_until_sentinel(gateway)]
+
+        unknown_extension = invite(probe, gateway, call_id="require").replace(
+            b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nRequire: no-such-extension\r\n"
+        )
+        g729_only = invite(probe, gateway, call_id="g729").replace(
+            b"RTP/AVP 0\r\n", b"RTP/AVP 18\r\n"
+        )
+        for request in (unknown_extension, g729_only):
+            await probe.send(request, gateway)
+        answers = await probe.responses_until_sentinel(gateway)
+    finally:
+        outsider.close()
+        probe.close()
+    finals = {status_of(r): r for r in [*refused, *answers] if status_of(r) >= 200}
+    assert set(finals) == {403, 420, 488}, finals
+    for status, response in finals.items():
+        assert ";tag=" in to_header(response), (status, response)

@@ -51,6 +51,7 @@ from telephony.sip import (
     new_branch,
     new_tag,
     response_for,
+    stamp_top_via,
 )
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
 from telephony.transfer import Transfers
@@ -158,6 +159,15 @@ def _target_address(uri_text: str, fallback: tuple[str, int]) -> tuple[str, int]
     if not _ip_literal(uri.host):
         return fallback
     return (uri.host.strip("[]"), uri.port or 5060)
+
+
+def _phone_address(contact: str, source: tuple[str, int]) -> tuple[str, int]:
+    """Where to reach a registered phone: its Contact when that names the host it registered
+    from, else where its REGISTER came from. A phone behind NAT puts its private address in
+    the Contact, which is unreachable; its REGISTER's source is the NAT's mapping, kept open
+    by its refreshes (what Kamailio's nathelper does with fix_nated_register)."""
+    target = _target_address(contact, source)
+    return target if target[0] == source[0] else source
 
 
 def _user_of(name_addr: NameAddr) -> str:
@@ -309,6 +319,10 @@ class SipGateway:
             self._servers.retransmit(existing)
             return
         transaction = self._servers.begin(key, source)
+        try:
+            stamp_top_via(request, source)
+        except SipParseError:
+            pass  # a Via that does not parse is refused by the screen below
 
         def reply(response: SipResponse) -> None:
             response.headers.add("Server", USER_AGENT)
@@ -620,7 +634,7 @@ class SipGateway:
             local=local,
             remote=remote,
             remote_target=contact,
-            destination=_target_address(contact, source),
+            destination=_phone_address(contact, source),
         )
         leg = Leg("agent", call, dialog, media)
         offer = sdp.build_offer(
@@ -677,7 +691,8 @@ class SipGateway:
         if contact:
             try:
                 leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
-                leg.dialog.destination = _target_address(
+                # A phone behind NAT answers with its private Contact: keep the mapping.
+                leg.dialog.destination = _phone_address(
                     leg.dialog.remote_target, leg.dialog.destination
                 )
             except SipParseError:

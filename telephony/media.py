@@ -30,6 +30,8 @@ FRAME_SECONDS = 0.02
 DEFAULT_GREETING = Path(__file__).resolve().parent / "prompts" / "greeting.wav"
 # Pause between repeats of the prompt while the caller waits.
 PROMPT_GAP_SECONDS = 2.0
+# Packets after an SDP within which the media may latch to another host than the SDP named.
+LATCH_PACKETS = 10
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._sequence_offset = 0  # relayed sequence number → ours, set with _offset
         self._marker = True
         self._latched = False
+        self._unlatched_packets = 0  # received since the remote address was last set
         self.prompt: bytes | None = None
         self._prompt_position = 0
         self.programme: FrameSource | None = None  # takes precedence over `prompt`
@@ -92,6 +95,7 @@ class RtpLeg(asyncio.DatagramProtocol):
     def set_remote(self, address: tuple[str, int]) -> None:
         self.remote = address
         self._latched = False
+        self._unlatched_packets = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -100,12 +104,8 @@ class RtpLeg(asyncio.DatagramProtocol):
             self.dropped += 1
             return
         self.received += 1
-        # Symmetric RTP: answer to where the media really comes from (NAT), once it has come.
-        if (
-            not self._latched and self.remote is not None and addr[0] == self.remote[0]
-        ) or self.remote is None:
-            self.remote = addr
-            self._latched = True
+        if not self._latched:
+            self._latch(addr, packet.payload_type)
         if packet.payload_type == self.event_payload_type:
             on_digit = self.on_digit
             for digit in self._dtmf.feed(packet.payload, packet.timestamp):
@@ -120,6 +120,22 @@ class RtpLeg(asyncio.DatagramProtocol):
         partner = self.partner
         if partner is not None:
             partner.relay(packet)
+
+    def _latch(self, addr: tuple[str, int], payload_type: int) -> None:
+        """Symmetric RTP (what phones behind NAT expect, as rtpengine does): answer to where
+        the media really comes from. From the SDP's own host at once; from elsewhere (the
+        NAT's public mapping of a private SDP address) only within the first packets and only
+        a stream of this leg's negotiated payload types, so a stray sender later in the call
+        cannot take the leg's audio."""
+        self._unlatched_packets += 1
+        expected = payload_type in (self.payload_type, self.event_payload_type)
+        if (
+            self.remote is None
+            or addr[0] == self.remote[0]
+            or (expected and self._unlatched_packets <= LATCH_PACKETS)
+        ):
+            self.remote = addr
+            self._latched = True
 
     def relay(self, packet: RtpPacket) -> None:
         """Send a packet from the other leg as part of this leg's own stream.

@@ -621,6 +621,27 @@ def _has_tag(value: str) -> bool:
         return re.search(r";[ \t]*tag[ \t]*=", value, re.IGNORECASE) is not None
 
 
+def stamp_top_via(request: SipRequest, source: tuple[str, int]) -> None:
+    """Note where the request really came from in its topmost Via, for every response to
+    carry back: `received` when the sent-by host is not the source address (RFC 3261
+    §18.2.1), and with `rport` asked for, the source port as its value and `received`
+    always (RFC 3581 §4). A phone behind NAT learns its public mapping from these."""
+    for index, (name, value) in enumerate(request.headers.items):
+        if name.lower() != "via":
+            continue
+        parts = _split_outside(value, ",")
+        via = Via.parse(parts[0].strip(" \t"))
+        if "rport" in via.params:
+            via.params["rport"] = str(source[1])
+            via.params["received"] = source[0]
+        elif via.host.strip("[]") != source[0]:
+            via.params["received"] = source[0]
+        else:
+            return
+        request.headers.items[index] = (name, ",".join([str(via), *parts[1:]]))
+        return
+
+
 def response_for(
     request: SipRequest,
     status: int,

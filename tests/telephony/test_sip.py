@@ -25,6 +25,7 @@ from telephony.sip import (
     parse_message,
     request_summary_for_400,
     response_for,
+    stamp_top_via,
 )
 
 # An INVITE as a carrier trunk sends it, with compact forms, folding and a Via list.
@@ -507,12 +508,46 @@ def test_response_for_copies_the_transaction_headers_and_adds_a_tag() -> None:
     assert (parsed.call_id, parsed.cseq) == ("call-1@10.0.0.9", CSeq(7, "INVITE"))
 
 
-def test_response_for_keeps_an_existing_to_tag_and_adds_none_unasked() -> None:
+def test_response_for_keeps_an_existing_to_tag_and_adds_none_to_a_100() -> None:
     in_dialog = request(
         INVITE.replace(b"t: <sip:12319@10.0.0.1>", b"t: <sip:12319@10.0.0.1>;tag=ours")
     )
     assert response_for(in_dialog, 200, to_tag="new").to.tag == "ours"
     assert response_for(request(), 100).to.tag is None
+
+
+@pytest.mark.parametrize("status", [180, 403, 420, 488, 500])
+def test_response_for_tags_every_other_answer_to_a_tagless_request(status: int) -> None:
+    """RFC 3261 §8.2.6.2: a fresh tag when the dialog has none yet."""
+    first, second = response_for(request(), status), response_for(request(), status)
+    assert first.to.tag and second.to.tag and first.to.tag != second.to.tag
+
+
+def test_the_top_via_learns_the_source_port_and_address_when_rport_is_asked() -> None:
+    invite = request()  # its top Via: 10.0.0.9:5062;branch=z9hG4bKabc;rport
+    stamp_top_via(invite, ("203.0.113.5", 40123))
+    top = response_for(invite, 200).vias[0]
+    assert top.params == {"branch": "z9hG4bKabc", "rport": "40123", "received": "203.0.113.5"}
+    assert (top.host, top.port) == ("10.0.0.9", 5062)  # sent-by kept
+    # The second Via header (a list of two) is untouched.
+    assert invite.headers.items[1] == request().headers.items[1]
+
+
+def test_received_only_when_the_sent_by_is_not_the_source_and_no_rport() -> None:
+    options = request(OPTIONS)  # Via: 10.0.0.9;branch=z9hG4bKo
+    stamp_top_via(options, ("10.0.0.9", 5060))
+    assert options.vias[0].params == {"branch": "z9hG4bKo"}
+    stamp_top_via(options, ("198.51.100.7", 5060))
+    assert options.vias[0].params == {"branch": "z9hG4bKo", "received": "198.51.100.7"}
+
+
+def test_a_via_list_in_one_header_has_only_its_first_value_stamped() -> None:
+    listed = request(
+        INVITE.replace(b"v: SIP/2.0/UDP 10.0.0.9:5062;branch=z9hG4bKabc;rport\r\n", b"")
+    )
+    stamp_top_via(listed, ("192.0.2.1", 5060))
+    first, second = listed.vias
+    assert first.params.get("received") == "192.0.2.1" and "received" not in second.params
 
 
 def test_response_for_extra_headers_body_and_reason() -> None:

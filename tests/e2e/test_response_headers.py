@@ -1,5 +1,7 @@
-"""Every answer but 100 to a request whose To has no tag carries one (RFC 3261 §8.2.6.2): the
-refusals a proxy may have forked to several hotlines (403, 420, 488) included."""
+"""What every answer of the running gateway carries: a To tag on all but 100 to a request
+whose To has none (RFC 3261 §8.2.6.2), the refusals a proxy may have forked to several
+hotlines (403, 420, 488) included; and in the top Via, where the request really came from
+(`received`, `rport`: RFC 3581), which a phone behind NAT learns its public mapping from."""
 
 from __future__ import annotations
 
@@ -42,3 +44,32 @@ async def test_refusals_carry_a_to_tag(hotline: RunningHotline) -> None:
     assert set(finals) == {403, 420, 488}, finals
     for status, response in finals.items():
         assert ";tag=" in to_header(response), (status, response)
+
+
+async def test_a_phone_behind_nat_learns_its_public_address_and_port(
+    hotline: RunningHotline,
+) -> None:
+    gateway = hotline.sip_address
+    probe = SipProbe()
+    host, port = probe.address
+    try:
+        await probe.send(
+            (
+                f"OPTIONS sip:{gateway[0]}:{gateway[1]} SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKnat1;rport\r\n"
+                "From: <sip:1001@192.168.1.20>;tag=n1\r\n"
+                f"To: <sip:{gateway[0]}>\r\nCall-ID: behind-nat\r\nCSeq: 1 OPTIONS\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode(),
+            gateway,
+        )
+        answers = await probe.responses_until_sentinel(gateway)
+    finally:
+        probe.close()
+    # Sent back to where it came from, not to the private address in the Via.
+    assert [status_of(a) for a in answers] == [200]
+    via = re.search(rb"(?im)^Via:\s*(.+?)\r$", answers[0])
+    assert via is not None
+    assert via.group(1).decode() == (
+        f"SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKnat1;rport={port};received={host}"
+    )

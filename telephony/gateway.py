@@ -40,6 +40,7 @@ from telephony.media import MediaEngine, RtpLeg
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
+from telephony.routeset import RouteSet, first_hop, request_target, uac_route_set, uas_route_set
 from telephony.screening import screen
 from telephony.sip import (
     Headers,
@@ -98,6 +99,14 @@ class Dialog:
     remote_target: str
     destination: tuple[str, int]
     local_cseq: int = 0
+    route_set: RouteSet = ()  # the proxies that record-routed, in the order we route through
+
+    def follow_record_route(self, response: SipResponse) -> None:
+        """The 2xx to our INVITE fixes the route set; requests go to its first hop from now."""
+        routes = uac_route_set(response)
+        if routes:
+            self.route_set = routes
+            self.destination = first_hop(routes, self.destination)
 
 
 @dataclass
@@ -311,7 +320,7 @@ class SipGateway:
 
     def _on_request(self, request: SipRequest, source: tuple[str, int]) -> None:
         if request.method == "ACK":
-            self._on_ack(request)
+            self._on_ack(request, source)
             return
         key = server_key(request)
         existing = self._servers.get(key)
@@ -333,6 +342,13 @@ class SipGateway:
         refusal = screen(request, KNOWN_METHODS, ALLOWED_METHODS)
         if refusal is not None:
             reply(response_for(request, refusal.status, extra=refusal.headers))
+            return
+        if not self._from_dialog_peer(request, source):
+            log.warning(
+                "request in a dialog from outside it refused",
+                extra={"source": source[0], "method": request.method},
+            )
+            reply(response_for(request, 403, "Forbidden - not a party to this dialog"))
             return
         handler = {
             "INVITE": self._on_invite,
@@ -377,6 +393,11 @@ class SipGateway:
         if not self._accepting:
             reply(response_for(request, 503, extra=[("Retry-After", "30")]))
             self._refused(request, dialled, queue, "draining", 503)
+            return
+        try:
+            uas_route_set(request)
+        except SipParseError:
+            reply(response_for(request, 400, "Bad Request - malformed Record-Route"))
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
@@ -458,12 +479,15 @@ class SipGateway:
         local.params["tag"] = new_tag()
         contact = request.headers.get("Contact")
         remote_target = NameAddr.parse(contact).uri.__str__() if contact else str(request.from_.uri)
+        routes = uas_route_set(request)  # checked in _on_invite
         dialog = Dialog(
             sip_call_id=request.call_id,
             local=local,
             remote=request.from_,
             remote_target=remote_target,
-            destination=_target_address(remote_target, source),
+            # Behind a record-routing proxy (Kamailio, an SBC) BYE and re-INVITE go through it.
+            destination=first_hop(routes, _target_address(remote_target, source)),
+            route_set=routes,
         )
         leg = Leg("caller", call, dialog, media)
         answer = sdp.build_answer(
@@ -567,7 +591,22 @@ class SipGateway:
             )
         )
 
-    def _on_ack(self, request: SipRequest) -> None:
+    def _from_dialog_peer(self, request: SipRequest, source: tuple[str, int]) -> bool:
+        """The trunk ACL holds for a whole dialog, not only its INVITE: a request within one
+        of our dialogs must come from a trunk peer or from where the dialog's requests go (the
+        agent's phone, or the proxy that record-routed). Other requests are not judged here."""
+        try:
+            tag = request.to.tag
+        except SipParseError:
+            return True  # refused by whoever parses it
+        leg = self._dialogs.get((request.call_id, tag or "")) if tag else None
+        return (
+            leg is None or source[0] == leg.dialog.destination[0] or self._is_trunk_peer(source[0])
+        )
+
+    def _on_ack(self, request: SipRequest, source: tuple[str, int]) -> None:
+        if not self._from_dialog_peer(request, source):
+            return  # an ACK cannot be answered: dropped
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
         if leg is not None and leg.role == "caller":
             leg.cancel_timers()
@@ -697,6 +736,7 @@ class SipGateway:
                 )
             except SipParseError:
                 pass
+        leg.dialog.follow_record_route(response)
         ack = self._request(leg, "ACK", cseq=invite.cseq.number)
         leg.ack = bytes(ack)
         self._transport.send(leg.ack, leg.dialog.destination)
@@ -885,10 +925,12 @@ class SipGateway:
             cseq = dialog.local_cseq
         transport = self._transport.via_transport(dialog.destination)
         via = f"SIP/2.0/{transport} {self._advertised}:{self._port};branch={new_branch()};rport"
+        uri, routes = request_target(dialog.route_set, dialog.remote_target)
         headers = Headers(
             [
                 ("Via", via),
                 ("Max-Forwards", "70"),
+                *(("Route", route) for route in routes),
                 ("From", str(dialog.local)),
                 ("To", str(dialog.remote)),
                 ("Call-ID", dialog.sip_call_id),
@@ -899,7 +941,7 @@ class SipGateway:
         )
         if content_type:
             headers.add("Content-Type", content_type)
-        return SipRequest(method=method, uri=dialog.remote_target, headers=headers, body=body)
+        return SipRequest(method=method, uri=uri, headers=headers, body=body)
 
     def _on_response(self, response: SipResponse, source: tuple[str, int]) -> None:
         if not self._clients.response(response):

@@ -667,6 +667,10 @@ def response_for(
         if name == "To" and to_tag and not _has_tag(value):
             value = f"{value};tag={to_tag}"
         headers.add(name, value)
+    if 100 < status < 300:
+        # A dialog-creating answer keeps the proxies that record-routed on its path (§12.1.1).
+        for value in request.headers.get_all("Record-Route"):
+            headers.add("Record-Route", value)
     for name, value in extra:
         headers.add(name, value)
     if content_type is not None:

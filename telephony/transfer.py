@@ -172,6 +172,7 @@ class Transfers:
                 leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
             except SipParseError:
                 pass
+        leg.dialog.follow_record_route(response)
         ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
         leg.ack = bytes(ack)
         gw._transport.send(leg.ack, leg.dialog.destination)

@@ -126,6 +126,7 @@ async def start_caller(
     payloads: list[bytes] | None = None,
     transport: str = "u1",
     extra: list[str] | None = None,
+    remote: tuple[str, int] | None = None,
 ) -> SippRun:
     """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap;
     `transport` is SIPp's -t (u1 UDP, t1 one TCP connection)."""
@@ -147,7 +148,7 @@ async def start_caller(
         scenario,
         cwd=workdir,
         local_port=free_ports(1),
-        remote=hotline.sip_address,
+        remote=remote or hotline.sip_address,  # or a proxy in front of the gateway
         calls=calls,
         extra=[
             *("-key", "caller", CALLER_NUMBER),

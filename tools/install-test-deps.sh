@@ -3,7 +3,8 @@
 # SIPp (sip-tester) for SIP, Chromium for the console's browser tests, the Noto CJK fonts so
 # that its screenshots and the report charts show Chinese instead of boxes, Pango, which
 # WeasyPrint lays the PDF reports out with, and pg_dump and pg_restore (postgresql-client) for
-# the backup tests, and Kamailio, which the interop tests start in front of the gateway.
+# the backup tests, and Kamailio and baresip, which the interop tests run as the carrier's edge
+# and as an agent's phone.
 set -euo pipefail
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
@@ -13,6 +14,7 @@ command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 dpkg -s libpango-1.0-0 >/dev/null 2>&1 || missing+=(libpango-1.0-0)
 dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpangoft2-1.0-0)
 [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
+command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

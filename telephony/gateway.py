@@ -632,6 +632,14 @@ class SipGateway:
 
     # --- calling the agent ----------------------------------------------------------------
 
+    def _reach_phone(self, contact: str, source: tuple[str, int]) -> tuple[str, int]:
+        """Where a phone's requests go: on the TCP connection it registered (or answered) on
+        while that is open (a phone on TCP listens on no port of its own we could reach, as
+        RFC 5626 has it), else by its Contact or its NAT mapping (`_phone_address`)."""
+        if self._transport.reliable(source):
+            return source
+        return _phone_address(contact, source)
+
     def ring_agent(self, call_id: str, agent_id: str) -> None:
         """Call the agent's phone for a queued call; AgentAnswered or AgentLegFailed follows."""
         call = self._calls.get(call_id)
@@ -673,7 +681,7 @@ class SipGateway:
             local=local,
             remote=remote,
             remote_target=contact,
-            destination=_phone_address(contact, source),
+            destination=self._reach_phone(contact, source),
         )
         leg = Leg("agent", call, dialog, media)
         offer = sdp.build_offer(
@@ -731,7 +739,7 @@ class SipGateway:
             try:
                 leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
                 # A phone behind NAT answers with its private Contact: keep the mapping.
-                leg.dialog.destination = _phone_address(
+                leg.dialog.destination = self._reach_phone(
                     leg.dialog.remote_target, leg.dialog.destination
                 )
             except SipParseError:

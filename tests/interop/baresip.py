@@ -38,8 +38,10 @@ async def baresip_phone(
     sip_port: int,
     rtp_ports: range,
     tone_hz: int,
+    transport: str = "udp",
 ) -> AsyncIterator[Baresip]:
-    """A phone registered as `agent`, answering every call, its voice a `tone_hz` sine."""
+    """A phone registered as `agent` over `transport` (udp or tcp), answering every call, its
+    voice a `tone_hz` sine; its log traces every SIP message it sends and receives."""
     binary = shutil.which("baresip")
     if binary is None:
         raise RuntimeError("baresip is not installed (apt-get install baresip-core)")
@@ -58,7 +60,7 @@ async def baresip_phone(
     lines += [f"module\t{name}" for name in MODULES]
     (workdir / "config").write_text("\n".join(lines) + "\n")
     (workdir / "accounts").write_text(
-        f"<sip:{agent}@{gateway[0]}:{gateway[1]};transport=udp>;auth_pass={password};"
+        f"<sip:{agent}@{gateway[0]}:{gateway[1]};transport={transport}>;auth_pass={password};"
         "regint=60;answermode=auto;audio_codecs=PCMA,PCMU\n"
     )
     log = workdir / "baresip.log"
@@ -69,6 +71,7 @@ async def baresip_phone(
             str(workdir),
             "-n",
             "127.0.0.1",  # its only address: loopback
+            "-s",
             "-t",
             "120",  # bounded even if the test does not end it
             stdin=asyncio.subprocess.DEVNULL,

@@ -1,10 +1,12 @@
-"""baresip as the agent's phone: it registers with the gateway by digest, rings for a call a
-SIPp citizen makes through the trunk, answers, and both hear each other: the tone the
-citizen sends reaches the phone, the phone's own tone reaches the citizen (found by
-frequency in the RTP on loopback, not only counted)."""
+"""baresip as the agent's phone, over UDP and over TCP: it registers with the gateway by
+digest; a SIPp citizen's call through the trunk reaches it the way it registered (a TCP phone
+on its connection); it answers, and both hear each other: the tone the citizen sends reaches
+the phone, the phone's own tone reaches the citizen (found by frequency in the RTP on
+loopback, not only counted)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import aiohttp
@@ -22,8 +24,9 @@ pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite
 CALLER_TONE, PHONE_TONE, QUIET_BIN = 500, 1100, 2300
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_a_baresip_phone_takes_a_call_with_audio_both_ways(
-    hotline: RunningHotline, tmp_path: Path
+    hotline: RunningHotline, tmp_path: Path, transport: str
 ) -> None:
     await hotline.add_agent("1001")
     first = free_ports(4)
@@ -39,6 +42,7 @@ async def test_a_baresip_phone_takes_a_call_with_audio_both_ways(
             free_ports(1),
             phone_rtp,
             PHONE_TONE,
+            transport,
         ) as phone:
             registered = await console.next_message("phone.registered")
             assert registered["expires"] > 0, phone.log.read_text()
@@ -65,3 +69,7 @@ async def test_a_baresip_phone_takes_a_call_with_audio_both_ways(
     assert heard([caller_media], PHONE_TONE) > 25, tap.received
     assert heard(list(phone_rtp), CALLER_TONE) > 25, tap.received
     assert heard(list(phone_rtp), PHONE_TONE) == 0  # nobody hears themselves
+    # The call reached the phone the way it registered: a TCP phone on its connection.
+    trace = phone.log.read_text(errors="replace")
+    arrived = re.search(r"(?m)^(UDP|TCP) \S+ -> \S+\s*\nINVITE sip:", trace)
+    assert arrived is not None and arrived.group(1) == transport.upper(), trace[-3000:]

@@ -22,7 +22,7 @@ from agent_console import reports_api as report_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
 from agent_console.duty_api import add_duty_routes
-from agent_console.metrics import sip_guard_key
+from agent_console.metrics import media_engine_key, sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from cases import EventType
@@ -332,6 +332,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         )
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard
+    app[media_engine_key] = media
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(

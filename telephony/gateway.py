@@ -83,6 +83,12 @@ CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
 EventSink = Callable[[TelephonyEvent], None]
 CredentialLookup = Callable[[str], Awaitable[str | None]]
 Clock = Callable[[], datetime]
+# RFC 3261 §20.43: 305 Incompatible media format. Media addresses are IP literals only: a host
+# name would have to be resolved, and never on the event loop that carries every call.
+_BAD_ADDRESS_WARNING = (
+    "Warning",
+    '305 hotline "Incompatible media format: c= is not an IP address"',
+)
 # Priority header values (RFC 3261 §20.26) that put a caller ahead of others.
 URGENT_PRIORITIES = frozenset({"emergency", "urgent"})
 
@@ -366,6 +372,9 @@ class SipGateway:
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
+        except sdp.BadConnectionAddress:
+            reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
+            return
         except ValueError:
             reply(response_for(request, 488, extra=[("Warning", '399 hotline "SDP offer needed"')]))
             return
@@ -541,6 +550,9 @@ class SipGateway:
         try:
             offer = sdp.SessionDescription.parse(request.body)
             leg.media.set_remote((offer.connection_address, offer.audio_port))
+        except sdp.BadConnectionAddress:
+            reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
+            return
         except ValueError:
             pass
         reply(

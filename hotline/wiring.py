@@ -41,7 +41,7 @@ from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
 from hotline.duty import DutyRoster
-from hotline.guard_setup import sip_guard
+from hotline.guard_setup import register_lockout, sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.models import OutboxMessage
 from hotline.queue_rules import queue_settings
@@ -178,6 +178,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         upstream=upstream_trunk(config),
         guard=guard,
         registrar=registrar,
+        lockout=register_lockout(config),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)

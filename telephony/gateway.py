@@ -36,6 +36,7 @@ from telephony.events import (
     VoicemailLeft,
 )
 from telephony.guard import SipGuard
+from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine, RtpLeg
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
@@ -207,6 +208,7 @@ class SipGateway:
         upstream: UpstreamTrunk | None = None,
         guard: SipGuard | None = None,
         registrar: Registrar | None = None,
+        lockout: RegisterLockout | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -231,6 +233,7 @@ class SipGateway:
             on_event=on_event,
             clock=clock,
             tasks=self._tasks,
+            lockout=lockout,
         )
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg

@@ -45,6 +45,10 @@ class SipConfig:
     # On shutdown, calls connected to an agent may finish for this long before they get BYE
     # (new calls get 503 meanwhile).
     drain_seconds: float = 30.0
+    # Calls answered at once whose ACK has not come yet; more get 503 (INVITEs never ACKed
+    # must not take every RTP port). Nothing plays and the switchboard hears of a call only
+    # once its ACK comes.
+    max_unacknowledged_answers: int = 100
     # Secret for stateless digest nonces; empty means a random one per start.
     nonce_secret: str = ""
     # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".

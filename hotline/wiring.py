@@ -171,6 +171,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
+        max_unacknowledged=config.sip.max_unacknowledged_answers,
         caller_media=caller_media_options(config, switchboard, clock),
         outbound_proxy=config.sip.outbound_address,
         transfer_numbers=directory.values(),

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import RunningHotline
 from tests.e2e.test_gateway_robustness import SipProbe, status_of
+from tests.e2e.test_retransmitted_invite import in_dialog
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -107,3 +108,36 @@ async def test_media_errors_are_exposed_in_metrics(hotline: RunningHotline) -> N
     assert 'hotline_media_leg_errors_total{kind="send"} 3.0' in text
     assert 'hotline_media_leg_errors_total{kind="frame"} 2.0' in text
     assert "hotline_media_clock_restarts_total 0.0" in text
+
+
+async def test_a_reinvite_to_a_host_name_gets_488_and_the_call_goes_on(
+    hotline: RunningHotline,
+) -> None:
+    gateway = hotline.sip_address
+    probe = SipProbe()
+    loop = asyncio.get_running_loop()
+    try:
+        await probe.send(invite(probe, gateway, "reinvite"), gateway)
+        async with asyncio.timeout(10):
+            while True:
+                ok = (await loop.sock_recvfrom(probe.sock, 65535))[0]
+                if status_of(ok) == 200:
+                    break
+        await probe.send(in_dialog("ACK", 1, ok, probe.address, "UDP"), gateway)
+        body = (
+            b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 media.example.com\r\n"
+            b"t=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+        )
+        reinvite = in_dialog("INVITE", 2, ok, probe.address, "UDP").replace(
+            b"Content-Length: 0\r\n",
+            b"Content-Type: application/sdp\r\nContent-Length: %d\r\n" % len(body),
+        )
+        await probe.send(reinvite + body, gateway)
+        answers = [a for a in await probe.responses_until_sentinel(gateway) if b" INVITE\r\n" in a]
+        assert [status_of(a) for a in answers if status_of(a) >= 200][-1:] == [488]
+        assert b'Warning: 305 hotline "Incompatible media format' in answers[-1]
+        assert hotline.system.gateway.active_calls == 1
+        await probe.send(in_dialog("BYE", 3, ok, probe.address, "UDP"), gateway)
+        await probe.responses_until_sentinel(gateway)
+    finally:
+        probe.close()

@@ -17,6 +17,7 @@ from agent_console.http import current
 from agent_console.openapi import operation
 from hotline.statistics import figures_json, shifts_json
 from telephony.guard import DropReason, GuardFigures, SipGuard
+from telephony.media import MediaEngine, MediaErrors
 from telephony.trunk_binding import TrunkStatus
 
 MAX_HOURS = 24 * 31
@@ -24,6 +25,29 @@ MAX_HOURS = 24 * 31
 PROMETHEUS_WINDOW = timedelta(hours=24)
 
 sip_guard_key = web.AppKey("sip_guard", SipGuard)
+media_engine_key = web.AppKey("media_engine", MediaEngine)
+
+
+class MediaCollector(Collector):
+    """Media errors kept to one leg, and restarts of the shared 20 ms clock."""
+
+    def __init__(self, errors: MediaErrors) -> None:
+        self._errors = errors
+
+    def collect(self) -> Iterator[Metric]:
+        errors = CounterMetricFamily(
+            "hotline_media_leg_errors",
+            "RTP errors confined to one call leg, by kind (send, frame)",
+            labels=["kind"],
+        )
+        errors.add_metric(["send"], self._errors.send)
+        errors.add_metric(["frame"], self._errors.frame)
+        yield errors
+        yield CounterMetricFamily(
+            "hotline_media_clock_restarts",
+            "Times the shared media clock died of an error and was restarted",
+            value=self._errors.clock_restarts,
+        )
 
 
 class GuardCollector(Collector):
@@ -169,6 +193,9 @@ async def prometheus(request: web.Request) -> web.Response:
     if guard is not None:
         # The guard's clock is the event loop's (the transport's).
         registry.register(GuardCollector(guard.figures(asyncio.get_running_loop().time())))
+    media = request.app.get(media_engine_key)
+    if media is not None:
+        registry.register(MediaCollector(media.errors))
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

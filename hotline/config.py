@@ -45,6 +45,10 @@ class SipConfig:
     # On shutdown, calls connected to an agent may finish for this long before they get BYE
     # (new calls get 503 meanwhile).
     drain_seconds: float = 30.0
+    # Calls answered at once whose ACK has not come yet; more get 503 (INVITEs never ACKed
+    # must not take every RTP port). Nothing plays and the switchboard hears of a call only
+    # once its ACK comes.
+    max_unacknowledged_answers: int = 100
     # Secret for stateless digest nonces; empty means a random one per start.
     nonce_secret: str = ""
     # Where outgoing calls (transfers, three-way) go: the carrier SBC or PBX, "host:port".
@@ -286,6 +290,24 @@ class GuardConfig:
 
 
 @dataclass(frozen=True)
+class RegisterLockoutConfig:
+    # Failed REGISTER digest answers (wrong password or unknown account, counted alike) lock
+    # further tries out for lockout_seconds: account_failures for one account, or
+    # source_failures from one source address, within window_seconds (fail2ban's asterisk
+    # jail: maxretry / findtime / bantime) ...
+    account_failures: int = 10
+    source_failures: int = 20
+    window_seconds: float = 600.0
+    # ... or, against slow sweeps under those limits, this many within long_window_seconds.
+    account_long_failures: int = 30
+    source_long_failures: int = 100
+    long_window_seconds: float = 86400.0
+    lockout_seconds: float = 1800.0
+    # Accounts and addresses remembered at once (bounded memory); 0 in a count turns it off.
+    max_tracked: int = 10000
+
+
+@dataclass(frozen=True)
 class CasesConfig:
     # Time limits (工单时限): a saved case reaches the dispatch core within forward_minutes;
     # urgent matters in urgent_hours (clock hours); a ticket with no management-item category
@@ -414,6 +436,7 @@ class HotlineConfig:
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
+    register_lockout: RegisterLockoutConfig = field(default_factory=RegisterLockoutConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
 

@@ -1,4 +1,5 @@
-"""The SIP port's flood and scanner guard, built from the [guard] and [sip] config."""
+"""The SIP port's flood and scanner guard, built from the [guard] and [sip] config, and the
+REGISTER lockout from [register_lockout]."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ipaddress
 
 from hotline.config import ConfigError, HotlineConfig
 from telephony.guard import GuardPolicy, SipGuard
+from telephony.lockout import LockoutPolicy, RegisterLockout
 from telephony.registrar import Registrar
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -51,3 +53,22 @@ def sip_guard(config: HotlineConfig, registrar: Registrar) -> SipGuard:
         return settings.exempt_registered_phones and registrar.registered_from(address, now)
 
     return SipGuard(policy, exempt)
+
+
+def register_lockout(config: HotlineConfig) -> RegisterLockout:
+    """The REGISTER brute-force lockout."""
+    settings = config.register_lockout
+    try:
+        policy = LockoutPolicy(
+            account_failures=settings.account_failures,
+            source_failures=settings.source_failures,
+            window_seconds=settings.window_seconds,
+            account_long_failures=settings.account_long_failures,
+            source_long_failures=settings.source_long_failures,
+            long_window_seconds=settings.long_window_seconds,
+            lockout_seconds=settings.lockout_seconds,
+            max_tracked=settings.max_tracked,
+        )
+    except ValueError as error:
+        raise ConfigError(f"[register_lockout] {error}") from None
+    return RegisterLockout(policy)

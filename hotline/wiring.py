@@ -22,7 +22,7 @@ from agent_console import reports_api as report_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
 from agent_console.duty_api import add_duty_routes
-from agent_console.metrics import sip_guard_key
+from agent_console.metrics import media_engine_key, sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from cases import EventType
@@ -41,7 +41,7 @@ from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
 from hotline.duty import DutyRoster
-from hotline.guard_setup import sip_guard
+from hotline.guard_setup import register_lockout, sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.models import OutboxMessage
 from hotline.phone_bindings import restore_bindings
@@ -174,6 +174,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_event=switchboard.on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
+        max_unacknowledged=config.sip.max_unacknowledged_answers,
         caller_media=caller_media_options(config, switchboard, clock),
         outbound_proxy=config.sip.outbound_address,
         transfer_numbers=directory.values(),
@@ -181,6 +182,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         upstream=upstream_trunk(config),
         guard=guard,
         registrar=registrar,
+        lockout=register_lockout(config),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)
@@ -335,6 +337,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         )
     recording_routes.add_routes(app, archive)
     app[sip_guard_key] = guard
+    app[media_engine_key] = media
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(

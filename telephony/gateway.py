@@ -36,6 +36,7 @@ from telephony.events import (
     VoicemailLeft,
 )
 from telephony.guard import SipGuard
+from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine, RtpLeg
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
@@ -85,6 +86,14 @@ CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
 EventSink = Callable[[TelephonyEvent], None]
 CredentialLookup = Callable[[str], Awaitable[str | None]]
 Clock = Callable[[], datetime]
+# RFC 3261 §20.43: 305 Incompatible media format. Media addresses are IP literals only: a host
+# name would have to be resolved, and never on the event loop that carries every call.
+_BAD_ADDRESS_WARNING = (
+    "Warning",
+    '305 hotline "Incompatible media format: c= is not an IP address"',
+)
+# Answered calls at once whose ACK has not come: a trunk's round trip leaves a handful.
+DEFAULT_MAX_UNACKNOWLEDGED = 100
 # Priority header values (RFC 3261 §20.26) that put a caller ahead of others.
 URGENT_PRIORITIES = frozenset({"emergency", "urgent"})
 
@@ -109,7 +118,7 @@ class Dialog:
             self.destination = first_hop(routes, self.destination)
 
 
-@dataclass
+@dataclass(eq=False)  # one object per leg: kept in sets by identity
 class Leg:
     role: str  # caller | agent | department
     call: HotlineCall
@@ -118,6 +127,8 @@ class Leg:
     local_sdp: bytes = b""
     answered: bool = False
     ended: bool = False
+    # A caller's leg answered and not yet ACKed: what starts once the ACK comes.
+    on_ack: Callable[[], None] | None = None
     invite: SipRequest | None = None
     ack: bytes | None = None
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -144,6 +155,9 @@ class HotlineCall:
     ended: bool = False
     urgent: bool = False
     media: CallerMedia | None = None
+    # The caller ACKed our 200: the call was offered to the switchboard (CallArrived or a
+    # voicemail). An answer never ACKed ends without a word to it.
+    started: bool = False
 
 
 def _bridged(call: HotlineCall) -> bool:
@@ -220,6 +234,8 @@ class SipGateway:
         upstream: UpstreamTrunk | None = None,
         guard: SipGuard | None = None,
         registrar: Registrar | None = None,
+        lockout: RegisterLockout | None = None,
+        max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED,
     ) -> None:
         self._host = host
         self._port = port
@@ -244,10 +260,16 @@ class SipGateway:
             on_event=on_event,
             clock=clock,
             tasks=self._tasks,
+            lockout=lockout,
         )
         self._calls: dict[str, HotlineCall] = {}
         self._dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) → leg
         self._accepting = True
+        # Answers sent (or about to be) that no ACK has confirmed yet; past the cap new calls
+        # get 503, so that INVITEs never ACKed cannot take every RTP port.
+        self._max_unacknowledged = max_unacknowledged
+        self._answering = 0
+        self._awaiting_ack: set[Leg] = set()
         self._stopping = False
         self._call_ended = asyncio.Event()
         self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
@@ -401,6 +423,9 @@ class SipGateway:
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
+        except sdp.BadConnectionAddress:
+            reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
+            return
         except ValueError:
             reply(response_for(request, 488, extra=[("Warning", '399 hotline "SDP offer needed"')]))
             return
@@ -430,6 +455,13 @@ class SipGateway:
             return
         voicemail = admission if self._caller_media.takes_voicemail(admission) else None
         dialled = dialled if dialled in self._hotlines else _user_of(request.to)
+        if self._answering + len(self._awaiting_ack) >= self._max_unacknowledged:
+            # Not a CallRefused: a flood of INVITEs never ACKed must not become a flood of
+            # rows; the log line is at debug level for the same reason.
+            log.debug("too many unacknowledged answers; 503", extra={"source": source[0]})
+            reply(response_for(request, 503, extra=[("Retry-After", "5")]))
+            return
+        self._answering += 1
         self._tasks.spawn(
             self._answer_caller(request, source, reply, offer, codec, dialled, queue, voicemail),
             name="answer-caller",
@@ -464,6 +496,23 @@ class SipGateway:
         queue: str,
         voicemail: Admission | None = None,
     ) -> None:
+        try:
+            await self._answer(request, source, reply, offer, codec, dialled, queue, voicemail)
+        finally:
+            self._answering -= 1
+
+    async def _answer(
+        self,
+        request: SipRequest,
+        source: tuple[str, int],
+        reply: Reply,
+        offer: sdp.SessionDescription,
+        codec: int,
+        dialled: str,
+        queue: str,
+        voicemail: Admission | None,
+    ) -> None:
+        """Answer 200 with our SDP; nothing costly (prompts, the switchboard) until the ACK."""
         try:
             media = await self._media.open_leg(codec)
         except RuntimeError:
@@ -512,6 +561,15 @@ class SipGateway:
         reply(response)
         self._retransmit_2xx(leg, bytes(response), self._transport.reply_address(request, source))
         leg.answered = True
+        leg.on_ack = lambda: self._start_call(call, leg, voicemail)
+        self._awaiting_ack.add(leg)
+
+    def _start_call(self, call: HotlineCall, leg: Leg, voicemail: Admission | None) -> None:
+        """The caller ACKed: greeting, menu or voicemail start, and the switchboard is told."""
+        if call.ended or call.media is None:
+            return
+        call.started = True
+        media = leg.media
         loop = asyncio.get_running_loop()
         # Not in leg.handles: the ACK cancels those. _end_call on an ended call does nothing.
         if voicemail is not None:
@@ -579,6 +637,9 @@ class SipGateway:
         try:
             offer = sdp.SessionDescription.parse(request.body)
             leg.media.set_remote((offer.connection_address, offer.audio_port))
+        except sdp.BadConnectionAddress:
+            reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
+            return
         except ValueError:
             pass
         reply(
@@ -610,6 +671,10 @@ class SipGateway:
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
         if leg is not None and leg.role == "caller":
             leg.cancel_timers()
+            start, leg.on_ack = leg.on_ack, None
+            self._awaiting_ack.discard(leg)
+            if start is not None and not leg.ended:
+                start()
         # An ACK for a non-2xx response or for nothing we know is absorbed silently.
 
     def _on_bye(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
@@ -828,7 +893,10 @@ class SipGateway:
         self._calls.pop(call.id, None)
         self._call_ended.set()
         log.info("call ended", extra={"call": call.id, "reason": reason})
-        self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+        if call.started:
+            self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+        # else: answered and never ACKed (or hung up before the ACK): the switchboard never
+        # heard of it, and the ports and timers are already released above.
         media, call.media = call.media, None
         # The legs stay findable for Timer J (32 s) after this; what they no longer need goes
         # now, so 10,000 short calls do not leave 32 s worth of prompts and buffers behind.
@@ -863,7 +931,7 @@ class SipGateway:
             )
 
     def _on_digit(self, call: HotlineCall, digit: str) -> None:
-        if call.ended or call.media is None:
+        if call.ended or call.media is None or not call.started:
             return
         self._emit(DigitPressed(self._clock(), call.id, digit))
         if call.media.voicemail is not None:
@@ -905,6 +973,8 @@ class SipGateway:
 
     def _close_leg(self, leg: Leg) -> None:
         leg.ended = True
+        leg.on_ack = None
+        self._awaiting_ack.discard(leg)
         leg.cancel_timers()
         self._media.close_leg(leg.media)
         key = (leg.dialog.sip_call_id, leg.dialog.local.tag or "")

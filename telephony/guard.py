@@ -38,6 +38,8 @@ SCANNER_USER_AGENTS = (
 # Blocks beyond this many a minute get no log line of their own (the next one that does counts
 # them): a flood from forged addresses must not turn into a flood of log lines.
 LOGGED_BLOCKS_PER_MINUTE = 10
+# Likewise for scanners' datagrams: a sweep sends thousands, a few lines a minute name them.
+LOGGED_SCANNERS_PER_MINUTE = 10
 
 _USER_AGENT = re.compile(rb"^user-agent[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -85,6 +87,11 @@ class Verdict:
     # also says how many blocks since the last such line went unlogged.
     log_block: bool = False
     unlogged_blocks: int = 0
+    # A scanner's datagram worth a log line (within the minute's budget), with its User-Agent
+    # and how many scanner drops since the last such line went unlogged.
+    log_scanner: bool = False
+    user_agent: str = ""
+    unlogged_scanners: int = 0
 
     @property
     def admitted(self) -> bool:
@@ -138,6 +145,27 @@ def _never_exempt(address: str, now: float) -> bool:
     return False
 
 
+class _LogBudget:
+    """At most `per_minute` log lines a minute; counts the ones left out."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._minute = -math.inf
+        self._used = 0
+        self._unlogged = 0
+
+    def take(self, now: float) -> int | None:
+        """None if over budget (counted), else how many went unlogged before this one."""
+        if now - self._minute >= 60:
+            self._minute, self._used = now, 0
+        if self._used >= self.per_minute:
+            self._unlogged += 1
+            return None
+        self._used += 1
+        unlogged, self._unlogged = self._unlogged, 0
+        return unlogged
+
+
 class SipGuard:
     """Per-source rate limit with blocking, scanner User-Agents and a size cap.
 
@@ -160,9 +188,8 @@ class SipGuard:
         self._dropped: Counter[DropReason] = Counter()
         self._blocks = 0
         self._forgotten_early = 0
-        self._log_minute = -math.inf
-        self._logged_in_minute = 0
-        self._unlogged = 0
+        self._block_log = _LogBudget(LOGGED_BLOCKS_PER_MINUTE)
+        self._scanner_log = _LogBudget(LOGGED_SCANNERS_PER_MINUTE)
         fragments = [re.escape(fragment.encode()) for fragment in policy.scanner_user_agents]
         self._scanner = re.compile(b"|".join(fragments), re.IGNORECASE) if fragments else None
 
@@ -181,8 +208,10 @@ class SipGuard:
                 return self._block(key, now)
         if policy.max_message_bytes and len(data) > policy.max_message_bytes:
             return self._drop(DropReason.OVERSIZE)
-        if self._scanner is not None and any(map(self._scanner.search, user_agents(data))):
-            return self._drop(DropReason.SCANNER)
+        if self._scanner is not None:
+            scanner = next(filter(self._scanner.search, user_agents(data)), None)
+            if scanner is not None:
+                return self._scanner_dropped(scanner, now)
         return ADMITTED
 
     def blocked(self, address: str, now: float) -> bool:
@@ -239,15 +268,22 @@ class SipGuard:
             self._blocked.popitem(last=False)
             self._forgotten_early += 1
         self._blocks += 1
-        if now - self._log_minute >= 60:
-            self._log_minute, self._logged_in_minute = now, 0
-        if self._logged_in_minute >= LOGGED_BLOCKS_PER_MINUTE:
-            self._unlogged += 1
+        unlogged = self._block_log.take(now)
+        if unlogged is None:
             return self._drop(reason)
-        self._logged_in_minute += 1
-        unlogged, self._unlogged = self._unlogged, 0
         self._dropped[reason] += 1
         return Verdict(reason, log_block=True, unlogged_blocks=unlogged)
+
+    def _scanner_dropped(self, user_agent: bytes, now: float) -> Verdict:
+        reason = DropReason.SCANNER
+        unlogged = self._scanner_log.take(now)
+        if unlogged is None:
+            return self._drop(reason)
+        self._dropped[reason] += 1
+        # Printable ASCII only, and short: the header is the sender's text, not ours.
+        text = user_agent[:100].decode("ascii", "replace")
+        text = "".join(c if c.isprintable() else "?" for c in text)
+        return Verdict(reason, log_scanner=True, user_agent=text, unlogged_scanners=unlogged)
 
     def _drop(self, reason: DropReason) -> Verdict:
         self._dropped[reason] += 1

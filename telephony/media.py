@@ -34,6 +34,19 @@ PROMPT_GAP_SECONDS = 2.0
 LATCH_PACKETS = 10
 
 
+# A leg's errors get one log line each this often at most; the counters take every one.
+ERROR_LOG_SECONDS = 60.0
+
+
+@dataclass
+class MediaErrors:
+    """Totals since start, for /metrics: errors kept to the leg they happened on."""
+
+    send: int = 0  # an RTP datagram that could not be sent (the far end's address, the socket)
+    frame: int = 0  # a prompt, programme or mix frame that failed to be made for one leg
+    clock_restarts: int = 0  # the shared clock task died and was started again
+
+
 @dataclass(frozen=True)
 class Prompt:
     """Audio pre-encoded for each codec, padded to whole 20 ms frames."""
@@ -59,8 +72,10 @@ class Prompt:
 class RtpLeg(asyncio.DatagramProtocol):
     """One call leg's media socket: counts, relays to its bridged partner, or plays a prompt."""
 
-    def __init__(self, port: int, codec: int) -> None:
+    def __init__(self, port: int, codec: int, errors: MediaErrors | None = None) -> None:
         self.port = port
+        self.errors = errors if errors is not None else MediaErrors()
+        self._error_logged_at = -ERROR_LOG_SECONDS
         self.codec = codec  # PCMU or PCMA
         # The number on the wire: the codec's static type, or the caller's dynamic one.
         self.payload_type = codec
@@ -198,8 +213,20 @@ class RtpLeg(asyncio.DatagramProtocol):
             marker=marker,
         )
         self._marker = False
-        self.transport.sendto(bytes(packet), self.remote)
+        try:
+            self.transport.sendto(bytes(packet), self.remote)
+        except Exception as exc:  # whatever one leg's send raises stays its own
+            self.errors.send += 1
+            self.log_error("rtp send failed", exc)
+            return
         self.sent += 1
+
+    def log_error(self, what: str, exc: BaseException) -> None:
+        """A warning about this leg, at most once a minute per leg."""
+        now = asyncio.get_running_loop().time()
+        if now - self._error_logged_at >= ERROR_LOG_SECONDS:
+            self._error_logged_at = now
+            log.warning(what, extra={"port": self.port, "error": repr(exc)[:200]})
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable while the far end sets up is normal; keep the socket.
@@ -221,6 +248,7 @@ class MediaEngine:
         self._playing: set[RtpLeg] = set()
         self._conferences: list[Conference[RtpLeg]] = []
         self._ticker: asyncio.Task[None] | None = None
+        self.errors = MediaErrors()
 
     @property
     def active_legs(self) -> int:
@@ -233,7 +261,7 @@ class MediaEngine:
             port = self._free.pop(0)
             try:
                 _, leg = await loop.create_datagram_endpoint(
-                    lambda port=port: RtpLeg(port, codec),  # type: ignore[misc]
+                    lambda port=port: RtpLeg(port, codec, self.errors),  # type: ignore[misc]
                     local_addr=(self._host, port),
                 )
             except OSError:
@@ -265,6 +293,18 @@ class MediaEngine:
     def _start_clock(self) -> None:
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="rtp-clock")
+            self._ticker.add_done_callback(self._clock_ended)
+
+    def _clock_ended(self, task: asyncio.Task[None]) -> None:
+        """Supervision: a clock that died of an error is started again at once (a clock that
+        ran out of legs, or was cancelled at shutdown, is not)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        self.errors.clock_restarts += 1
+        log.error("rtp clock died; restarting", exc_info=task.exception())
+        if task is self._ticker and (self._playing or self._conferences):
+            self._ticker = None
+            self._start_clock()
 
     def play_programme(self, leg: RtpLeg, programme: FrameSource) -> None:
         """The caller hears greeting, music and announcements from `programme`."""
@@ -321,10 +361,22 @@ class MediaEngine:
         while self._playing or self._conferences:
             now = loop.time()
             for leg in list(self._playing):
-                leg.play_frame(now)
+                try:
+                    leg.play_frame(now)
+                except Exception as exc:  # one leg's fault stays with that leg
+                    self._leg_failed(leg, exc)
             for mixed in list(self._conferences):
-                for member, frame in mixed.tick().items():
-                    member.send_frame(frame)
+                try:
+                    frames = mixed.tick()
+                except Exception as exc:
+                    self.errors.frame += 1
+                    log.warning("conference mix failed", extra={"error": repr(exc)[:200]})
+                    continue
+                for member, frame in frames.items():
+                    try:
+                        member.send_frame(frame)
+                    except Exception as exc:
+                        self._leg_failed(member, exc)
             next_at += FRAME_SECONDS
             delay = next_at - loop.time()
             if delay < -0.2:
@@ -332,6 +384,12 @@ class MediaEngine:
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(max(0.0, delay))
+
+    def _leg_failed(self, leg: RtpLeg, exc: Exception) -> None:
+        """Count and log a leg's failed frame; the leg goes on (the next frame may work), the
+        clock and every other leg are untouched."""
+        self.errors.frame += 1
+        leg.log_error("rtp frame failed", exc)
 
     async def close(self) -> None:
         for leg in list(self._legs):

@@ -10,6 +10,7 @@ from datetime import datetime
 from hotline.tasks import BackgroundTasks
 from telephony.digest import DigestCredentials, NonceIssuer, challenge_header, verify
 from telephony.events import PhoneRegistered, TelephonyEvent
+from telephony.lockout import RegisterLockout
 from telephony.registrar import Registrar, granted_expiry
 from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, response_for
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 class RegistrationHandler:
-    """Answers REGISTER; an unknown agent and a wrong password get the same 401."""
+    """Answers REGISTER; an unknown agent and a wrong password get the same 401, and so does
+    any attempt while its account or source address is locked out for failed ones."""
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class RegistrationHandler:
         on_event: Callable[[TelephonyEvent], None],
         clock: Callable[[], datetime],
         tasks: BackgroundTasks,
+        lockout: RegisterLockout | None = None,
     ) -> None:
         self._registrar = registrar
         self._realm = realm
@@ -37,6 +40,7 @@ class RegistrationHandler:
         self._emit = on_event
         self._clock = clock
         self._tasks = tasks
+        self._lockout = lockout
 
     def handle(
         self,
@@ -76,9 +80,28 @@ class RegistrationHandler:
         if nonce_state != "ok":
             reply(self._challenge(request, stale=nonce_state == "stale"))
             return
+        lockout = self._lockout
+        if lockout is not None and lockout.locked(creds.username, source[0], now):
+            # Refused unchecked, with the answer a wrong password gets: a guesser learns
+            # neither that it is locked out nor whether this guess was right.
+            reply(self._challenge(request))
+            return
         ha1_hex = await self._credentials(creds.username)
         if ha1_hex is None or not verify(creds, "REGISTER", ha1_hex):
             log.info("phone registration refused", extra={"source": source[0]})
+            if lockout is not None:
+                for begun in lockout.failed(creds.username, source[0], now):
+                    log.warning(
+                        "phone registration locked out",
+                        extra={
+                            "account": creds.username,
+                            "source": source[0],
+                            "scope": str(begun.scope),
+                            "failures": begun.failures,
+                            "window_seconds": begun.window_seconds,
+                            "lockout_seconds": lockout.policy.lockout_seconds,
+                        },
+                    )
             reply(self._challenge(request))
             return
         if creds.username != agent_id:

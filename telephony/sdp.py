@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -11,6 +12,11 @@ TELEPHONE_EVENT = 101
 STATIC_NAMES = {PCMU: "PCMU/8000", PCMA: "PCMA/8000"}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _REVERSED = {"sendonly": "recvonly", "recvonly": "sendonly"}
+
+
+class BadConnectionAddress(ValueError):
+    """A c= line whose address is not an IP address of its type (a host name included: media
+    addresses are never resolved, so a name would have to be looked up on the media path)."""
 
 
 @dataclass
@@ -132,11 +138,25 @@ def _media(value: str) -> tuple[int, list[int]]:
     return port, payload_types
 
 
+_ADDRESS_TYPES = {"IP4": ipaddress.IPv4Address, "IP6": ipaddress.IPv6Address}
+
+
 def _connection(value: str) -> str:
+    """The address of a c= line, checked to be an IP literal of the stated type."""
     parts = value.split()
     if len(parts) < 3 or parts[0] != "IN":
-        raise ValueError(f"malformed c= line {value[:60]!r}")
-    return parts[2].split("/")[0]  # drop a multicast TTL / count
+        raise BadConnectionAddress(f"malformed c= line {value[:60]!r}")
+    address = parts[2].split("/")[0]  # drop a multicast TTL / count
+    expected = _ADDRESS_TYPES.get(parts[1])
+    if expected is None:
+        raise BadConnectionAddress(f"unknown c= address type {parts[1][:10]!r}")
+    try:
+        parsed = ipaddress.ip_address(address) if address.isascii() else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, expected) or "%" in address:
+        raise BadConnectionAddress(f"c= address is not an {parts[1]} address: {address[:60]!r}")
+    return address
 
 
 def _codec_of(description: SessionDescription, payload_type: int) -> int | None:

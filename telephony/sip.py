@@ -376,11 +376,12 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
-        """Parse `number method`; the number must fit in 32 unsigned bits."""
+        """Parse `number method`; the number must be below 2**31."""
         match = _CSEQ.fullmatch(text.strip(" \t"))
         if match is None:
             raise SipParseError(f"bad CSeq {text[:40]!r}")
-        return cls(_small_int(match[1], 2**32 - 1, "CSeq number"), match[2])
+        # RFC 3261 §8.1.1.5: expressible in 32 bits *and* less than 2**31.
+        return cls(_small_int(match[1], 2**31 - 1, "CSeq number"), match[2])
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"
@@ -510,7 +511,8 @@ def _start_line(line: str) -> SipRequest | SipResponse:
     if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
         raise SipParseError(f"bad request line {line[:60]!r}")
     method, uri, version = parts
-    if not re.fullmatch(r"SIP/[0-9]+\.[0-9]+", version, re.IGNORECASE):
+    # Any SIP/<version> is parsed, so that the screening answers 505 for all but SIP/2.0.
+    if not re.fullmatch(r"SIP/[\x21-\x7e]+", version, re.IGNORECASE):
         raise SipParseError(f"bad request line (version) {line[:60]!r}")
     _check_request_uri(uri)
     return SipRequest(method, uri, Headers(), b"", version.upper())
@@ -539,6 +541,12 @@ def _parse_headers(lines: list[str]) -> Headers:
 def _parse(data: bytes) -> SipRequest | SipResponse:
     if len(data) > MAX_MESSAGE:
         raise SipParseError("message too large")
+    start = data.lstrip(b"\r\n")
+    first_end = start.find(b"\n")
+    if first_end > 0 and start[first_end - 1] != 0x0D:
+        # RFC 3261 §7.1: the start line ends with CRLF. Header lines after it are still read
+        # leniently (a bare LF there is common in hand-written tests and harmless).
+        raise SipParseError("start line not ended by CRLF")
     lines, body = _head_lines(data)
     if not lines or not lines[0]:
         raise SipParseError("empty message")
@@ -572,8 +580,14 @@ def _check_fields(message: SipRequest | SipResponse) -> None:
             NameAddr.parse(headers.get(name) or "")
         except SipParseError as exc:
             raise SipParseError(f"bad {name} header: {exc}") from None
-    if not message.vias:
+    vias = message.vias
+    if not vias:
         raise SipParseError("missing Via header")
+    if not isinstance(message, SipRequest) or message.version == "SIP/2.0":
+        # A SIP/7.0 request keeps its SIP/7.0 Via and is answered 505 (RFC 4475 badvers).
+        for via in vias:
+            if via.protocol != "SIP/2.0":
+                raise SipParseError(f"Via protocol {via.protocol[:20]!r} is not SIP/2.0")
     for contact in headers.get_all("Contact"):
         if contact != "*":
             NameAddr.parse(contact)

@@ -38,13 +38,22 @@ class ServerTransaction:
     expiry: asyncio.TimerHandle | None = None
 
 
+# Server transactions remembered at once. Each finished one lingers for Timer J; past this
+# many the oldest finished ones are forgotten first (a retransmission of one of those is
+# then handled as new, which RFC 3261 §17.2.2 allows for once Timer J has been shortened).
+MAX_SERVER_TRANSACTIONS = 20_000
+
+
 class ServerTransactions:
     """Cached responses, kept for Timer J (64·T1) after the final one; over TCP too, where
-    Timer J is zero, since a UDP hop before the trunk may still repeat a request."""
+    Timer J is zero, since a UDP hop before the trunk may still repeat a request. The table
+    is bounded: a flood of requests cannot grow it past `max_entries` (plus those still
+    unanswered, which their handlers answer and so finish)."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, max_entries: int = MAX_SERVER_TRANSACTIONS) -> None:
         self._send = send
         self._table: dict[ServerKey, ServerTransaction] = {}
+        self._max_entries = max_entries
 
     def __len__(self) -> int:
         return len(self._table)
@@ -53,9 +62,19 @@ class ServerTransactions:
         return self._table.get(key)
 
     def begin(self, key: ServerKey, source: tuple[str, int]) -> ServerTransaction:
+        if len(self._table) >= self._max_entries:
+            self._sweep()
         transaction = ServerTransaction(key, source)
         self._table[key] = transaction
         return transaction
+
+    def _sweep(self) -> None:
+        """Forget the oldest finished transactions, a tenth of the table at a time."""
+        excess = len(self._table) - self._max_entries + max(1, self._max_entries // 10)
+        for key in [k for k, t in self._table.items() if t.final][:excess]:
+            expiry = self._table.pop(key).expiry
+            if expiry is not None:
+                expiry.cancel()
 
     def respond(
         self, transaction: ServerTransaction, response: bytes, destination: tuple[str, int]
@@ -67,7 +86,11 @@ class ServerTransactions:
         if status >= 200 and not transaction.final:
             transaction.final = True
             loop = asyncio.get_running_loop()
-            transaction.expiry = loop.call_later(TIMEOUT, self._table.pop, transaction.key, None)
+            transaction.expiry = loop.call_later(TIMEOUT, self._expire, transaction)
+
+    def _expire(self, transaction: ServerTransaction) -> None:
+        if self._table.get(transaction.key) is transaction:
+            del self._table[transaction.key]
 
     def retransmit(self, transaction: ServerTransaction) -> None:
         """Answer a retransmitted request with the response it had (nothing if none yet)."""

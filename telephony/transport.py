@@ -129,9 +129,10 @@ class SipTransport(asyncio.DatagramProtocol):
         log.debug("sip socket error: %s", exc)
 
     def _admitted_by(self, guard: SipGuard, data: bytes, addr: Address) -> bool:
-        """The guard's verdict acted on: a block logged once, as it starts; 513 for an oversize
-        request (RFC 3261 §21.5.14), nothing for anything else dropped. True if the datagram
-        may be parsed."""
+        """The guard's verdict acted on: a block logged once, as it starts, and a scanner's
+        datagram with its source and User-Agent, within the guard's log budget; 513 for an
+        oversize request (RFC 3261 §21.5.14), nothing for anything else dropped. True if the
+        datagram may be parsed."""
         # The loop's clock, as the registrar's: the guard asks it about registered phones.
         verdict = guard.inspect(data, addr[0], asyncio.get_running_loop().time())
         if verdict.log_block:
@@ -142,6 +143,15 @@ class SipTransport(asyncio.DatagramProtocol):
                     "reason": str(verdict.dropped),
                     "seconds": guard.policy.block_seconds,
                     "unlogged_blocks": verdict.unlogged_blocks,
+                },
+            )
+        if verdict.log_scanner:
+            log.warning(
+                "sip scanner dropped",
+                extra={
+                    "source": addr[0],
+                    "user_agent": verdict.user_agent,
+                    "unlogged_scanners": verdict.unlogged_scanners,
                 },
             )
         if verdict.dropped is DropReason.OVERSIZE:

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from tests.conftest import RunningHotline
-from tests.e2e.test_gateway_robustness import SipProbe, invite
+from tests.e2e.test_gateway_robustness import SipProbe, invite, status_of
+from tests.e2e.test_retransmitted_invite import in_dialog
 
 pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -24,6 +25,16 @@ async def test_an_emergency_call_waits_ahead_of_a_normal_one(hotline: RunningHot
             .replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nPriority: emergency\r\n")
         )
         await probe.send(urgent, gateway)
+        # A call is queued once the trunk ACKs its 200 OK, as a trunk does.
+        loop = asyncio.get_running_loop()
+        answered: dict[bytes, bytes] = {}
+        async with asyncio.timeout(10):
+            while len(answered) < 2:
+                data = (await loop.sock_recvfrom(probe.sock, 65535))[0]
+                if status_of(data) == 200:
+                    answered.setdefault(data.split(b"Call-ID: ")[1].split(b"\r\n")[0], data)
+        for call_id in (b"normal-1", b"urgent-1"):
+            await probe.send(in_dialog("ACK", 1, answered[call_id], probe.address, "UDP"), gateway)
         routing = hotline.system.switchboard.routing
         async with asyncio.timeout(10):
             while len(routing.waiting("12319")) < 2:

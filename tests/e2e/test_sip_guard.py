@@ -114,8 +114,9 @@ async def test_a_flooding_address_is_blocked_while_the_trunk_still_completes_a_c
 
 
 async def test_a_scanner_gets_no_answer_and_the_next_normal_request_does(
-    hotline: RunningHotline,
+    hotline: RunningHotline, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="telephony.transport")
     gateway = hotline.sip_address
     scanner = SipProbe("127.0.0.3")
     other = SipProbe("127.0.0.4")
@@ -132,6 +133,12 @@ async def test_a_scanner_gets_no_answer_and_the_next_normal_request_does(
         scanner.close()
         other.close()
     assert 'hotline_sip_guard_dropped_total{reason="scanner"} 2.0' in await metrics(hotline)
+    # Not only a metric: each drop is logged (a few a minute) with source and User-Agent.
+    dropped = [r for r in caplog.records if r.getMessage() == "sip scanner dropped"]
+    assert [(r.source, r.user_agent) for r in dropped] == [  # type: ignore[attr-defined]
+        ("127.0.0.3", "friendly-scanner"),
+        ("127.0.0.3", "sipvicious 0.3.4"),
+    ]
 
 
 async def test_an_oversize_request_gets_513_an_oversize_response_nothing_and_service_goes_on(

@@ -9,6 +9,7 @@ import pytest
 
 from telephony.guard import (
     LOGGED_BLOCKS_PER_MINUTE,
+    LOGGED_SCANNERS_PER_MINUTE,
     SCANNER_USER_AGENTS,
     DropReason,
     GuardPolicy,
@@ -119,7 +120,9 @@ def test_an_exempt_source_is_still_dropped_for_a_scanner_user_agent_or_size() ->
 )
 def test_scanner_user_agents_are_dropped_unanswered(user_agent: str) -> None:
     guard = SipGuard(POLICY)
-    assert guard.inspect(options(user_agent), FLOODER, 0.0) == Verdict(DropReason.SCANNER)
+    assert guard.inspect(options(user_agent), FLOODER, 0.0) == Verdict(
+        DropReason.SCANNER, log_scanner=True, user_agent=user_agent
+    )
     # One datagram blocks nobody: its source address may be forged.
     assert guard.inspect(options(), FLOODER, 0.0).admitted
     assert guard.figures(0.0).dropped[DropReason.SCANNER] == 1
@@ -284,3 +287,17 @@ def test_the_default_policy_is_kamailio_pike_with_the_usual_scanner_list() -> No
 def test_impossible_policies_are_refused(change: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         GuardPolicy(**change)  # type: ignore[arg-type]
+
+
+def test_scanner_drops_are_logged_with_their_user_agent_a_few_a_minute() -> None:
+    guard = SipGuard(POLICY)
+    verdicts = [
+        guard.inspect(options("friendly-scanner\x07 v1"), f"10.1.0.{n}", 0.0) for n in range(30)
+    ]
+    assert all(v.dropped is DropReason.SCANNER for v in verdicts)
+    logged = [v for v in verdicts if v.log_scanner]
+    assert len(logged) == LOGGED_SCANNERS_PER_MINUTE
+    assert logged[0].user_agent == "friendly-scanner? v1"  # control characters replaced
+    later = guard.inspect(options("sipvicious"), "10.1.1.1", 60.0)
+    assert later.log_scanner and later.unlogged_scanners == 30 - LOGGED_SCANNERS_PER_MINUTE
+    assert guard.figures(60.0).dropped[DropReason.SCANNER] == 31

@@ -137,9 +137,18 @@ def test_serialisation_refuses_a_line_break_that_would_forge_a_header() -> None:
         bytes(SipResponse(200, "OK\r\nX: y", Headers()))
 
 
-def test_bare_lf_line_ends_and_leading_crlf_are_accepted() -> None:
-    invite = request(b"\r\n\r\n" + INVITE.replace(b"\r\n", b"\n"))
+def test_bare_lf_header_line_ends_and_leading_crlf_are_accepted() -> None:
+    start, rest = INVITE.split(b"\r\n", 1)
+    invite = request(b"\r\n\r\n" + start + b"\r\n" + rest.replace(b"\r\n", b"\n"))
     assert invite.body == b"body" and invite.headers.get("Subject") == "a folded header"
+
+
+def test_a_start_line_ended_by_a_bare_lf_is_refused() -> None:
+    """RFC 3261 §7.1: the start line ends with CRLF (issue 10: such INVITEs were answered)."""
+    with pytest.raises(SipParseError, match="CRLF"):
+        parse_message(INVITE.replace(b"\r\n", b"\n", 1))
+    with pytest.raises(SipParseError, match="CRLF"):
+        parse_message(b"\r\n" + INVITE.replace(b"\r\n", b"\n"))
 
 
 def test_without_content_length_the_body_is_the_rest_of_the_datagram() -> None:
@@ -211,7 +220,6 @@ def test_broken_messages_raise_a_parse_error_that_says_why(broken: bytes, why: s
         b"INVITE\tsip:12319@10.0.0.1 SIP/2.0",
         b"INVITE sip:12319@10.0.0.1",
         b"INVITE sip:12319@10.0.0.1 HTTP/1.1",
-        b"INVITE sip:12319@10.0.0.1 SIP/2",
         b"INV(ITE sip:12319@10.0.0.1 SIP/2.0",
         b"INVITE <sip:12319@10.0.0.1> SIP/2.0",
         b"INVITE sip:12319@10.0.0.1?Route=x SIP/2.0",  # headers in a Request-URI
@@ -223,6 +231,20 @@ def test_broken_messages_raise_a_parse_error_that_says_why(broken: bytes, why: s
 def test_request_lines_are_read_strictly(start_line: bytes) -> None:
     data = start_line + INVITE[INVITE.index(b"\r\n") :]
     with pytest.raises(SipParseError, match=r"request line|Request-URI|port|host"):
+        parse_message(data)
+
+
+@pytest.mark.parametrize("version", [b"SIP/2", b"SIP/2.....0", b"SIP/99999.0", b"SIP/.0"])
+def test_any_other_sip_version_parses_so_that_it_can_be_answered_505(version: bytes) -> None:
+    data = b"INVITE sip:12319@10.0.0.1 " + version + INVITE[INVITE.index(b"\r\n") :]
+    data = data.replace(b"SIP/2.0/UDP", version + b"/UDP")
+    assert request(data).version == version.decode()
+
+
+@pytest.mark.parametrize("version", ["SIP/.0", "SIP/99999.0", "SIP/2.....0", "SIP/3.0"])
+def test_a_via_of_another_protocol_version_in_a_sip_2_request_is_refused(version: str) -> None:
+    data = INVITE.replace(b"SIP/2.0/UDP", f"{version}/UDP".encode(), 1)
+    with pytest.raises(SipParseError, match="Via protocol"):
         parse_message(data)
 
 
@@ -485,9 +507,20 @@ def test_bad_vias_are_refused(text: str) -> None:
 
 def test_cseq() -> None:
     assert CSeq.parse("0009 INVITE") == CSeq(9, "INVITE")
-    assert CSeq.parse(" 4294967295\tBYE ") == CSeq(2**32 - 1, "BYE")
+    assert CSeq.parse(" 2147483647\tBYE ") == CSeq(2**31 - 1, "BYE")
     assert str(CSeq(3, "ACK")) == "3 ACK"
-    for bad in ["4294967296 INVITE", "1", "INVITE 1", "1 INVITE x", "1 IN<VITE", "", "1.5 BYE"]:
+    # RFC 3261 §8.1.1.5: less than 2**31.
+    for bad in [
+        "2147483648 INVITE",
+        "4294967295 BYE",
+        "4294967296 INVITE",
+        "1",
+        "INVITE 1",
+        "1 INVITE x",
+        "1 IN<VITE",
+        "",
+        "1.5 BYE",
+    ]:
         with pytest.raises(SipParseError):
             CSeq.parse(bad)
 

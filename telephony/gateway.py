@@ -248,7 +248,7 @@ class SipGateway:
         self._ring_seconds = agent_ring_seconds
         self._caller_media = caller_media or CallerMediaOptions()
         self._transport = SipEndpoint(self._on_request, self._on_response, guard=guard)
-        self._servers = ServerTransactions(self._transport.send)
+        self._servers = ServerTransactions(self._transport.send, reliable=self._transport.reliable)
         self._clients = ClientTransactions(self._transport.send, self._transport.reliable)
         self._tasks = BackgroundTasks()
         self.registrar = registrar if registrar is not None else Registrar()
@@ -668,6 +668,7 @@ class SipGateway:
     def _on_ack(self, request: SipRequest, source: tuple[str, int]) -> None:
         if not self._from_dialog_peer(request, source):
             return  # an ACK cannot be answered: dropped
+        self._servers.acknowledge(server_key(request))  # a refusal's ACK ends its Timer G
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
         if leg is not None and leg.role == "caller":
             leg.cancel_timers()

@@ -36,6 +36,13 @@ class ServerTransaction:
     destination: tuple[str, int] | None = None
     final: bool = False
     expiry: asyncio.TimerHandle | None = None
+    acknowledged: bool = False  # an INVITE's final non-2xx answer was ACKed
+    retransmission: asyncio.TimerHandle | None = None  # Timer G
+
+    def stop_timers(self) -> None:
+        for handle in (self.expiry, self.retransmission):
+            if handle is not None:
+                handle.cancel()
 
 
 # Server transactions remembered at once. Each finished one lingers for Timer J; past this
@@ -50,10 +57,16 @@ class ServerTransactions:
     is bounded: a flood of requests cannot grow it past `max_entries` (plus those still
     unanswered, which their handlers answer and so finish)."""
 
-    def __init__(self, send: Send, max_entries: int = MAX_SERVER_TRANSACTIONS) -> None:
+    def __init__(
+        self,
+        send: Send,
+        max_entries: int = MAX_SERVER_TRANSACTIONS,
+        reliable: Reliable = lambda destination: False,
+    ) -> None:
         self._send = send
         self._table: dict[ServerKey, ServerTransaction] = {}
         self._max_entries = max_entries
+        self._reliable = reliable
 
     def __len__(self) -> int:
         return len(self._table)
@@ -72,9 +85,7 @@ class ServerTransactions:
         """Forget the oldest finished transactions, a tenth of the table at a time."""
         excess = len(self._table) - self._max_entries + max(1, self._max_entries // 10)
         for key in [k for k, t in self._table.items() if t.final][:excess]:
-            expiry = self._table.pop(key).expiry
-            if expiry is not None:
-                expiry.cancel()
+            self._table.pop(key).stop_timers()
 
     def respond(
         self, transaction: ServerTransaction, response: bytes, destination: tuple[str, int]
@@ -87,8 +98,32 @@ class ServerTransactions:
             transaction.final = True
             loop = asyncio.get_running_loop()
             transaction.expiry = loop.call_later(TIMEOUT, self._expire, transaction)
+            # §17.2.1: a final non-2xx answer to an INVITE goes again over UDP until its ACK
+            # comes (Timer G: T1, doubling up to T2), or Timer H ends the transaction.
+            if status >= 300 and transaction.key[2] == "INVITE" and not self._reliable(destination):
+                self._timer_g(transaction, T1)
+
+    def _timer_g(self, transaction: ServerTransaction, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        transaction.retransmission = loop.call_later(interval, self._resend, transaction, interval)
+
+    def _resend(self, transaction: ServerTransaction, interval: float) -> None:
+        if transaction.acknowledged or self._table.get(transaction.key) is not transaction:
+            return
+        self.retransmit(transaction)
+        self._timer_g(transaction, min(2 * interval, T2))
+
+    def acknowledge(self, key: ServerKey) -> None:
+        """The ACK for an INVITE's final non-2xx answer: stop sending that answer again."""
+        transaction = self._table.get(key)
+        if transaction is not None and transaction.final:
+            transaction.acknowledged = True
+            if transaction.retransmission is not None:
+                transaction.retransmission.cancel()
+                transaction.retransmission = None
 
     def _expire(self, transaction: ServerTransaction) -> None:
+        transaction.stop_timers()  # Timer H: no ACK came; the transaction ends
         if self._table.get(transaction.key) is transaction:
             del self._table[transaction.key]
 
@@ -99,8 +134,7 @@ class ServerTransactions:
 
     def clear(self) -> None:
         for transaction in self._table.values():
-            if transaction.expiry is not None:
-                transaction.expiry.cancel()
+            transaction.stop_timers()
         self._table.clear()
 
 

@@ -41,7 +41,8 @@ class SipProbe:
     async def responses_until_sentinel(
         self, to: tuple[str, int], timeout: float = 10
     ) -> list[bytes]:
-        """Everything answered before an OPTIONS sent now is answered. The gateway handles one
+        """Everything answered before an OPTIONS sent now is answered, each answer once (a
+        refused INVITE's answer is sent again until ACKed: Timer G). The gateway handles one
         socket's datagrams in order, so that answer means all earlier ones were handled."""
         host, port = self.address
         sentinel = f"sentinel-{port}-{len(self.sent)}"
@@ -61,7 +62,8 @@ class SipProbe:
                 data, _ = await loop.sock_recvfrom(self.sock, 65535)
                 if sentinel.encode() in data:
                     return got
-                got.append(data)
+                if data not in got:
+                    got.append(data)
 
     def close(self) -> None:
         self.sock.close()

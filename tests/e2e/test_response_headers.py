@@ -5,6 +5,7 @@ hotlines (403, 420, 488) included; and in the top Via, where the request really 
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -73,3 +74,37 @@ async def test_a_phone_behind_nat_learns_its_public_address_and_port(
     assert via.group(1).decode() == (
         f"SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bKnat1;rport={port};received={host}"
     )
+
+
+async def test_a_refused_invite_is_answered_again_until_its_ack(hotline: RunningHotline) -> None:
+    """Timer G (RFC 3261 §17.2.1): a refusal lost on the way is not lost for good."""
+    gateway = hotline.sip_address
+    outsider = SipProbe("127.0.0.2")
+    loop = asyncio.get_running_loop()
+    try:
+        request = invite(outsider, gateway, call_id="timer-g")
+        await outsider.send(request, gateway)
+        async with asyncio.timeout(10):
+            first, _ = await loop.sock_recvfrom(outsider.sock, 65535)
+            again, _ = await loop.sock_recvfrom(outsider.sock, 65535)  # no ACK yet: sent again
+        assert status_of(first) == 403 and again == first
+        via = re.search(rb"(?m)^Via: [^\r]+", request)
+        assert via is not None
+        ack = b"\r\n".join(
+            [
+                f"ACK sip:12319@{gateway[0]}:{gateway[1]} SIP/2.0".encode(),
+                via.group(0),
+                f"From: <sip:13900000000@{outsider.address[0]}>;tag=a1".encode(),
+                f"To: {to_header(first)}".encode(),
+                b"Call-ID: timer-g",
+                b"CSeq: 1 ACK",
+                b"Content-Length: 0",
+                b"",
+                b"",
+            ]
+        )
+        await outsider.send(ack, gateway)
+        # The ACK is absorbed: nothing answers it, and the next request is served.
+        assert await outsider.responses_until_sentinel(gateway) in ([], [first])
+    finally:
+        outsider.close()

@@ -48,6 +48,7 @@ from telephony.events import (
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallHeld,
     CallRefused,
     CallTransferred,
     PhoneRegistered,
@@ -338,6 +339,20 @@ class Switchboard(CallbackDesk):
             self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
         elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
+        elif isinstance(event, CallHeld):
+            kind = "held" if event.held else "resumed"
+            self._write(self._log_event(event.call_id, event.at, kind, None, {"by": event.by}))
+            live = self.calls.get(event.call_id)
+            if live is not None and live.agent_id:
+                self._notifier.to_agent(
+                    live.agent_id,
+                    {
+                        "type": "call.held",
+                        "call_id": event.call_id,
+                        "held": event.held,
+                        "by": event.by,
+                    },
+                )
         elif isinstance(event, PhoneRegistered):
             self._write(record_binding(event))
             self._notifier.to_agent(

@@ -107,6 +107,16 @@ class PhoneRegistered:
 
 
 @dataclass(frozen=True)
+class CallHeld:
+    """A party put the call on hold (re-INVITE sendonly or inactive) or took it off again."""
+
+    at: datetime
+    call_id: str
+    by: str  # the leg's role: caller | agent | department
+    held: bool
+
+
+@dataclass(frozen=True)
 class DigitPressed:
     """The caller pressed a key (RFC 4733 telephone-event)."""
 
@@ -162,4 +172,5 @@ TelephonyEvent = (
     | CallTransferred
     | TransferFailed
     | AgentLeftCall
+    | CallHeld
 )

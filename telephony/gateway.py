@@ -18,7 +18,7 @@ from datetime import datetime
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
-from telephony import sdp
+from telephony import hold, sdp
 from telephony.admission import Admission
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
@@ -29,6 +29,7 @@ from telephony.events import (
     CallArrived,
     CallbackRequested,
     CallEnded,
+    CallHeld,
     CallRefused,
     DigitPressed,
     RecordingFinished,
@@ -134,6 +135,7 @@ class Leg:
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
     target: str = ""  # department legs: the number called and blind | three_way
     mode: str = ""
+    held: bool = False  # this party put the call on hold
 
     def cancel_timers(self) -> None:
         for handle in self.handles:
@@ -633,7 +635,8 @@ class SipGateway:
         if leg is None or leg.ended:
             reply(response_for(request, 481))
             return
-        # Session refresh or hold: keep our media as it is; never a second leg.
+        # Session refresh, hold or resume: the same stream, never a second leg.
+        offer: sdp.SessionDescription | None = None
         try:
             offer = sdp.SessionDescription.parse(request.body)
             leg.media.set_remote((offer.connection_address, offer.audio_port))
@@ -641,7 +644,11 @@ class SipGateway:
             reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
             return
         except ValueError:
-            pass
+            pass  # no offer: a refresh, answered with the SDP as it stands
+        if offer is not None:
+            leg.local_sdp = hold.answer_sdp(leg.local_sdp, offer.direction)
+            if (offer.direction in hold.HOLDING) != leg.held:
+                self._hold(leg, not leg.held)
         reply(
             response_for(
                 request,
@@ -651,6 +658,29 @@ class SipGateway:
                 content_type="application/sdp",
             )
         )
+
+    def _hold(self, leg: Leg, held: bool) -> None:
+        """The party on `leg` holds (or resumes): nothing is sent to it meanwhile, and the one
+        it talks to hears music on hold instead of it, then the two are bridged again."""
+        leg.held = held
+        leg.media.muted = held
+        call = leg.call
+        other = (
+            call.caller_leg
+            if leg.role != "caller"
+            else next((x for x in (call.agent_leg, call.department_leg) if x and x.answered), None)
+        )
+        in_conference = leg.media.conference is not None
+        if other is not None and other.answered and not other.ended and not in_conference:
+            if held:
+                leg.media.partner = other.media.partner = None
+                library = self._caller_media.prompts
+                if library is not None:
+                    self._media.play_programme(other.media, hold.Music(library.clip("moh")))
+            elif not other.held:
+                self._media.bridge(leg.media, other.media)
+        log.info("call held" if held else "call resumed", extra={"call": call.id, "by": leg.role})
+        self._emit(CallHeld(self._clock(), call.id, leg.role, held))
 
     def _from_dialog_peer(self, request: SipRequest, source: tuple[str, int]) -> bool:
         """The trunk ACL holds for a whole dialog, not only its INVITE: a request within one

@@ -103,6 +103,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.recorder: CallRecorder | None = None
         self.record_side = 0
         self.conference: Conference[RtpLeg] | None = None
+        self.muted = False  # the far end holds (sendonly/inactive): nothing is sent to it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -200,7 +201,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         marker: bool,
         sequence: int | None = None,
     ) -> None:
-        if self.transport is None or self.remote is None:
+        if self.transport is None or self.remote is None or self.muted:
             return
         if sequence is None:
             self._sequence = sequence = (self._sequence + 1) & 0xFFFF

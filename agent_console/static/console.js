@@ -205,6 +205,9 @@ function setCallTicker(running) {
   tickCall();
 }
 
+// Who put the call on hold (the server's leg roles).
+const HOLDERS = { caller: "来电方", agent: "坐席话机", department: "转接方" };
+
 function renderCall() {
   const call = desk.call;
   const panel = $("call-panel");
@@ -218,7 +221,7 @@ function renderCall() {
   } else {
     status.textContent = {
       offered: "来电振铃 · 请接听话机",
-      connected: "通话中",
+      connected: call.held ? `通话保持中（${HOLDERS[call.held] || "对方"}保持，对方听等待音乐）` : "通话中",
       ended: `已挂机${call.reason && END_REASONS[call.reason] ? `（${END_REASONS[call.reason]}）` : ""}`,
       missed: `未接来电（${MISSED_REASONS[call.reason] || call.reason || "未接听"}），已自动示忙`,
     }[call.phase];
@@ -791,6 +794,12 @@ function onSocketMessage(message) {
     case "call.transferred":
     case "call.transfer_failed":
       onTransferMessage(message);
+      break;
+    case "call.held":
+      if (desk.call && desk.call.id === message.call_id) {
+        desk.call = { ...desk.call, held: message.held ? message.by : null };
+        renderCall();
+      }
       break;
     case "phone.registered":
       $("phone-status").textContent = message.expires > 0 ? "话机：已注册" : "话机：已注销（无法接听来电）";

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
-from telephony import hold, sdp
+from telephony import hold, sdp, session_timer
 from telephony.admission import Admission
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
@@ -63,7 +63,7 @@ from telephony.upstream import UpstreamRegistration, UpstreamTrunk
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, UPDATE"
 ALLOWED_METHODS = frozenset(method.strip() for method in ALLOW.split(","))
 KNOWN_METHODS = {
     "INVITE",
@@ -136,6 +136,7 @@ class Leg:
     target: str = ""  # department legs: the number called and blind | three_way
     mode: str = ""
     held: bool = False  # this party put the call on hold
+    session_watch: asyncio.TimerHandle | None = None  # RFC 4028: lapse or refresh due
 
     def cancel_timers(self) -> None:
         for handle in self.handles:
@@ -276,6 +277,7 @@ class SipGateway:
         self._call_ended = asyncio.Event()
         self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
+        self.session_timers = session_timer.SessionTimers(self)
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
         if upstream is not None:
             self.trunk = [
@@ -381,6 +383,7 @@ class SipGateway:
             "OPTIONS": self._on_options,
             "REGISTER": self._registrations.handle,
             "REFER": self.refers.handle,
+            "UPDATE": self._on_update,
         }.get(request.method)
         if handler is None:
             reply(response_for(request, 405, extra=[("Allow", ALLOW)]))
@@ -392,7 +395,7 @@ class SipGateway:
             response_for(
                 request,
                 200,
-                extra=[("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "")],
+                extra=[("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "timer")],
             )
         )
 
@@ -422,6 +425,8 @@ class SipGateway:
             uas_route_set(request)
         except SipParseError:
             reply(response_for(request, 400, "Bad Request - malformed Record-Route"))
+            return
+        if not self._session_timer_acceptable(request, reply):
             return
         try:
             offer = sdp.SessionDescription.parse(request.body)
@@ -552,15 +557,22 @@ class SipGateway:
         call.caller_leg = leg
         self._calls[call.id] = call
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        timer = session_timer.negotiate(request)  # acceptable: checked in _on_invite
         response = response_for(
             request,
             200,
             to_tag=local.tag,
-            extra=[("Contact", self._contact(source)), ("Allow", ALLOW)],
+            extra=[
+                ("Contact", self._contact(source)),
+                ("Allow", ALLOW),
+                ("Supported", "timer"),
+                *(timer.headers() if timer else []),
+            ],
             body=leg.local_sdp,
             content_type="application/sdp",
         )
         reply(response)
+        self.session_timers.start(leg, timer)
         self._retransmit_2xx(leg, bytes(response), self._transport.reply_address(request, source))
         leg.answered = True
         leg.on_ack = lambda: self._start_call(call, leg, voicemail)
@@ -630,10 +642,30 @@ class SipGateway:
         leg.handles.append(loop.call_later(0.5, again, 0.5))
         leg.handles.append(loop.call_later(32.0, give_up))
 
-    def _on_reinvite(self, request: SipRequest, reply: Reply) -> None:
+    def _session_timer_acceptable(self, request: SipRequest, reply: Reply) -> bool:
+        """422 to an interval under our Min-SE, 400 to a Session-Expires that does not parse."""
+        try:
+            session_timer.negotiate(request)
+        except session_timer.TooBrief as brief:
+            reply(response_for(request, 422, extra=[("Min-SE", str(brief))]))
+            return False
+        except ValueError:
+            reply(response_for(request, 400, "Bad Request - malformed Session-Expires"))
+            return False
+        return True
+
+    def _on_update(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        """UPDATE (RFC 3311): a session refresh, or an offer (hold, resume) inside the dialog."""
+        self._on_reinvite(request, reply, answer_offer_only=True)
+
+    def _on_reinvite(
+        self, request: SipRequest, reply: Reply, answer_offer_only: bool = False
+    ) -> None:
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
         if leg is None or leg.ended:
             reply(response_for(request, 481))
+            return
+        if not self._session_timer_acceptable(request, reply):
             return
         # Session refresh, hold or resume: the same stream, never a second leg.
         offer: sdp.SessionDescription | None = None
@@ -649,13 +681,21 @@ class SipGateway:
             leg.local_sdp = hold.answer_sdp(leg.local_sdp, offer.direction)
             if (offer.direction in hold.HOLDING) != leg.held:
                 self._hold(leg, not leg.held)
+        timer = session_timer.negotiate(request)
+        if leg.role == "caller":
+            self.session_timers.start(leg, timer)  # refreshed, or no timer any more
+        # An UPDATE without an offer gets no SDP back (RFC 3311 §5.2); an INVITE always does.
+        with_sdp = offer is not None or not answer_offer_only
         reply(
             response_for(
                 request,
                 200,
-                extra=[("Contact", self._contact(leg.dialog.destination))],
-                body=leg.local_sdp,
-                content_type="application/sdp",
+                extra=[
+                    ("Contact", self._contact(leg.dialog.destination)),
+                    *(timer.headers() if timer else []),
+                ],
+                body=leg.local_sdp if with_sdp else b"",
+                content_type="application/sdp" if with_sdp else None,
             )
         )
 
@@ -915,6 +955,7 @@ class SipGateway:
         for leg in (call.caller_leg, call.agent_leg, call.department_leg):
             if leg is None or leg.ended:
                 continue
+            self.session_timers.stop(leg)
             if leg is initiator:
                 self._close_leg(leg)
             elif leg.answered:

@@ -42,9 +42,10 @@ def screen(
             request.request_uri  # noqa: B018
         except SipParseError:
             return Refusal(416)
-    required = request.headers.get_all("Require")
-    if required and request.method not in ("CANCEL", "ACK"):
-        return Refusal(420, [("Unsupported", ", ".join(required))])
+    # The one extension we support: session timers (RFC 4028).
+    unsupported = [r for r in request.headers.get_all("Require") if r.strip().lower() != "timer"]
+    if unsupported and request.method not in ("CANCEL", "ACK"):
+        return Refusal(420, [("Unsupported", ", ".join(unsupported))])
     vias = request.vias
     if not vias or vias[0].branch == MAGIC_COOKIE:
         return Refusal(400)

@@ -22,6 +22,7 @@ COMPACT = {
     "k": "Supported",
     "t": "To",
     "v": "Via",
+    "x": "Session-Expires",
 }
 _KNOWN_NAMES = (
     *COMPACT.values(),
@@ -29,7 +30,7 @@ _KNOWN_NAMES = (
     "Proxy-Authenticate", "Proxy-Authorization", "Require", "Proxy-Require", "Unsupported",
     "Route", "Record-Route", "Allow", "Accept", "Accept-Encoding", "Accept-Language",
     "User-Agent", "Server", "Retry-After", "Warning", "Date", "Timestamp", "Min-Expires",
-    "P-Asserted-Identity", "Allow-Events", "Reason", "Organization", "Priority",
+    "P-Asserted-Identity", "Allow-Events", "Reason", "Organization", "Priority", "Min-SE",
 )  # fmt: skip
 _CANONICAL = {name.lower(): name for name in _KNOWN_NAMES}
 # Headers whose values are comma-separated lists (RFC 3261 §7.3.1); get_all splits them.

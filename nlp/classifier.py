@@ -315,7 +315,9 @@ class Classifier:
         words = []
         weight = FOCUS_CEILING
         for part in self._book.rules[index].pattern.parts:
-            found = [token for token in part if token in present]
+            # In the sentence's order: of equally meant words the first said is shown (a set's
+            # order would change from one process to the next).
+            found = [token for token in present if token in part]
             if not found:
                 return
             best = max(found, key=present.__getitem__)

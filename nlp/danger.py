@@ -140,8 +140,11 @@ class DangerModel:
         self._kinds_of = lru_cache(maxsize=8192)(self._find_kinds)
         self._failures_of = lru_cache(maxsize=8192)(self._find_failures)
         self._is_exposure = lru_cache(maxsize=8192)(self._find_exposure)
-        self._long_objects = sorted((w for w in self._kinds if len(w) >= 2), key=len, reverse=True)
-        self._long_exposure = [w for w in book.exposure if len(w) >= 2]
+        # Longest first, then by text: the order must not depend on the process's hash seed.
+        self._long_objects = sorted(
+            (w for w in self._kinds if len(w) >= 2), key=lambda w: (-len(w), w)
+        )
+        self._long_exposure = sorted(w for w in book.exposure if len(w) >= 2)
 
     def _find_kinds(self, token: str) -> tuple[HazardKind, ...]:
         exact = self._kinds.get(token)

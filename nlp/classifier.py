@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +24,7 @@ from nlp.danger import DangerModel
 from nlp.focus import weigh_sentences
 from nlp.hazards import DangerBook, load_danger
 from nlp.location import extract_location
-from nlp.model import URGENT, TrainedModel, features
+from nlp.model import URGENT, Features, TrainedModel, features
 from nlp.rules import (
     RuleBook,
     TargetKind,
@@ -238,7 +238,10 @@ class Classifier:
         scores = self._rule_scores(tally.departments)
         reasons: list[Reason] = []
         model, base = self._model, self._base
-        feats = features(tokens, normalised) if (model or base) is not None else []
+        # Counted once, shared by every head of both models.
+        feats: Counter[str] = (
+            Counter(features(tokens, normalised)) if (model or base) is not None else Counter()
+        )
         learned = [(m, w) for m, w in ((base, BASE_WEIGHT), (model, self._model_weight)) if m]
         for source, weight in learned if feats else []:
             if not source.departments.knows(feats):
@@ -379,7 +382,7 @@ class Classifier:
         return seen is None or department in seen
 
     def _categories(
-        self, raw: dict[str, float], department: str, feats: list[str]
+        self, raw: dict[str, float], department: str, feats: Features
     ) -> list[ranking.CategoryScore]:
         """The best categories that agree with the top department: the rules' keyword
         weights blended with the base and the centre's learned category heads."""

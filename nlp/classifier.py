@@ -121,13 +121,19 @@ class Classifier:
             if not self._tokenizer.FREQ.get(token):
                 self._add_word(token, None, None)
         self._single: dict[str, list[int]] = defaultdict(list)
-        self._compound: list[int] = []
+        # Patterns of several words, by a word of their first part: a sentence is checked
+        # only against the patterns it can start to match (ownership ones over the whole text).
+        self._compound: dict[str, set[int]] = defaultdict(set)
+        self._ownership: dict[str, set[int]] = defaultdict(set)
         for index, rule in enumerate(book.rules):
-            if len(rule.pattern.parts) == 1:
-                for token in rule.pattern.parts[0]:
+            parts = rule.pattern.parts
+            if len(parts) == 1:
+                for token in parts[0]:
                     self._single[token].append(index)
-            else:
-                self._compound.append(index)
+                continue
+            by_first = self._ownership if rule.kind is TargetKind.OWNERSHIP else self._compound
+            for token in parts[0]:
+                by_first[token].add(index)
 
     def _add_word(self, word: str, freq: int | None, tag: str | None) -> None:
         # jieba's suggested frequency only beats the word's own split; a domain word must also
@@ -226,15 +232,13 @@ class Classifier:
                 present[token] = max(weight, present.get(token, 0.0))
         whole: dict[str, float] = {}
         for present in sentences.values():
-            for index in self._compound:
-                if self._book.rules[index].kind is not TargetKind.OWNERSHIP:
-                    self._match_compound(tally, index, present)
+            for index in _candidates(self._compound, present):
+                self._match_compound(tally, index, present)
             for token, weight in present.items():
                 whole[token] = max(weight, whole.get(token, 0.0))
         # Who owns a thing is often said apart from the thing: "井盖坏了，问了几家都说不归他们管".
-        for index in self._compound:
-            if self._book.rules[index].kind is TargetKind.OWNERSHIP:
-                self._match_compound(tally, index, whole)
+        for index in _candidates(self._ownership, whole):
+            self._match_compound(tally, index, whole)
         scores = self._rule_scores(tally.departments)
         reasons: list[Reason] = []
         model, base = self._model, self._base
@@ -403,6 +407,17 @@ class Classifier:
             lambda code: self._agrees(code, department),
             lambda code: directory.get(code) or (entries[code].name if code in entries else None),
         )
+
+
+def _candidates(by_first: Mapping[str, set[int]], present: Mapping[str, float]) -> list[int]:
+    """The patterns whose first part a word of `present` may match, in the rule book's order
+    (the order in which matches count)."""
+    found: set[int] = set()
+    for token in present:
+        indices = by_first.get(token)
+        if indices is not None:
+            found |= indices
+    return sorted(found)
 
 
 def classify_lines(lines: Iterable[str], classifier: Classifier | None = None) -> Iterator[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from nlp.focus import PAST, is_solved
 from nlp.hazards import DangerBook, HazardKind
@@ -113,8 +113,9 @@ class Hazard:
         }
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """A token of the text with its clause weight (a tuple: one is made per token of every text)."""
+
     text: str
     weight: float
     clause: int
@@ -199,9 +200,13 @@ class DangerModel:
         damped = int(bool(said & book.stable)) + int(bool(said & book.minor))
         best: tuple[int, Hazard] | None = None
         for index, token in enumerate(tokens):
-            if token.weight < PRESENT or self._negated(tokens, index):
+            if token.weight < PRESENT:
                 continue
             alone = self._alone.get(token.text)
+            failures = self._failures_of(token.text)
+            # Only a danger word can be negated into nothing; the rest need no look around.
+            if (alone is None and not failures) or self._negated(tokens, index):
+                continue
             if alone is not None:
                 level = STRONG - (0 if alone.firm else damped)
                 found = Hazard(
@@ -214,7 +219,6 @@ class DangerModel:
                     alone.category(None),
                 )
                 best = _better(best, level, found)
-            failures = self._failures_of(token.text)
             if not failures:
                 continue
             subject = self._subject(tokens, index, failures)

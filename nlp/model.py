@@ -15,6 +15,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,19 @@ FORMATS = ("hotline-nlp-model/1", FORMAT)
 URGENT = "urgent"
 # A text's features as a list, or counted once (Counter) to be shared by several heads.
 Features = Sequence[str] | Mapping[str, int]
+# A feature's non-zero weights: class indices and weights, parallel.
+_Row = tuple[Sequence[int], Sequence[float]]
+
+
+@lru_cache(maxsize=16384)
+def _has_alnum(token: str) -> bool:
+    return any(char.isalnum() for char in token)
 
 
 def features(tokens: Iterable[str], normalised: str) -> list[str]:
     """Words (jieba tokens with letters or digits) and character bigrams of the CJK runs:
     bigrams catch colloquial spellings the dictionary does not know (井盖没了 / 盖子没了)."""
-    words = [f"w:{token}" for token in tokens if any(char.isalnum() for char in token)]
+    words = [f"w:{token}" for token in tokens if _has_alnum(token)]
     bigrams = [
         f"c:{a}{b}"
         for a, b in itertools.pairwise(normalised)
@@ -40,6 +48,15 @@ def features(tokens: Iterable[str], normalised: str) -> list[str]:
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _weight_of(row: _Row, index: int) -> float:
+    """A feature's weight for one class (the last if a file names the class twice)."""
+    found = 0.0
+    for i, weight in zip(row[0], row[1], strict=True):
+        if i == index:
+            found = weight
+    return found
 
 
 def readable(feature: str) -> str:
@@ -71,19 +88,30 @@ class Head:
     # "softmax" (multinomial regression) or "ovr" (one-vs-rest: sigmoids, then normalised).
     link: str = "softmax"
 
-    def _vector(self, feats: Features) -> list[tuple[str, float]]:
-        """The text's TF-IDF vector over the features this head knows, in the order the
-        features first occur (the order fixes the float sums, hence the exact scores)."""
+    def _vector(self, feats: Features) -> list[tuple[str, float, _Row]]:
+        """The text's TF-IDF vector over the features this head knows, with each feature's
+        weights, in the order the features first occur (the order fixes the float sums,
+        hence the exact scores)."""
         counts = feats if isinstance(feats, Mapping) else Counter(feats)
-        idf = self.idf
+        table = self._table
         # (1 + log 1) * idf is idf itself: the logarithm only for repeated features.
         vector = [
-            (feature, weight if count == 1 else (1.0 + math.log(count)) * weight)
+            (feature, entry[0] if count == 1 else (1.0 + math.log(count)) * entry[0], entry[1])
             for feature, count in counts.items()
-            if (weight := idf.get(feature)) is not None
+            if (entry := table.get(feature)) is not None
         ]
-        norm = math.sqrt(sum(value * value for _, value in vector))
-        return [(feature, value / norm) for feature, value in vector] if norm else []
+        norm = math.sqrt(sum([value * value for _, value, _ in vector]))
+        return [(feature, value / norm, row) for feature, value, row in vector] if norm else []
+
+    @property
+    def _table(self) -> dict[str, tuple[float, _Row]]:
+        """Feature → (idf, weights): one lookup per feature of a text."""
+        table: dict[str, tuple[float, _Row]] | None = self.__dict__.get("_features")
+        if table is None:
+            weights = self.weights
+            table = {feature: (idf, weights[feature]) for feature, idf in self.idf.items()}
+            object.__setattr__(self, "_features", table)
+        return table
 
     def knows(self, feats: Features) -> bool:
         """Whether any of the features is one this head has weights for."""
@@ -92,9 +120,7 @@ class Head:
 
     def logits(self, feats: Features) -> list[float]:
         logits = list(self.intercept)
-        weights = self.weights
-        for feature, value in self._vector(feats):
-            indices, row = weights[feature]
+        for _, value, (indices, row) in self._vector(feats):
             # from_json checked the lengths; strict=True would check them again per text.
             for index, weight in zip(indices, row, strict=False):
                 logits[index] += value * weight
@@ -116,7 +142,7 @@ class Head:
         # Class positions within the subset; the same additions in the same order as over
         # all classes, so the same floats.
         logits = list(found.intercept)
-        for feature, value in self._vector(feats):
+        for feature, value, _ in self._vector(feats):
             pairs = narrowed.get(feature)
             if pairs is not None:
                 for position, weight in zip(pairs[0], pairs[1], strict=False):
@@ -176,8 +202,7 @@ class Head:
             return []
         index = self.classes.index(label)
         pushes = [
-            (value * dict(zip(*self.weights[feature], strict=True)).get(index, 0.0), feature)
-            for feature, value in self._vector(feats)
+            (value * _weight_of(row, index), feature) for feature, value, row in self._vector(feats)
         ]
         best = sorted((p for p in pushes if p[0] > 0), reverse=True)[:limit]
         return [readable(feature) for _, feature in best]

@@ -163,7 +163,10 @@ class Head:
         wanted = list(dict.fromkeys(index[label] for label in labels if label in index))
         position = {i: p for p, i in enumerate(wanted)}
         narrowed: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        classes = position.keys()
         for feature, (indices, weights) in self.weights.items():
+            if classes.isdisjoint(indices):
+                continue  # most features: decided in C, without a Python loop
             kept = [
                 (position[i], w) for i, w in zip(indices, weights, strict=True) if i in position
             ]

@@ -114,8 +114,22 @@ def load() -> str:
     return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def reference_loop() -> float:
+    """Nanoseconds per item of a plain Python loop of dictionary lookups (best of five): how
+    fast this interpreter runs at the moment, to compare runs on a shared machine."""
+    table = {str(i): i for i in range(16000)}
+    keys = [str(i) for i in range(0, 16000, 7)] * 20
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        [(key, value * 2.0) for key in keys if (value := table.get(key)) is not None]
+        best = min(best, time.process_time() - started)
+    return 1e9 * best / len(keys)
+
+
 def main() -> None:
     print(f"{load()} at start, {os.cpu_count()} cores")
+    print(f"reference loop: {reference_loop():.0f} ns per lookup (lower is a faster machine)")
     from nlp import Classifier
     from nlp.emergency import detect_emergency
     from nlp.training import Example, train
@@ -170,7 +184,7 @@ def main() -> None:
     classifier.use_model(model)
     timings, seconds = measure(classifier.classify, batch)
     report(f"+ a centre's model of {model.examples} tickets", batch, timings, seconds)
-    print(f"{load()} at the end")
+    print(f"{load()} at the end; reference loop {reference_loop():.0f} ns per lookup")
 
 
 if __name__ == "__main__":

@@ -236,6 +236,7 @@ class Head:
         count = len(classes)
         idf: dict[str, float] = {}
         weights: dict[str, tuple[Sequence[int], Sequence[float]]] = {}
+        table: dict[str, tuple[float, _Row]] = {}
         for feature, row in data["features"].items():
             if len(row) == 3 and isinstance(row[1], list):
                 indices, values = row[1], row[2]
@@ -248,12 +249,16 @@ class Head:
                 values = [float(row[1 + i]) for i in indices]
             else:
                 raise ValueError(f"model: feature {feature!r} has {len(row)} numbers")
-            idf[feature] = float(row[0])
-            weights[feature] = (indices, values)
+            idf[feature] = weight = float(row[0])
+            weights[feature] = pair = (indices, values)
+            table[feature] = (weight, pair)
         link = str(data.get("link", "softmax"))
         if link not in ("softmax", "ovr"):
             raise ValueError(f"model: unknown link {link!r}")
-        return cls(classes, intercept, idf, weights, link)
+        head = cls(classes, intercept, idf, weights, link)
+        # Built here, in the loop that reads the file, rather than on the first text.
+        object.__setattr__(head, "_features", table)
+        return head
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ FORMATS = ("hotline-nlp-model/1", FORMAT)
 URGENT = "urgent"
 # A text's features as a list, or counted once (Counter) to be shared by several heads.
 Features = Sequence[str] | Mapping[str, int]
-# A feature's non-zero weights: class indices and weights, parallel.
-_Row = tuple[Sequence[int], Sequence[float]]
+# A feature's non-zero weights as (class index, weight) pairs: looping over pairs is about
+# twice as fast as zipping the two parallel lists of the file for every feature of a text.
+_Row = tuple[tuple[int, float], ...]
 
 
 @lru_cache(maxsize=16384)
@@ -53,7 +54,7 @@ def _sigmoid(z: float) -> float:
 def _weight_of(row: _Row, index: int) -> float:
     """A feature's weight for one class (the last if a file names the class twice)."""
     found = 0.0
-    for i, weight in zip(row[0], row[1], strict=True):
+    for i, weight in row:
         if i == index:
             found = weight
     return found
@@ -71,7 +72,7 @@ class _Subset:
     feature moves it."""
 
     labels: tuple[str, ...]
-    weights: dict[str, tuple[tuple[int, ...], tuple[float, ...]]]
+    weights: dict[str, _Row]
     intercept: tuple[float, ...]
     resting: tuple[float, ...]
 
@@ -109,7 +110,10 @@ class Head:
         table: dict[str, tuple[float, _Row]] | None = self.__dict__.get("_features")
         if table is None:
             weights = self.weights
-            table = {feature: (idf, weights[feature]) for feature, idf in self.idf.items()}
+            table = {
+                feature: (idf, tuple(zip(*weights[feature], strict=True)))
+                for feature, idf in self.idf.items()
+            }
             object.__setattr__(self, "_features", table)
         return table
 
@@ -120,9 +124,8 @@ class Head:
 
     def logits(self, feats: Features) -> list[float]:
         logits = list(self.intercept)
-        for _, value, (indices, row) in self._vector(feats):
-            # from_json checked the lengths; strict=True would check them again per text.
-            for index, weight in zip(indices, row, strict=False):
+        for _, value, row in self._vector(feats):
+            for index, weight in row:
                 logits[index] += value * weight
         return logits
 
@@ -145,7 +148,7 @@ class Head:
         for feature, value, _ in self._vector(feats):
             pairs = narrowed.get(feature)
             if pairs is not None:
-                for position, weight in zip(pairs[0], pairs[1], strict=False):
+                for position, weight in pairs:
                     logits[position] += value * weight
         if self.link == "ovr":
             exps = [
@@ -162,7 +165,7 @@ class Head:
         index = self._index
         wanted = list(dict.fromkeys(index[label] for label in labels if label in index))
         position = {i: p for p, i in enumerate(wanted)}
-        narrowed: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        narrowed: dict[str, _Row] = {}
         classes = position.keys()
         for feature, (indices, weights) in self.weights.items():
             if classes.isdisjoint(indices):
@@ -171,7 +174,7 @@ class Head:
                 (position[i], w) for i, w in zip(indices, weights, strict=True) if i in position
             ]
             if kept:
-                narrowed[feature] = (tuple(p for p, _ in kept), tuple(w for _, w in kept))
+                narrowed[feature] = tuple(kept)
         intercept = tuple(self.intercept[i] for i in wanted)
         return _Subset(
             tuple(self.classes[i] for i in wanted),
@@ -250,8 +253,8 @@ class Head:
             else:
                 raise ValueError(f"model: feature {feature!r} has {len(row)} numbers")
             idf[feature] = weight = float(row[0])
-            weights[feature] = pair = (indices, values)
-            table[feature] = (weight, pair)
+            weights[feature] = (indices, values)
+            table[feature] = (weight, tuple(zip(indices, values, strict=True)))
         link = str(data.get("link", "softmax"))
         if link not in ("softmax", "ovr"):
             raise ValueError(f"model: unknown link {link!r}")

@@ -123,8 +123,8 @@ def load() -> str:
 
 
 def reference_loop() -> float:
-    """Nanoseconds per item of a plain Python loop of dictionary lookups (best of five): how
-    fast this interpreter runs at the moment, to compare runs on a shared machine."""
+    """Nanoseconds per item of a plain Python loop of dictionary lookups (best of five, CPU
+    time): how fast this interpreter runs on this machine, to compare machines."""
     table = {str(i): i for i in range(16000)}
     keys = [str(i) for i in range(0, 16000, 7)] * 20
     best = float("inf")

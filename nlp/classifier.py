@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +24,7 @@ from nlp.danger import DangerModel
 from nlp.focus import weigh_sentences
 from nlp.hazards import DangerBook, load_danger
 from nlp.location import extract_location
-from nlp.model import URGENT, TrainedModel, features
+from nlp.model import URGENT, Features, TrainedModel, features
 from nlp.rules import (
     RuleBook,
     TargetKind,
@@ -33,6 +33,7 @@ from nlp.rules import (
     read_data,
     with_category_departments,
 )
+from nlp.segment import Segmenter
 from nlp.suggestion import Category, Classification, DepartmentScore, Reason
 from nlp.text import rejoin_spelled_out
 
@@ -120,14 +121,21 @@ class Classifier:
         for token in sorted(words):
             if not self._tokenizer.FREQ.get(token):
                 self._add_word(token, None, None)
+        self._segmenter = Segmenter(self._tokenizer)
         self._single: dict[str, list[int]] = defaultdict(list)
-        self._compound: list[int] = []
+        # Patterns of several words, by a word of their first part: a sentence is checked
+        # only against the patterns it can start to match (ownership ones over the whole text).
+        self._compound: dict[str, set[int]] = defaultdict(set)
+        self._ownership: dict[str, set[int]] = defaultdict(set)
         for index, rule in enumerate(book.rules):
-            if len(rule.pattern.parts) == 1:
-                for token in rule.pattern.parts[0]:
+            parts = rule.pattern.parts
+            if len(parts) == 1:
+                for token in parts[0]:
                     self._single[token].append(index)
-            else:
-                self._compound.append(index)
+                continue
+            by_first = self._ownership if rule.kind is TargetKind.OWNERSHIP else self._compound
+            for token in parts[0]:
+                by_first[token].add(index)
 
     def _add_word(self, word: str, freq: int | None, tag: str | None) -> None:
         # jieba's suggested frequency only beats the word's own split; a domain word must also
@@ -201,7 +209,8 @@ class Classifier:
 
     def _cut(self, normalised: str) -> list[str]:
         # Without HMM an unknown run stays single characters, so 树 and 坑 are still seen.
-        return self._tokenizer.lcut(normalised, HMM=False)
+        # (jieba's own cut, faster: nlp/segment.py)
+        return self._segmenter.cut(normalised)
 
     def features(self, text: str) -> list[str]:
         """What the learned model sees of a text (see nlp.model.features)."""
@@ -226,19 +235,20 @@ class Classifier:
                 present[token] = max(weight, present.get(token, 0.0))
         whole: dict[str, float] = {}
         for present in sentences.values():
-            for index in self._compound:
-                if self._book.rules[index].kind is not TargetKind.OWNERSHIP:
-                    self._match_compound(tally, index, present)
+            for index in _candidates(self._compound, present):
+                self._match_compound(tally, index, present)
             for token, weight in present.items():
                 whole[token] = max(weight, whole.get(token, 0.0))
         # Who owns a thing is often said apart from the thing: "井盖坏了，问了几家都说不归他们管".
-        for index in self._compound:
-            if self._book.rules[index].kind is TargetKind.OWNERSHIP:
-                self._match_compound(tally, index, whole)
+        for index in _candidates(self._ownership, whole):
+            self._match_compound(tally, index, whole)
         scores = self._rule_scores(tally.departments)
         reasons: list[Reason] = []
         model, base = self._model, self._base
-        feats = features(tokens, normalised) if (model or base) is not None else []
+        # Counted once, shared by every head of both models.
+        feats: Counter[str] = (
+            Counter(features(tokens, normalised)) if (model or base) is not None else Counter()
+        )
         learned = [(m, w) for m, w in ((base, BASE_WEIGHT), (model, self._model_weight)) if m]
         for source, weight in learned if feats else []:
             if not source.departments.knows(feats):
@@ -315,7 +325,9 @@ class Classifier:
         words = []
         weight = FOCUS_CEILING
         for part in self._book.rules[index].pattern.parts:
-            found = [token for token in part if token in present]
+            # In the sentence's order: of equally meant words the first said is shown (a set's
+            # order would change from one process to the next).
+            found = [token for token in present if token in part]
             if not found:
                 return
             best = max(found, key=present.__getitem__)
@@ -377,7 +389,7 @@ class Classifier:
         return seen is None or department in seen
 
     def _categories(
-        self, raw: dict[str, float], department: str, feats: list[str]
+        self, raw: dict[str, float], department: str, feats: Features
     ) -> list[ranking.CategoryScore]:
         """The best categories that agree with the top department: the rules' keyword
         weights blended with the base and the centre's learned category heads."""
@@ -398,6 +410,17 @@ class Classifier:
             lambda code: self._agrees(code, department),
             lambda code: directory.get(code) or (entries[code].name if code in entries else None),
         )
+
+
+def _candidates(by_first: Mapping[str, set[int]], present: Mapping[str, float]) -> list[int]:
+    """The patterns whose first part a word of `present` may match, in the rule book's order
+    (the order in which matches count)."""
+    found: set[int] = set()
+    for token in present:
+        indices = by_first.get(token)
+        if indices is not None:
+            found |= indices
+    return sorted(found)
 
 
 def classify_lines(lines: Iterable[str], classifier: Classifier | None = None) -> Iterator[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from nlp.focus import PAST, is_solved
 from nlp.hazards import DangerBook, HazardKind
@@ -113,8 +113,9 @@ class Hazard:
         }
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """A token of the text with its clause weight (a tuple: one is made per token of every text)."""
+
     text: str
     weight: float
     clause: int
@@ -140,8 +141,11 @@ class DangerModel:
         self._kinds_of = lru_cache(maxsize=8192)(self._find_kinds)
         self._failures_of = lru_cache(maxsize=8192)(self._find_failures)
         self._is_exposure = lru_cache(maxsize=8192)(self._find_exposure)
-        self._long_objects = sorted((w for w in self._kinds if len(w) >= 2), key=len, reverse=True)
-        self._long_exposure = [w for w in book.exposure if len(w) >= 2]
+        # Longest first, then by text: the order must not depend on the process's hash seed.
+        self._long_objects = sorted(
+            (w for w in self._kinds if len(w) >= 2), key=lambda w: (-len(w), w)
+        )
+        self._long_exposure = sorted(w for w in book.exposure if len(w) >= 2)
 
     def _find_kinds(self, token: str) -> tuple[HazardKind, ...]:
         exact = self._kinds.get(token)
@@ -196,9 +200,13 @@ class DangerModel:
         damped = int(bool(said & book.stable)) + int(bool(said & book.minor))
         best: tuple[int, Hazard] | None = None
         for index, token in enumerate(tokens):
-            if token.weight < PRESENT or self._negated(tokens, index):
+            if token.weight < PRESENT:
                 continue
             alone = self._alone.get(token.text)
+            failures = self._failures_of(token.text)
+            # Only a danger word can be negated into nothing; the rest need no look around.
+            if (alone is None and not failures) or self._negated(tokens, index):
+                continue
             if alone is not None:
                 level = STRONG - (0 if alone.firm else damped)
                 found = Hazard(
@@ -211,7 +219,6 @@ class DangerModel:
                     alone.category(None),
                 )
                 best = _better(best, level, found)
-            failures = self._failures_of(token.text)
             if not failures:
                 continue
             subject = self._subject(tokens, index, failures)

@@ -4,6 +4,7 @@ what follows 是/这次 counts more ("不是垃圾的问题，是下水道堵了
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 DENIED = 0.2
 SOLVED = 0.3
@@ -52,6 +53,8 @@ PAST = frozenset(
 )
 
 
+# Pure and asked of every token: the answers for the words seen most are kept.
+@lru_cache(maxsize=16384)
 def is_break(token: str) -> bool:
     """Punctuation and whitespace end a clause (enumerating 、 does not)."""
     return all(not char.isalnum() and char != "、" for char in token)

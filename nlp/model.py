@@ -15,6 +15,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,22 @@ FORMAT = "hotline-nlp-model/2"
 # Files of the first format (dense weights, no urgency head) still load.
 FORMATS = ("hotline-nlp-model/1", FORMAT)
 URGENT = "urgent"
+# A text's features as a list, or counted once (Counter) to be shared by several heads.
+Features = Sequence[str] | Mapping[str, int]
+# A feature's non-zero weights as (class index, weight) pairs: looping over pairs is about
+# twice as fast as zipping the two parallel lists of the file for every feature of a text.
+_Row = tuple[tuple[int, float], ...]
+
+
+@lru_cache(maxsize=16384)
+def _has_alnum(token: str) -> bool:
+    return any(char.isalnum() for char in token)
 
 
 def features(tokens: Iterable[str], normalised: str) -> list[str]:
     """Words (jieba tokens with letters or digits) and character bigrams of the CJK runs:
     bigrams catch colloquial spellings the dictionary does not know (井盖没了 / 盖子没了)."""
-    words = [f"w:{token}" for token in tokens if any(char.isalnum() for char in token)]
+    words = [f"w:{token}" for token in tokens if _has_alnum(token)]
     bigrams = [
         f"c:{a}{b}"
         for a, b in itertools.pairwise(normalised)
@@ -36,9 +47,34 @@ def features(tokens: Iterable[str], normalised: str) -> list[str]:
     return words + bigrams
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _weight_of(row: _Row, index: int) -> float:
+    """A feature's weight for one class (the last if a file names the class twice)."""
+    found = 0.0
+    for i, weight in row:
+        if i == index:
+            found = weight
+    return found
+
+
 def readable(feature: str) -> str:
     """The text a feature stands for, for the agent's screen."""
     return feature.split(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class _Subset:
+    """A head narrowed to some classes: their labels, the weights that reach them (by
+    position among them), their intercepts and, for one-vs-rest, each one's sigmoid when no
+    feature moves it."""
+
+    labels: tuple[str, ...]
+    weights: dict[str, _Row]
+    intercept: tuple[float, ...]
+    resting: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -53,58 +89,99 @@ class Head:
     # "softmax" (multinomial regression) or "ovr" (one-vs-rest: sigmoids, then normalised).
     link: str = "softmax"
 
-    def _vector(self, feats: Sequence[str]) -> dict[str, float]:
-        counts = Counter(feature for feature in feats if feature in self.idf)
-        vector = {f: (1.0 + math.log(n)) * self.idf[f] for f, n in counts.items()}
-        norm = math.sqrt(sum(value * value for value in vector.values()))
-        return {f: value / norm for f, value in vector.items()} if norm else {}
+    def _vector(self, feats: Features) -> list[tuple[str, float, _Row]]:
+        """The text's TF-IDF vector over the features this head knows, with each feature's
+        weights, in the order the features first occur (the order fixes the float sums,
+        hence the exact scores)."""
+        counts = feats if isinstance(feats, Mapping) else Counter(feats)
+        table = self._table
+        # (1 + log 1) * idf is idf itself: the logarithm only for repeated features.
+        vector = [
+            (feature, entry[0] if count == 1 else (1.0 + math.log(count)) * entry[0], entry[1])
+            for feature, count in counts.items()
+            if (entry := table.get(feature)) is not None
+        ]
+        norm = math.sqrt(sum([value * value for _, value, _ in vector]))
+        return [(feature, value / norm, row) for feature, value, row in vector] if norm else []
 
-    def knows(self, feats: Sequence[str]) -> bool:
+    @property
+    def _table(self) -> dict[str, tuple[float, _Row]]:
+        """Feature → (idf, weights): one lookup per feature of a text."""
+        table: dict[str, tuple[float, _Row]] | None = self.__dict__.get("_features")
+        if table is None:
+            weights = self.weights
+            table = {
+                feature: (idf, tuple(zip(*weights[feature], strict=True)))
+                for feature, idf in self.idf.items()
+            }
+            object.__setattr__(self, "_features", table)
+        return table
+
+    def knows(self, feats: Features) -> bool:
         """Whether any of the features is one this head has weights for."""
-        return any(feature in self.idf for feature in feats)
+        idf = self.idf
+        return any(feature in idf for feature in feats)
 
-    def logits(self, feats: Sequence[str]) -> list[float]:
+    def logits(self, feats: Features) -> list[float]:
         logits = list(self.intercept)
-        for feature, value in self._vector(feats).items():
-            indices, weights = self.weights[feature]
-            for index, weight in zip(indices, weights, strict=True):
+        for _, value, row in self._vector(feats):
+            for index, weight in row:
                 logits[index] += value * weight
         return logits
 
-    def probabilities_among(self, feats: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    def probabilities_among(self, feats: Features, labels: Sequence[str]) -> dict[str, float]:
         """Probabilities of some classes only, normalised among them: a category head of
         hundreds of classes is asked only about those that fit the department. The weights
-        of each such set of classes are gathered once and reused."""
+        of each such set of classes are gathered once and reused, and for one-vs-rest the
+        sigmoids of classes no feature of the text moves are those of their intercepts."""
         key = tuple(labels)
-        cache: dict[tuple[str, ...], tuple[dict[int, str], dict[str, tuple[Any, Any]]]]
-        cache = self.__dict__.setdefault("_subsets", {})
+        cache: dict[tuple[str, ...], _Subset] = self.__dict__.setdefault("_subsets", {})
         found = cache.get(key)
         if found is None:
-            index = self._index
-            wanted = {index[label]: label for label in labels if label in index}
-            narrowed: dict[str, tuple[Any, Any]] = {}
-            for feature, (indices, weights) in self.weights.items():
-                kept = [(i, w) for i, w in zip(indices, weights, strict=True) if i in wanted]
-                if kept:
-                    narrowed[feature] = (tuple(i for i, _ in kept), tuple(w for _, w in kept))
-            found = (wanted, narrowed)
-            cache[key] = found
-        wanted, narrowed = found
-        if not wanted:
+            found = cache[key] = self._subset(labels)
+        if not found.labels:
             return {}
-        logits = {i: self.intercept[i] for i in wanted}
-        for feature, value in self._vector(feats).items():
+        narrowed = found.weights
+        # Class positions within the subset; the same additions in the same order as over
+        # all classes, so the same floats.
+        logits = list(found.intercept)
+        for feature, value, _ in self._vector(feats):
             pairs = narrowed.get(feature)
             if pairs is not None:
-                for i, weight in zip(pairs[0], pairs[1], strict=True):
-                    logits[i] += value * weight
+                for position, weight in pairs:
+                    logits[position] += value * weight
         if self.link == "ovr":
-            exps = {i: 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for i, z in logits.items()}
+            exps = [
+                rest if z == start else _sigmoid(z)
+                for z, start, rest in zip(logits, found.intercept, found.resting, strict=False)
+            ]
         else:
-            top = max(logits.values())
-            exps = {i: math.exp(z - top) for i, z in logits.items()}
-        total = sum(exps.values()) or 1.0
-        return {wanted[i]: exp / total for i, exp in exps.items()}
+            top = max(logits)
+            exps = [math.exp(z - top) for z in logits]
+        total = sum(exps) or 1.0
+        return {label: exp / total for label, exp in zip(found.labels, exps, strict=False)}
+
+    def _subset(self, labels: Sequence[str]) -> _Subset:
+        index = self._index
+        wanted = list(dict.fromkeys(index[label] for label in labels if label in index))
+        position = {i: p for p, i in enumerate(wanted)}
+        narrowed: dict[str, _Row] = {}
+        classes = position.keys()
+        for feature, (indices, weights) in self.weights.items():
+            if classes.isdisjoint(indices):
+                continue  # most features: decided in C, without a Python loop
+            kept = [
+                (position[i], w) for i, w in zip(indices, weights, strict=True) if i in position
+            ]
+            if kept:
+                narrowed[feature] = tuple(kept)
+        intercept = tuple(self.intercept[i] for i in wanted)
+        return _Subset(
+            tuple(self.classes[i] for i in wanted),
+            narrowed,
+            intercept,
+            tuple(_sigmoid(z) for z in intercept),
+        )
 
     @property
     def _index(self) -> dict[str, int]:
@@ -114,25 +191,24 @@ class Head:
             object.__setattr__(self, "_class_index", index)
         return index
 
-    def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
+    def probabilities(self, feats: Features) -> dict[str, float]:
         """Softmax over the classes; uniform-ish (intercepts only) when no feature is known."""
         logits = self.logits(feats)
         if self.link == "ovr":
-            exps = [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))) for z in logits]
+            exps = [_sigmoid(z) for z in logits]
         else:
             top = max(logits)
             exps = [math.exp(logit - top) for logit in logits]
         total = sum(exps) or 1.0
         return {label: exp / total for label, exp in zip(self.classes, exps, strict=True)}
 
-    def evidence(self, feats: Sequence[str], label: str, limit: int = 3) -> list[str]:
+    def evidence(self, feats: Features, label: str, limit: int = 3) -> list[str]:
         """The features that pushed hardest toward `label`, as text."""
         if label not in self.classes:
             return []
         index = self.classes.index(label)
         pushes = [
-            (value * dict(zip(*self.weights[feature], strict=True)).get(index, 0.0), feature)
-            for feature, value in self._vector(feats).items()
+            (value * _weight_of(row, index), feature) for feature, value, row in self._vector(feats)
         ]
         best = sorted((p for p in pushes if p[0] > 0), reverse=True)[:limit]
         return [readable(feature) for _, feature in best]
@@ -163,6 +239,7 @@ class Head:
         count = len(classes)
         idf: dict[str, float] = {}
         weights: dict[str, tuple[Sequence[int], Sequence[float]]] = {}
+        table: dict[str, tuple[float, _Row]] = {}
         for feature, row in data["features"].items():
             if len(row) == 3 and isinstance(row[1], list):
                 indices, values = row[1], row[2]
@@ -175,12 +252,16 @@ class Head:
                 values = [float(row[1 + i]) for i in indices]
             else:
                 raise ValueError(f"model: feature {feature!r} has {len(row)} numbers")
-            idf[feature] = float(row[0])
+            idf[feature] = weight = float(row[0])
             weights[feature] = (indices, values)
+            table[feature] = (weight, tuple(zip(indices, values, strict=True)))
         link = str(data.get("link", "softmax"))
         if link not in ("softmax", "ovr"):
             raise ValueError(f"model: unknown link {link!r}")
-        return cls(classes, intercept, idf, weights, link)
+        head = cls(classes, intercept, idf, weights, link)
+        # Built here, in the loop that reads the file, rather than on the first text.
+        object.__setattr__(head, "_features", table)
+        return head
 
 
 @dataclass(frozen=True)
@@ -200,7 +281,7 @@ class TrainedModel:
     # directory that rules.toml does not route).
     category_departments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def urgency(self, feats: Sequence[str]) -> float | None:
+    def urgency(self, feats: Features) -> float | None:
         """Probability that the text is urgent, if this model has an urgency head."""
         if self.urgent is None:
             return None

@@ -754,6 +754,10 @@ class SipGateway:
             reply(response_for(request, 481))
             return
         reply(response_for(request, 200))
+        if leg.ended:
+            # A BYE crossing ours (a phone finishing its REFER hangs up as the gateway does):
+            # that leg is over already, the rest of the call is not its to end.
+            return
         if leg.role != "caller" and self.transfers.party_left(leg):
             return
         self._end_call(leg.call, f"{leg.role}-hangup", leg)

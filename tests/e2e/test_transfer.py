@@ -255,12 +255,15 @@ async def test_when_the_agent_leaves_a_three_way_caller_and_department_talk_on(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("scenario", ["agent_refer.xml", "agent_refer_bye_crosses.xml"])
 async def test_refer_from_the_agents_phone_transfers_the_call(
-    hotline: RunningHotline, tmp_path: Path, department_port: int
+    hotline: RunningHotline, tmp_path: Path, department_port: int, scenario: str
 ) -> None:
+    """Whether the phone waits for the gateway's BYE or sends its own as it finishes the
+    transfer, the caller goes on talking to the department."""
     await hotline.add_agent("1001")
     phone, phone_port, _ = await start_agent_phones(
-        tmp_path, 1, "agent_refer.xml", extra=["-d", "1000", "-key", "target", DEPARTMENT]
+        tmp_path, 1, scenario, extra=["-d", "1000", "-key", "target", DEPARTMENT]
     )
     department = await start_sipp(
         "department",

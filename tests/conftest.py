@@ -25,6 +25,23 @@ PG_URL = os.environ.get(
 SHARED = Path(os.environ.get("HOTLINE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to start when two test files share a name.
+
+    The tests folders are not packages, so pytest imports each test file by its
+    basename; two files of one name in different folders stop the whole run at
+    collection. Said here, before collection, with both paths.
+    """
+    seen: dict[str, Path] = {}
+    for path in sorted(Path(__file__).parent.rglob("test_*.py")):
+        if path.name in seen:
+            raise pytest.UsageError(
+                f"two test files named {path.name}: {seen[path.name]} and {path}; "
+                "rename one, test modules are imported by basename"
+            )
+        seen[path.name] = path
+
+
 def reset_postgres(url: str) -> None:
     """Leave the test database empty, whatever an earlier run left in it."""
     from sqlalchemy import text

@@ -106,7 +106,7 @@ async def _audit(
     )
 
 
-async def _visible(request: web.Request, number: str, act: bool = False) -> CaseRecord:
+async def visible_case(request: web.Request, number: str, act: bool = False) -> CaseRecord:
     """The case, if the principal may see (or act on) it; 404 otherwise, exactly like a
     ticket that does not exist."""
     record = await _api(request).cases.get(number)
@@ -288,7 +288,7 @@ async def case_action(request: web.Request) -> web.Response:
     api, principal = _api(request), current(request)
     if not principal.is_lead:
         raise ApiError(403, "lead-only", "only a shift lead may 改派, reject or send back")
-    record = await _visible(request, request.match_info["number"])
+    record = await visible_case(request, request.match_info["number"])
     data = await read_json(request)
     kind = ACTIONS.get(str(data.get("action", "")))
     if kind is None:
@@ -326,7 +326,7 @@ async def case_action(request: web.Request) -> web.Response:
 async def visit_outcome(request: web.Request) -> web.Response:
     """POST /api/tickets/{number}/visit: what the 回访 found (满意 … 未接通)."""
     api, principal = _api(request), current(request)
-    record = await _visible(request, request.match_info["number"])
+    record = await visible_case(request, request.match_info["number"])
     item = visit_item_id(record.ticket.number, record.case.visit_attempts)
     holder = api.switchboard.visit_held_by(item)
     if not principal.is_lead and holder != principal.agent_id:

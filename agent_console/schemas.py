@@ -354,3 +354,14 @@ class AuditEntrySchema(Schema):
 
 class AuditListSchema(Schema):
     entries = fields.List(fields.Nested(AuditEntrySchema))
+
+
+class DialStartedSchema(Schema):
+    """A click-to-call started: its progress follows as `dial.state` websocket messages
+    (calling-agent, calling-citizen, connected, then ended / unreached / agent-unreached /
+    cancelled)."""
+
+    dial_id = fields.String()
+    task = fields.String(metadata={"enum": ["visit", "callback"]})
+    ref = fields.String(metadata={"description": "ticket number or missed call id"})
+    state = fields.String(metadata={"example": "calling-agent"})

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.access import Actor, Guarded, may_act
-from hotline.models import MissedCall
+from hotline.models import Call, MissedCall
 from hotline.privacy import mask_phone
 
 STATUSES = ("open", "offered", "done")
@@ -31,6 +31,7 @@ class MissedCallView:
     missed_at: datetime
     status: str
     agent_id: str | None
+    hotline: str = ""  # the number the citizen dialled (shown to them when called back)
 
     def to_json(self, reveal: bool) -> dict[str, Any]:
         """Agents calling back see the number; everything else sees it masked."""
@@ -68,6 +69,25 @@ class MissedCalls:
             MissedCallView(r.call_id, r.kind, r.number, r.queue, r.missed_at, r.status, r.agent_id)
             for r in rows
         ]
+
+    async def get(self, call_id: str) -> MissedCallView | None:
+        """One missed call, with the hotline its caller dialled."""
+        async with self._sessions() as db:
+            row = await db.get(MissedCall, call_id)
+            call = await db.get(Call, call_id)
+        if row is None:
+            return None
+        hotline = call.dialled if call is not None else ""
+        return MissedCallView(
+            row.call_id,
+            row.kind,
+            row.number,
+            row.queue,
+            row.missed_at,
+            row.status,
+            row.agent_id,
+            hotline,
+        )
 
     async def mark(self, call_id: str, status: str, actor: Actor, now: datetime) -> None:
         """Take an open missed call, or change one taken by the actor (a lead: any)."""

@@ -367,3 +367,26 @@ class PhoneBinding(Base):
     source_port: Mapped[int] = mapped_column(Integer)
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboundCall(Base):
+    """A click-to-call (回拨) placed for a 回访 or a missed call: who dialled whom for which
+    task, how far it got, and its recording (citizen left, agent right)."""
+
+    __tablename__ = "outbound_calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task: Mapped[str] = mapped_column(String(16))  # visit | callback
+    task_ref: Mapped[str] = mapped_column(String(64))  # the ticket number or missed call id
+    agent_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # talked | agent-unreached | citizen-unreached | cancelled; None while dialling
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    recording_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    recording_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_outbound_calls_task", "task", "task_ref"),)

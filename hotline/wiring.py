@@ -21,6 +21,7 @@ from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
+from agent_console.dial_api import DialApi, add_dial_routes
 from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import media_engine_key, sip_guard_key
 from agent_console.notifier import Notifier
@@ -37,9 +38,11 @@ from hotline.case_policy import deadline_policy
 from hotline.case_scheduler import RESCHEDULING, CaseScheduler
 from hotline.case_updates import CaseUpdates
 from hotline.classification import ModelWatcher, build_classifier, console_departments
+from hotline.click_to_call import ClickToCall
 from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
+from hotline.dial_outcomes import unreached_recorder
 from hotline.duty import DutyRoster
 from hotline.guard_setup import register_lockout, sip_guard
 from hotline.missed_calls import MissedCalls
@@ -59,6 +62,7 @@ from nlp.emergency import SERVICES
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from routing.roster import Roster
+from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded, TelephonyEvent
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 from telephony.registrar import Registrar
@@ -161,6 +165,17 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     )
     registrar = Registrar()
     guard = sip_guard(config, registrar)
+    unreached = unreached_recorder(cases, switchboard, sessions, clock)
+    dials = ClickToCall(
+        sessions, notifier, clock, lambda order: gateway.originate(order), unreached
+    )
+
+    def on_telephony_event(event: TelephonyEvent) -> None:
+        if isinstance(event, OutboundProgress | OutboundEnded | OutboundRecorded):
+            dials.on_event(event)
+        else:
+            switchboard.on_telephony_event(event)
+
     gateway = SipGateway(
         host=config.sip.host,
         port=config.sip.port,
@@ -171,7 +186,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         hotlines=config.hotlines,
         credentials=accounts.sip_ha1,
         media=media,
-        on_event=switchboard.on_telephony_event,
+        on_event=on_telephony_event,
         clock=clock,
         agent_ring_seconds=config.sip.agent_ring_seconds,
         max_unacknowledged=config.sip.max_unacknowledged_answers,
@@ -339,6 +354,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
+    add_dial_routes(app, DialApi(dials, switchboard, MissedCalls(sessions), clock))
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,
@@ -393,6 +409,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             await report_jobs.stop()
             await archive.stop()
             await gateway.stop(config.sip.drain_seconds)
+            await dials.synced()
             await scheduler.stop()
             await sender.stop()
             await switchboard.stop()

@@ -158,6 +158,45 @@ class VoicemailLeft:
     duration_seconds: float
 
 
+@dataclass(frozen=True)
+class OutboundProgress:
+    """A click-to-call (回拨) moved on: the agent's phone rings (calling-agent), the agent
+    answered and the citizen is being called (calling-citizen), the citizen answered
+    (connected)."""
+
+    at: datetime
+    dial_id: str
+    agent_id: str
+    stage: str  # calling-agent | calling-citizen | connected
+
+
+@dataclass(frozen=True)
+class OutboundEnded:
+    """A click-to-call is over. `outcome`: talked (the citizen answered), agent-unreached
+    (the agent's phone declined or did not answer: nobody was dialled out), citizen-unreached
+    (busy, refused, no answer, unreachable), cancelled (the agent hung up first)."""
+
+    at: datetime
+    dial_id: str
+    agent_id: str
+    outcome: str
+    reason: str  # citizen-hangup | agent-hangup | rejected-486 | no-answer | unreachable …
+    rtp_from_citizen: int
+    rtp_to_citizen: int
+
+
+@dataclass(frozen=True)
+class OutboundRecorded:
+    """A click-to-call's stereo recording (citizen left, agent right) is on disk."""
+
+    at: datetime
+    dial_id: str
+    path: str
+    duration_seconds: float
+
+
+OutboundEvent = OutboundProgress | OutboundEnded | OutboundRecorded
+
 TelephonyEvent = (
     CallArrived
     | CallRefused
@@ -173,4 +212,7 @@ TelephonyEvent = (
     | TransferFailed
     | AgentLeftCall
     | CallHeld
+    | OutboundProgress
+    | OutboundEnded
+    | OutboundRecorded
 )

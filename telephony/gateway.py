@@ -39,6 +39,7 @@ from telephony.events import (
 from telephony.guard import SipGuard
 from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine, RtpLeg
+from telephony.outbound import Origination, OutboundCalls
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
@@ -161,6 +162,8 @@ class HotlineCall:
     # The caller ACKed our 200: the call was offered to the switchboard (CallArrived or a
     # voicemail). An answer never ACKed ends without a word to it.
     started: bool = False
+    # A click-to-call (telephony/outbound.py) hears of its end here instead of CallEnded.
+    on_end: Callable[[HotlineCall, str], None] | None = None
 
 
 def _bridged(call: HotlineCall) -> bool:
@@ -276,6 +279,9 @@ class SipGateway:
         self._stopping = False
         self._call_ended = asyncio.Event()
         self.transfers = Transfers(self, outbound_proxy, outbound_credentials)
+        self.outbound = OutboundCalls(
+            self, outbound_proxy, outbound_credentials, self._caller_media.recordings_dir
+        )
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
         self.session_timers = session_timer.SessionTimers(self)
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
@@ -943,6 +949,10 @@ class SipGateway:
         log.info("agent leg failed", extra={"call": call.id, "agent": agent_id, "reason": reason})
         self._emit(AgentLegFailed(self._clock(), call.id, agent_id, reason))
 
+    def originate(self, order: Origination) -> None:
+        """Click-to-call: the agent's phone, then the citizen (raises OutboundError)."""
+        self.outbound.start(order)
+
     def transfer(self, call_id: str, number: str, mode: str) -> None:
         """Blind transfer or three-way call to `number` (raises TransferError)."""
         self.transfers.start(call_id, number, mode)
@@ -971,6 +981,8 @@ class SipGateway:
         log.info("call ended", extra={"call": call.id, "reason": reason})
         if call.started:
             self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
+        if call.on_end is not None:
+            call.on_end(call, reason)
         # else: answered and never ACKed (or hung up before the ACK): the switchboard never
         # heard of it, and the ports and timers are already released above.
         media, call.media = call.media, None

@@ -113,6 +113,7 @@ let callbackTask = null;
 
 function showCallbackTask(message) {
   callbackTask = message.call_id;
+  $("callback-task").dataset.callId = message.call_id;
   $("callback-task-number").textContent = message.number;
   $("callback-task").hidden = false;
 }

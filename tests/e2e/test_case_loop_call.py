@@ -2,8 +2,8 @@
 the ticket is forwarded to a real HTTP dispatch core, which posts 派遣, 处置, 结案 back; the
 回访 is offered to a ready agent and its outcome closes the case (办结), or reopens it (重办).
 
-The 回访 click-to-call (the gateway ringing the agent's phone, then the citizen) is built on
-another branch; until it is wired in, the outcome is recorded after the offer."""
+The 回访 click-to-call itself (agent's phone, then the citizen, recorded) is proven in
+tests/e2e/test_click_to_call.py; here the outcome is recorded after the offer."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+import wave
 from pathlib import Path
 
 from telephony import g711
@@ -43,15 +44,36 @@ def frames_with_tone(
 ) -> int:
     """How many 20 ms frames carry `frequency` at 100× the power of the `reference` bin."""
     decode = g711.alaw_to_linear if payload_type == 8 else g711.ulaw_to_linear
+    frames = [
+        struct.unpack(f"<{FRAME}h", decode(payload))
+        for payload in payloads
+        if len(payload) == FRAME
+    ]
+    return pcm_frames_with_tone(frames, frequency, reference)
+
+
+def pcm_frames_with_tone(frames: list[tuple[int, ...]], frequency: float, reference: float) -> int:
+    """The same test on linear PCM frames of 160 samples (a recording's channel)."""
     count = 0
-    for payload in payloads:
-        if len(payload) != FRAME:
-            continue
-        samples = struct.unpack(f"<{FRAME}h", decode(payload))
+    for samples in frames:
         tone = _goertzel(samples, frequency)
         if tone > 1e9 and tone > 100 * _goertzel(samples, reference):
             count += 1
     return count
+
+
+def wav_channel_frames(path: Path) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """A stereo 16-bit WAV's left and right channels as 20 ms frames."""
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getnchannels() == 2 and wav.getframerate() == 8000
+        data = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(data) // 2}h", data)
+    left, right = samples[0::2], samples[1::2]
+    count = len(left) // FRAME
+    return (
+        [left[i * FRAME : (i + 1) * FRAME] for i in range(count)],
+        [right[i * FRAME : (i + 1) * FRAME] for i in range(count)],
+    )
 
 
 async def start_party(

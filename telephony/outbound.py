@@ -1,0 +1,360 @@
+"""Click-to-call (回拨): the gateway calls the agent's phone, then the citizen through the trunk.
+
+One outbound call is two UAC legs on one `HotlineCall`: the agent's leg first; once the agent
+answers, the citizen's leg through the outbound proxy (answering a 401/407 once with the
+trunk credentials). When the citizen answers the two legs are bridged and recorded (citizen
+left, agent right), like an inbound call. Either side hanging up ends the other (the gateway's
+BYE handling, through `HotlineCall.on_end`). The agent declining or not answering dials
+nobody out; the citizen busy, refusing or not answering hangs up the agent's leg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hotline.privacy import mask_phone
+from telephony import sdp
+from telephony.digest_client import authorization
+from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded
+from telephony.recording import CallRecorder
+from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+
+if TYPE_CHECKING:
+    from telephony.gateway import HotlineCall, Leg, SipGateway
+
+log = logging.getLogger(__name__)
+
+CITIZEN_RING_SECONDS = 40.0
+# G.711 A-law: what Chinese trunks carry; both legs use it so the bridge relays unchanged.
+CODEC = sdp.PCMA
+
+
+class OutboundError(Exception):
+    """A click-to-call that cannot start; `error_id` is stable for the console."""
+
+    def __init__(self, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+@dataclass(frozen=True)
+class Origination:
+    """What to dial: the agent's phone first, then `number` shown `caller_id` (the hotline)."""
+
+    dial_id: str
+    agent_id: str
+    number: str
+    caller_id: str
+
+
+@dataclass
+class _Progress:
+    """How far one click-to-call got; decides its outcome when it ends."""
+
+    order: Origination
+    failure: str = ""  # why a leg failed: rejected-486, no-answer, unreachable …
+    recorder: CallRecorder | None = None
+
+
+class OutboundCalls:
+    """Click-to-call legs on behalf of one gateway."""
+
+    def __init__(
+        self,
+        gateway: SipGateway,
+        proxy: tuple[str, int] | None,
+        credentials: tuple[str, str] | None = None,
+        recordings_dir: Path | None = None,
+    ) -> None:
+        self._gw = gateway
+        self._proxy = proxy
+        self._credentials = credentials
+        self._recordings = recordings_dir
+        self._dials: dict[str, _Progress] = {}
+
+    def start(self, order: Origination) -> None:
+        """Ring the agent's phone; OutboundProgress and, in the end, OutboundEnded follow."""
+        gw = self._gw
+        if self._proxy is None:
+            raise OutboundError("no-outbound-proxy", "no outbound proxy (trunk) is configured")
+        if not order.number.isdigit():
+            raise OutboundError("invalid-number", "the number to call must be digits")
+        if order.dial_id in self._dials:
+            raise OutboundError("dial-in-progress", "this call-back is being dialled already")
+        bindings = gw.registrar.bindings(order.agent_id, asyncio.get_running_loop().time())
+        if not bindings:
+            raise OutboundError("no-phone", "坐席话机未注册，无法回拨")
+        self._dials[order.dial_id] = _Progress(order)
+        gw._tasks.spawn(
+            self._call_agent(order, bindings[0].contact, bindings[0].source), name="dial-agent"
+        )
+
+    def active(self, dial_id: str) -> bool:
+        return dial_id in self._dials
+
+    async def _call_agent(self, order: Origination, contact: str, source: tuple[str, int]) -> None:
+        from telephony.gateway import Dialog, HotlineCall, Leg
+
+        gw = self._gw
+        call = HotlineCall(order.dial_id, order.number, order.caller_id, "", CODEC)
+        call.agent_id = order.agent_id
+        call.on_end = self._ended
+        try:
+            media = await gw._media.open_leg(CODEC)
+        except RuntimeError:
+            self._dials[order.dial_id].failure = "no-media-port"
+            self._ended(call, "no-media-port")
+            return
+        # The phone shows whom it is about to call: the citizen's number.
+        local = NameAddr(
+            order.number,
+            SipUri("sip", order.number, gw._advertised, gw._port, {}),
+            {"tag": new_tag()},
+        )
+        remote = NameAddr(None, SipUri("sip", order.agent_id, gw._advertised, gw._port, {}), {})
+        dialog = Dialog(
+            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
+            local=local,
+            remote=remote,
+            remote_target=contact,
+            destination=gw._reach_phone(contact, source),
+        )
+        leg = Leg("agent", call, dialog, media)
+        call.agent_leg = leg
+        gw._calls[call.id] = call
+        self._invite(leg, "hotline click-to-call", gw._ring_seconds)
+        gw._emit(OutboundProgress(gw._clock(), call.id, order.agent_id, "calling-agent"))
+        log.info("click-to-call: ringing the agent", extra={"dial": call.id})
+
+    async def _call_citizen(self, call: HotlineCall) -> None:
+        from telephony.gateway import Dialog, Leg
+
+        gw = self._gw
+        assert self._proxy is not None
+        progress = self._dials.get(call.id)
+        if progress is None or call.ended:
+            return
+        order = progress.order
+        try:
+            media = await gw._media.open_leg(CODEC)
+        except RuntimeError:
+            progress.failure = "no-media-port"
+            gw._end_call(call, "no-media-port", None)
+            return
+        if call.ended:
+            gw._media.close_leg(media)
+            return
+        host, port = self._proxy
+        local = NameAddr(
+            None,
+            SipUri("sip", order.caller_id, gw._advertised, gw._port, {}),
+            {"tag": new_tag()},
+        )
+        remote = NameAddr(None, SipUri("sip", order.number, host, port, {}), {})
+        dialog = Dialog(
+            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
+            local=local,
+            remote=remote,
+            remote_target=str(remote.uri),
+            destination=self._proxy,
+        )
+        # The citizen's side of the call: "caller" in the gateway's terms (hold, BYE).
+        leg = Leg("caller", call, dialog, media)
+        call.caller_leg = leg
+        self._invite(leg, "hotline call-back", CITIZEN_RING_SECONDS)
+        gw._emit(OutboundProgress(gw._clock(), call.id, order.agent_id, "calling-citizen"))
+        log.info(
+            "click-to-call: calling the citizen",
+            extra={"dial": call.id, "number": mask_phone(order.number)},
+        )
+
+    # --- one UAC leg ------------------------------------------------------------------
+
+    def _invite(self, leg: Leg, subject: str, ring_seconds: float) -> None:
+        gw = self._gw
+        offer = sdp.build_offer(gw._advertised, leg.media.port, [CODEC], secrets.randbelow(2**31))
+        leg.local_sdp = bytes(offer)
+        gw._dialogs[(leg.dialog.sip_call_id, leg.dialog.local.tag or "")] = leg
+        self._send_invite(leg, subject, None)
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(ring_seconds, self._ring_timeout, leg))
+
+    def _send_invite(self, leg: Leg, subject: str, answer: tuple[str, str] | None) -> None:
+        gw = self._gw
+        request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
+        request.headers.add("Subject", subject)
+        if leg.role == "caller":
+            # The trunk shows the citizen the hotline's number.
+            identity = f"<sip:{leg.call.dialled}@{gw._advertised}>"
+            request.headers.add("P-Asserted-Identity", identity)
+        if answer is not None:
+            request.headers.add(*answer)
+        leg.invite = request
+        gw._clients.start(
+            request.vias[0].branch or "",
+            "INVITE",
+            bytes(request),
+            leg.dialog.destination,
+            lambda response: self._on_response(leg, request, response, subject),
+            lambda: self._failed(leg, "unreachable"),
+        )
+
+    def _ring_timeout(self, leg: Leg) -> None:
+        if leg.answered or leg.ended or leg.invite is None:
+            return
+        self._gw._cancel_invite(leg, leg.invite)
+        self._failed(leg, "no-answer")
+
+    def _challenge_answer(
+        self, invite: SipRequest, response: SipResponse
+    ) -> tuple[str, str] | None:
+        """The header answering a 401/407 from the trunk once; None if that is not possible."""
+        if self._credentials is None:
+            return None
+        if invite.headers.get("Authorization") or invite.headers.get("Proxy-Authorization"):
+            return None  # answered once already: the credentials are wrong
+        asked, header = (
+            ("WWW-Authenticate", "Authorization")
+            if response.status == 401
+            else ("Proxy-Authenticate", "Proxy-Authorization")
+        )
+        challenge = response.headers.get(asked)
+        if not challenge:
+            return None
+        try:
+            return header, authorization(challenge, "INVITE", str(invite.uri), *self._credentials)
+        except ValueError as error:
+            log.warning("unusable challenge from the trunk", extra={"error": str(error)})
+            return None
+
+    def _on_response(
+        self, leg: Leg, invite: SipRequest, response: SipResponse, subject: str
+    ) -> None:
+        gw = self._gw
+        if response.status < 200:
+            return
+        if response.status >= 300:
+            gw._ack_failure(leg, invite, response)
+            if leg.invite is not invite or leg.ended:
+                return  # a retransmitted final response to an INVITE already retried
+            if response.status in (401, 407) and leg.role == "caller":
+                answer = self._challenge_answer(invite, response)
+                if answer is not None:
+                    self._send_invite(leg, subject, answer)
+                    return
+            self._failed(leg, f"rejected-{response.status}")
+            return
+        if leg.ack is not None:
+            gw._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
+            return
+        if response.to.tag:
+            leg.dialog.remote = response.to
+        contact = response.headers.get("Contact")
+        if contact:
+            try:
+                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
+                if leg.role == "agent":
+                    leg.dialog.destination = gw._reach_phone(
+                        leg.dialog.remote_target, leg.dialog.destination
+                    )
+            except SipParseError:
+                pass
+        leg.dialog.follow_record_route(response)
+        ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
+        leg.ack = bytes(ack)
+        gw._transport.send(leg.ack, leg.dialog.destination)
+        call = leg.call
+        if leg.ended or call.ended:
+            gw._hang_up_leg(leg)  # the other side hung up while this one answered
+            return
+        try:
+            answer_sdp = sdp.SessionDescription.parse(response.body)
+            leg.media.set_remote((answer_sdp.connection_address, answer_sdp.audio_port))
+        except ValueError:
+            log.warning("click-to-call answered without usable SDP", extra={"dial": call.id})
+        leg.answered = True
+        leg.cancel_timers()
+        if leg.role == "agent":
+            gw._tasks.spawn(self._call_citizen(call), name="dial-citizen")
+            return
+        self._connected(call)
+
+    def _connected(self, call: HotlineCall) -> None:
+        gw = self._gw
+        progress = self._dials.get(call.id)
+        citizen, agent = call.caller_leg, call.agent_leg
+        if progress is None or citizen is None or agent is None:
+            return
+        gw._media.bridge(citizen.media, agent.media)
+        if self._recordings is not None:
+            at = gw._clock()
+            progress.recorder = CallRecorder(
+                self._recordings / at.strftime("%Y-%m-%d") / f"{call.id}.wav"
+            )
+            gw._media.record(citizen.media, agent.media, progress.recorder)
+        log.info("click-to-call connected", extra={"dial": call.id})
+        gw._emit(OutboundProgress(gw._clock(), call.id, progress.order.agent_id, "connected"))
+
+    def _failed(self, leg: Leg, reason: str) -> None:
+        if leg.ended:
+            return
+        gw = self._gw
+        progress = self._dials.get(leg.call.id)
+        if progress is not None:
+            progress.failure = reason
+        gw._close_leg(leg)
+        gw._end_call(leg.call, f"{'agent' if leg.role == 'agent' else 'citizen'}-{reason}", None)
+
+    # --- the end ------------------------------------------------------------------------
+
+    def _ended(self, call: HotlineCall, reason: str) -> None:
+        """Every ending comes here (a failed leg, a BYE from either side, shutdown)."""
+        gw = self._gw
+        progress = self._dials.pop(call.id, None)
+        if progress is None:
+            return
+        citizen, agent = call.caller_leg, call.agent_leg
+        if citizen is not None and citizen.answered:
+            outcome = "talked"
+            reason = {"caller-hangup": "citizen-hangup"}.get(reason, reason)
+        elif agent is None or not agent.answered:
+            outcome = "agent-unreached"
+        elif citizen is None or not progress.failure:
+            outcome = "cancelled"  # the agent hung up before the citizen answered
+        else:
+            outcome = "citizen-unreached"
+        received = citizen.media.received if citizen is not None else 0
+        sent = citizen.media.sent if citizen is not None else 0
+        log.info(
+            "click-to-call ended", extra={"dial": call.id, "outcome": outcome, "reason": reason}
+        )
+        gw._emit(
+            OutboundEnded(
+                gw._clock(),
+                call.id,
+                progress.order.agent_id,
+                outcome,
+                progress.failure or reason,
+                received,
+                sent,
+            )
+        )
+        if progress.recorder is not None:
+            gw._tasks.spawn(self._finish_recording(call.id, progress.recorder), name="recording")
+
+    async def _finish_recording(self, dial_id: str, recorder: CallRecorder) -> None:
+        try:
+            finished = await recorder.finish()
+        except OSError:
+            log.exception("click-to-call recording could not be written", extra={"dial": dial_id})
+            return
+        gw = self._gw
+        gw._emit(
+            OutboundRecorded(gw._clock(), dial_id, str(finished.path), finished.duration_seconds)
+        )

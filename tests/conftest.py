@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web_app
 from aiohttp.test_utils import TestServer
 
 import migrations
@@ -40,6 +40,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 "rename one, test modules are imported by basename"
             )
         seen[path.name] = path
+
+
+@pytest.fixture(autouse=True)
+def _forget_aiohttp_applications() -> Iterator[None]:
+    """Let each test's whole system be freed when the test ends.
+
+    aiohttp keeps every application's middleware chain in an LRU cache of 1,024 entries,
+    keyed by the application: harmless for a server's one application, but a suite that
+    builds a system per test kept each one (classifier, engine, switchboard), about 100 MB
+    a test, until the run held many GB.
+    """
+    yield
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None:
+        cache.cache_clear()
 
 
 def reset_postgres(url: str) -> None:

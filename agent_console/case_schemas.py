@@ -90,6 +90,16 @@ class CaseViewSchema(TicketSchema):
     source = fields.String(metadata={"example": "12319"})
     confidential = fields.Boolean()
     emergency_service = fields.String(allow_none=True)
+    survey = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["satisfied", "fairly_satisfied", "unsatisfied", "no_answer"]),
+        metadata={
+            "description": "好差评: the caller's key after the agent hung up; null if not asked"
+        },
+    )
+    survey_label = fields.String(
+        allow_none=True, metadata={"example": "满意", "description": "满意 基本满意 不满意 未评价"}
+    )
     events = fields.List(fields.Nested(CaseEventSchema), required=True)
 
 

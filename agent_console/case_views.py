@@ -11,6 +11,7 @@ from cases.states import LABELS as STATE_LABELS
 from hotline.case_log import CaseRecord
 from hotline.privacy import mask_address, mask_phone
 from hotline.tickets import ticket_fields
+from telephony.survey_rules import outcome_label
 
 
 def case_json(record: CaseRecord, now: datetime, delivered: bool | None) -> dict[str, Any]:
@@ -38,6 +39,9 @@ def case_json(record: CaseRecord, now: datetime, delivered: bool | None) -> dict
         "visit_attempts": case.visit_attempts,
         "next_visit_at": None if case.next_visit_at is None else case.next_visit_at.isoformat(),
         "satisfaction": None if case.satisfaction is None else case.satisfaction.value,
+        # The caller's own rating of the call (好差评), pressed after the agent hung up.
+        "survey": ticket.survey,
+        "survey_label": outcome_label(ticket.survey),
         "events": [
             {
                 "type": row.type,

@@ -237,6 +237,15 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class SurveyConfig:
+    # The post-call survey (好差评): when the agent hangs up, a caller still on the line is
+    # asked to press 1 满意, 2 基本满意 or 3 不满意 (RFC 4733 or SIP INFO).
+    enabled: bool = False
+    # Seconds after the question ends before a caller who pressed nothing is hung up (未评价).
+    timeout_seconds: float = 8.0
+
+
+@dataclass(frozen=True)
 class AdmissionConfig:
     # Daily opening hours in the centre's time zone, e.g. "08:00-20:00"; empty = 24 hours.
     opening_hours: str = ""
@@ -433,6 +442,7 @@ class HotlineConfig:
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)

@@ -105,6 +105,10 @@ class Call(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     rtp_from_caller: Mapped[int] = mapped_column(Integer, default=0)
     rtp_to_caller: Mapped[int] = mapped_column(Integer, default=0)
+    # The post-call survey (好差评, telephony.survey_rules.SurveyOutcome): satisfied |
+    # fairly_satisfied | unsatisfied | no_answer; None when the caller was not asked or left.
+    survey: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_calls_arrived_at", "arrived_at"),)
 
@@ -195,6 +199,8 @@ class Ticket(Base):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     # 110/119/120/122 when the caller was handed to an emergency service (国办函〔2025〕66号).
     emergency_service: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # The caller's post-call survey (好差评) of the call the ticket was taken on (as on calls).
+    survey: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The deadline now running (handling or 回访), projected from the event log.
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Retention: when the caller's name, phone and address were erased (None: still kept).

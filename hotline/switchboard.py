@@ -26,6 +26,7 @@ from hotline.queue_status import WaitEstimator
 from hotline.recent_callers import RecentCallers
 from hotline.recordings import record_call
 from hotline.refused_calls import record_refused
+from hotline.surveys import record_survey
 from hotline.transfers import check_holder, check_mode, resolve_target
 from hotline.voicemail import draft_from_voicemail
 from routing import (
@@ -53,6 +54,7 @@ from telephony.events import (
     CallTransferred,
     PhoneRegistered,
     RecordingFinished,
+    SurveyAnswered,
     TelephonyEvent,
     TransferFailed,
     VoicemailLeft,
@@ -328,6 +330,8 @@ class Switchboard(CallbackDesk):
             self._write(record_refused(event))
         elif isinstance(event, RecordingFinished):
             self._write(record_call(event))
+        elif isinstance(event, SurveyAnswered):
+            self._write(record_survey(event))
         elif isinstance(event, VoicemailLeft):
             self._write(draft_from_voicemail(event, self._timezone))
         elif isinstance(event, CallbackRequested):

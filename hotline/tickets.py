@@ -278,7 +278,8 @@ class TicketService:
         for attempt in range(NUMBER_RETRIES):
             try:
                 async with self._sessions.begin() as db:
-                    if draft.call_id is not None and await db.get(Call, draft.call_id) is None:
+                    call = None if draft.call_id is None else await db.get(Call, draft.call_id)
+                    if draft.call_id is not None and call is None:
                         raise TicketError("unknown-call", "call_id names no call", "call_id")
                     target = None
                     if draft.merge_into is not None:
@@ -303,6 +304,8 @@ class TicketService:
                         confidential=draft.confidential,
                         external_number=draft.external_number,
                         emergency_service=draft.emergency_service,
+                        # Answered before the ticket was saved (in wrap-up): kept with it.
+                        survey=None if call is None else call.survey,
                     )
                     db.add(ticket)
                     await db.flush()

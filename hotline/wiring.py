@@ -66,6 +66,7 @@ from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded, 
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 from telephony.registrar import Registrar
+from telephony.survey import SurveyOptions
 from telephony.trunk_binding import TrunkAccount
 from telephony.upstream import UpstreamTrunk
 
@@ -198,6 +199,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         guard=guard,
         registrar=registrar,
         lockout=register_lockout(config),
+        survey=SurveyOptions(config.survey.enabled, config.survey.timeout_seconds),
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)

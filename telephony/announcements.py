@@ -34,6 +34,8 @@ PROMPT_NAMES = (
     "nobody_on_duty",
     "after_hours",
     "menu",
+    "survey",
+    "survey_thanks",
 )
 LARGEST_SPOKEN = 99  # above this the caller hears "99"; an exact figure no longer helps
 

@@ -93,3 +93,33 @@ def press_payloads(digit: str, packets: int = 5, end_repeats: int = 3) -> list[b
     ]
     end = bytes(TelephoneEvent(code, True, 10, 160 * packets))
     return payloads + [end] * end_repeats
+
+
+def digit_from_info(content_type: str, body: bytes) -> str | None:
+    """The key a SIP INFO carries, or None: `application/dtmf-relay` ("Signal=1" and
+    "Duration=160" lines, as Cisco and most phones send) or `application/dtmf` (the key
+    alone). Neither is an RFC 6086 Info Package; phones send them without one."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    if kind == "application/dtmf-relay":
+        for line in text.splitlines():
+            name, equals, value = line.partition("=")
+            if equals and name.strip().lower() == "signal":
+                return _info_key(value.strip(), event_codes=True)
+        return None
+    if kind == "application/dtmf":
+        return _info_key(text, event_codes=False)
+    return None
+
+
+def _info_key(value: str, event_codes: bool) -> str | None:
+    """A key as INFO bodies write it: 0-9 * # A-D; dtmf-relay also has the RFC 4733 event
+    codes 10 (*) to 15 (D)."""
+    if len(value) == 1 and value.upper() in EVENT_CODES:
+        return value.upper()
+    if event_codes and value.isdigit() and int(value) < len(EVENT_CODES):
+        return EVENT_CODES[int(value)]
+    return None

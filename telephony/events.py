@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from telephony.survey_rules import SurveyOutcome
+
 
 @dataclass(frozen=True)
 class CallArrived:
@@ -197,6 +199,19 @@ class OutboundRecorded:
 
 OutboundEvent = OutboundProgress | OutboundEnded | OutboundRecorded
 
+
+@dataclass(frozen=True)
+class SurveyAnswered:
+    """The post-call survey (好差评) is over: the caller pressed 1–3, or nothing in time
+    (NO_ANSWER). A caller who hung up before either gives no event."""
+
+    at: datetime
+    call_id: str
+    outcome: SurveyOutcome
+    key: str | None  # the key pressed; None for NO_ANSWER
+    via: str | None  # rfc4733 | info; None for NO_ANSWER
+
+
 TelephonyEvent = (
     CallArrived
     | CallRefused
@@ -215,4 +230,5 @@ TelephonyEvent = (
     | OutboundProgress
     | OutboundEnded
     | OutboundRecorded
+    | SurveyAnswered
 )

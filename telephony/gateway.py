@@ -22,6 +22,7 @@ from telephony import hold, sdp, session_timer
 from telephony.admission import Admission
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
+from telephony.dtmf import digit_from_info
 from telephony.endpoint import SipEndpoint
 from telephony.events import (
     AgentAnswered,
@@ -57,6 +58,7 @@ from telephony.sip import (
     response_for,
     stamp_top_via,
 )
+from telephony.survey import PostCallSurveys, SurveyOptions
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
 from telephony.transfer import Transfers
 from telephony.trunk_binding import TrunkBinding, TrunkStatus
@@ -64,7 +66,7 @@ from telephony.upstream import UpstreamRegistration, UpstreamTrunk
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, UPDATE"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, UPDATE, INFO"
 ALLOWED_METHODS = frozenset(method.strip() for method in ALLOW.split(","))
 KNOWN_METHODS = {
     "INVITE",
@@ -242,6 +244,7 @@ class SipGateway:
         registrar: Registrar | None = None,
         lockout: RegisterLockout | None = None,
         max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED,
+        survey: SurveyOptions | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -284,6 +287,7 @@ class SipGateway:
         )
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
         self.session_timers = session_timer.SessionTimers(self)
+        self.surveys = PostCallSurveys(self, survey or SurveyOptions())
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
         if upstream is not None:
             self.trunk = [
@@ -342,6 +346,7 @@ class SipGateway:
                 break
         for call in list(self._calls.values()):
             self._end_call(call, "shutdown", None)
+        self.surveys.stop()
         await self._tasks.cancel_all()
         self._clients.clear()
         self._servers.clear()
@@ -390,6 +395,7 @@ class SipGateway:
             "REGISTER": self._registrations.handle,
             "REFER": self.refers.handle,
             "UPDATE": self._on_update,
+            "INFO": self._on_info,
         }.get(request.method)
         if handler is None:
             reply(response_for(request, 405, extra=[("Allow", ALLOW)]))
@@ -766,7 +772,27 @@ class SipGateway:
             return
         if leg.role != "caller" and self.transfers.party_left(leg):
             return
+        if leg.role == "caller" and self.surveys.caller_left(leg):
+            return
+        if leg.role == "agent" and self.surveys.take_over(leg.call, leg):
+            return  # the caller stays on for the survey (好差评)
         self._end_call(leg.call, f"{leg.role}-hangup", leg)
+
+    def _on_info(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
+        """INFO in a dialog (RFC 6086): a key by `application/dtmf-relay` or `application/dtmf`
+        counts in a post-call survey and is answered 200 and ignored elsewhere; an Info Package
+        we never offered (we send no Recv-Info) gets 469."""
+        leg = self._dialogs.get((request.call_id, request.to.tag or ""))
+        if leg is None or leg.ended:
+            reply(response_for(request, 481))
+            return
+        if request.headers.get("Info-Package"):
+            reply(response_for(request, 469, "Bad Info Package", extra=[("Recv-Info", "")]))
+            return
+        reply(response_for(request, 200))
+        key = digit_from_info(request.headers.get("Content-Type") or "", request.body)
+        if key is not None and leg.role == "caller":
+            self.surveys.info(leg, key)
 
     def _on_cancel(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         invite = self._servers.get((request.call_id, server_key(request)[1], "INVITE"))
@@ -959,7 +985,10 @@ class SipGateway:
 
     # --- ending -------------------------------------------------------------------------
 
-    def _end_call(self, call: HotlineCall, reason: str, initiator: Leg | None) -> None:
+    def _end_call(
+        self, call: HotlineCall, reason: str, initiator: Leg | None, keep: Leg | None = None
+    ) -> None:
+        """End the call and every leg of it but `keep` (a caller staying on for the survey)."""
         if call.ended:
             return
         call.ended = True
@@ -967,7 +996,7 @@ class SipGateway:
         received = caller_leg.media.received if caller_leg else 0
         sent = caller_leg.media.sent if caller_leg else 0
         for leg in (call.caller_leg, call.agent_leg, call.department_leg):
-            if leg is None or leg.ended:
+            if leg is None or leg.ended or leg is keep:
                 continue
             self.session_timers.stop(leg)
             if leg is initiator:

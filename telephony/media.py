@@ -108,6 +108,11 @@ class RtpLeg(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
+    def restart_digits(self) -> None:
+        """Key presses are counted afresh from here (a new question is being asked): a phone
+        that numbers its presses by RTP timestamp alone is heard again for the same one."""
+        self._dtmf = DtmfDecoder()
+
     def set_remote(self, address: tuple[str, int]) -> None:
         self.remote = address
         self._latched = False

@@ -50,7 +50,8 @@ def screen(
     if not vias or vias[0].branch == MAGIC_COOKIE:
         return Refusal(400)
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if request.body and content_type != "application/sdp" and request.method != "ACK":
+    # INFO carries keys (application/dtmf-relay …): its handler judges its body.
+    if request.body and content_type != "application/sdp" and request.method not in ("ACK", "INFO"):
         return Refusal(415, [("Accept", "application/sdp")])
     accepted = [v.split(";")[0].strip().lower() for v in request.headers.get_all("Accept")]
     if request.method == "INVITE" and accepted and "application/sdp" not in accepted:

@@ -28,6 +28,9 @@ say queue_full "您好，现在来电较多，线路繁忙，请稍后再拨。"
 say callback_offer "等待时间较长，如需预约回拨，请按一。"
 say callback_confirmed "已为您预约回拨，我们将尽快给您回电，再见。"
 say menu "举报投诉请按一，查询案件进展请按二。"
+# The post-call survey (好差评), after the agent hangs up.
+say survey "请对本次服务进行评价：满意请按1，基本满意请按2，不满意请按3。"
+say survey_thanks "感谢您的评价，再见。"
 # Music on hold: a slow, quiet arpeggio of a C major chord, looped (royalty-free, synthesised).
 tmp=$(mktemp -d)
 i=0

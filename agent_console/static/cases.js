@@ -55,6 +55,10 @@ function renderCase(view, target) {
   deadline.className = "muted small";
   const info = el("p", `${view.address} · ${view.description}`);
   info.className = "small";
+  // 好差评: what the caller pressed after the agent hung up (absent when not asked).
+  const survey = el("p", `好差评：${view.survey_label || "—"}`, "case-survey");
+  survey.className = "small";
+  if (view.survey) survey.dataset.survey = view.survey;
   const events = el("ol", undefined, "case-events");
   events.className = "case-events small";
   for (const e of view.events) {
@@ -64,7 +68,7 @@ function renderCase(view, target) {
     if (e.reason) li.append(" — ", el("span", e.reason));
     events.append(li);
   }
-  target.replaceChildren(head, deadline, info, events);
+  target.replaceChildren(head, deadline, info, survey, events);
 }
 
 async function showTicket(number) {

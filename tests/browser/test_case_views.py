@@ -10,7 +10,9 @@ import re
 import aiohttp
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import update
 
+from hotline.models import Ticket
 from tests.browser import test_console_page as console
 from tests.conftest import RunningHotline
 from tests.support.core_events import post_event
@@ -88,6 +90,30 @@ async def test_the_history_view_and_the_visit_flow(hotline: RunningHotline, page
     await expect(events.last).to_contain_text("回访：满意")
     await expect(events.last).to_contain_text("市民表示井盖已补好")
     await console.screenshot(page, "case-history")
+
+
+async def test_the_ticket_page_shows_the_callers_survey(
+    hotline: RunningHotline, page: Page
+) -> None:
+    await hotline.add_agent("1001")
+    async with aiohttp.ClientSession() as http:
+        token = await hotline.login(http, "1001")
+        async with http.post(
+            hotline.url("/api/tickets"), json=FORM, headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            assert response.status == 201
+            number = str((await response.json())["number"])
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    await page.get_by_test_id("case-number").fill(number)
+    await page.get_by_test_id("case-lookup").click()
+    await expect(page.get_by_test_id("case-survey")).to_have_text("好差评：—")  # not asked
+    # What the switchboard writes when the caller pressed 2 after the agent hung up.
+    async with hotline.system.sessions.begin() as db:
+        await db.execute(
+            update(Ticket).where(Ticket.number == number).values(survey="fairly_satisfied")
+        )
+    await page.get_by_test_id("case-lookup").click()
+    await expect(page.get_by_test_id("case-survey")).to_have_text("好差评：基本满意")
 
 
 async def test_a_lead_sees_reminders_and_dead_letters(hotline: RunningHotline, page: Page) -> None:

@@ -402,7 +402,7 @@ class Switchboard(CallbackDesk):
         self._notifier.to_agent(
             event.agent_id, {"type": "call.transferred", **message, "mode": event.mode}
         )
-        if event.mode == "blind":
+        if event.mode in ("blind", "attended"):  # the agent is off the call
             self._release_agent(event.call_id, event.agent_id, event.at, "transferred")
 
     def _release_agent(self, call_id: str, agent_id: str, at: datetime, reason: str) -> None:

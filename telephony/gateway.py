@@ -20,6 +20,7 @@ from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import hold, sdp, session_timer
 from telephony.admission import Admission
+from telephony.attended import AttendedTransfers
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.dtmf import digit_from_info
@@ -41,6 +42,7 @@ from telephony.guard import SipGuard
 from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine, RtpLeg
 from telephony.outbound import Origination, OutboundCalls
+from telephony.phone_auth import PhoneAuthenticator
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
@@ -286,6 +288,12 @@ class SipGateway:
             self, outbound_proxy, outbound_credentials, self._caller_media.recordings_dir
         )
         self.refers = ReferHandler(self, frozenset(transfer_numbers))
+        self.attended = AttendedTransfers(
+            self,
+            outbound_proxy,
+            frozenset(transfer_numbers),
+            PhoneAuthenticator(realm, nonce_secret, credentials, lockout),
+        )
         self.session_timers = session_timer.SessionTimers(self)
         self.surveys = PostCallSurveys(self, survey or SurveyOptions())
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
@@ -414,6 +422,9 @@ class SipGateway:
     def _on_invite(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         if request.to.tag:
             self._on_reinvite(request, reply)
+            return
+        if self.attended.claims(request):  # from a phone: consultation, or Replaces
+            self.attended.handle(request, source, reply)
             return
         if not self._is_trunk_peer(source[0]):
             log.warning("invite from a non-peer refused", extra={"source": source[0]})
@@ -752,7 +763,7 @@ class SipGateway:
             return  # an ACK cannot be answered: dropped
         self._servers.acknowledge(server_key(request))  # a refusal's ACK ends its Timer G
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
-        if leg is not None and leg.role == "caller":
+        if leg is not None and (leg.role == "caller" or leg in self._awaiting_ack):
             leg.cancel_timers()
             start, leg.on_ack = leg.on_ack, None
             self._awaiting_ack.discard(leg)
@@ -801,6 +812,7 @@ class SipGateway:
             return
         # Callers are answered at once, so the INVITE is normally final already: nothing to stop.
         reply(response_for(request, 200))
+        self.attended.cancelled(request.call_id)  # a phone's consultation still ringing
 
     # --- calling the agent ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from telephony.replaces import refer_target as parse_refer_to
 from telephony.sip import (
     NameAddr,
     SipParseError,
@@ -70,6 +71,14 @@ class ReferHandler:
             return
         if leg.role != "agent" or not leg.answered:
             reply(response_for(request, 403, "Only the agent may transfer"))
+            return
+        try:
+            target = parse_refer_to(request.headers.get("Refer-To") or "")
+        except ValueError:
+            reply(response_for(request, 400, "Bad Request - malformed Refer-To"))
+            return
+        if target.replaces is not None:
+            gw.attended.refer(leg, request, target, reply)  # attended transfer (RFC 5589)
             return
         number = refer_target(request)
         if number is None:

@@ -97,6 +97,8 @@ class SurveyCall:
         return len(known & set(self.tap.payloads.get(self.caller_media, []))) / len(known)
 
     async def ticket_view(self, number: str) -> dict[str, Any]:
+        # The survey's answer reaches the database on the switchboard's writer task.
+        await self.hotline.system.switchboard.synced()
         async with self.console.http.get(
             self.hotline.url(f"/api/tickets/{number}"),
             headers={"Authorization": f"Bearer {self.console.token}"},

@@ -32,7 +32,7 @@ test: install test-deps lint
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy telephony routing reports cases agent_console nlp dispatch hotline
+	$(BIN)/mypy telephony routing reports wallboard cases agent_console nlp dispatch hotline
 
 bench: install
 	$(BIN)/python bench/bench_classify.py

@@ -783,7 +783,11 @@ function onSocketMessage(message) {
       resyncCall();
       break;
     case "agent.state":
-      if (desk.agent && message.agent_id === desk.agent.id) showState(message.state);
+      if (desk.agent && message.agent_id === desk.agent.id) {
+        showState(message.state);
+        // A pause set by the shift lead (or the system) says why.
+        if (message.state === "paused" && message.reason) $("state-note").textContent = `示忙原因：${message.reason}`;
+      }
       break;
     case "call.offered":
     case "call.connected":
@@ -839,6 +843,11 @@ async function enterDesk() {
   }
   if (result.status !== 200) return false;
   const me = result.data;
+  // A shift lead lands on the wallboard; /?desk opens the agent desk instead.
+  if (me.agent.role === "lead" && !new URLSearchParams(location.search).has("desk")) {
+    location.replace("/wallboard");
+    return true;
+  }
   desk.agent = me.agent;
   desk.hotlines = me.hotlines || [];
   $("agent-name").textContent = me.agent.name;

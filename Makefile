@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-deps lint bench eval prompts sample-report clean
+.PHONY: install run test test-deps lint bench eval prompts sample-report screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: install test-deps lint
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy telephony routing reports cases agent_console nlp dispatch hotline
+	$(BIN)/mypy telephony routing reports wallboard cases agent_console nlp dispatch hotline
 
 bench: install
 	$(BIN)/python bench/bench_classify.py
@@ -55,6 +55,10 @@ prompts:
 # The report of a generated month (CSV, XLSX, PDF, charts) under docs/sample-report/.
 sample-report: install
 	$(BIN)/python tools/sample_report.py docs/sample-report
+
+# The wallboard with 30 agents at 1920×1080 and 1366×768, under docs/screenshots/ (Chromium).
+screenshots: install
+	$(BIN)/python tools/wallboard_screenshots.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

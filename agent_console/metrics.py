@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -15,10 +15,12 @@ from agent_console import schemas
 from agent_console.app import ApiError, options_key, services_key
 from agent_console.http import current
 from agent_console.openapi import operation
+from agent_console.wallboard_api import wallboard_key
 from hotline.statistics import figures_json, shifts_json
 from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.media import MediaEngine, MediaErrors
 from telephony.trunk_binding import TrunkStatus
+from wallboard import AlertKind
 
 MAX_HOURS = 24 * 31
 # Prometheus gets the last 24 hours: the window of GB/T 33358's 接通率.
@@ -48,6 +50,23 @@ class MediaCollector(Collector):
             "Times the shared media clock died of an error and was restarted",
             value=self._errors.clock_restarts,
         )
+
+
+class AlertCollector(Collector):
+    """Alerts raised for the shift leads since the process started, by kind."""
+
+    def __init__(self, raised: Mapping[AlertKind, int]) -> None:
+        self._raised = dict(raised)
+
+    def collect(self) -> Iterator[Metric]:
+        alerts = CounterMetricFamily(
+            "hotline_alerts",
+            "Alerts raised on the wallboard, by kind (long_wait, long_pause, abandon_spike …)",
+            labels=["kind"],
+        )
+        for kind in AlertKind:
+            alerts.add_metric([kind.value], self._raised.get(kind, 0))
+        yield alerts
 
 
 class GuardCollector(Collector):
@@ -196,6 +215,9 @@ async def prometheus(request: web.Request) -> web.Response:
     media = request.app.get(media_engine_key)
     if media is not None:
         registry.register(MediaCollector(media.errors))
+    feed = request.app.get(wallboard_key)
+    if feed is not None:
+        registry.register(AlertCollector(feed.raised))
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

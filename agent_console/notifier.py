@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from typing import Any
@@ -26,11 +27,12 @@ class ConsoleConnection:
         self.agent_id = agent_id
         self.is_lead = is_lead
         self.session_key = session_key
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(OUTBOX_LIMIT)
+        # A message is a dict, or its JSON text when it goes to many consoles (encoded once).
+        self._queue: asyncio.Queue[dict[str, Any] | str] = asyncio.Queue(OUTBOX_LIMIT)
         self._task = asyncio.create_task(self._send_loop(), name=f"ws-{agent_id}")
         self._closing = BackgroundTasks()
 
-    def push(self, message: dict[str, Any]) -> None:
+    def push(self, message: dict[str, Any] | str) -> None:
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -41,7 +43,10 @@ class ConsoleConnection:
         while True:
             message = await self._queue.get()
             try:
-                await self.ws.send_json(message)
+                if isinstance(message, str):
+                    await self.ws.send_str(message)
+                else:
+                    await self.ws.send_json(message)
             except (ConnectionError, RuntimeError):
                 return
 
@@ -71,9 +76,11 @@ class Notifier:
                 connection.push(message)
 
     def to_leads(self, message: dict[str, Any]) -> None:
+        text: str | None = None
         for connection in list(self._connections):
             if connection.is_lead:
-                connection.push(message)
+                text = text or json.dumps(message)  # once, whatever the number of leads
+                connection.push(text)
 
     def sockets_of(self, session_key: str) -> int:
         """How many websockets a session holds open."""

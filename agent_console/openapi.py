@@ -21,6 +21,7 @@ from apispec import APISpec
 from marshmallow import Schema
 
 from agent_console.schemas import ErrorSchema
+from agent_console.wallboard_schemas import WEBSOCKET_MESSAGES
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 SchemaRef = type[Schema] | Schema
@@ -31,8 +32,13 @@ DESCRIPTION = (
     "back as an HttpOnly cookie and as a bearer token. Call events are pushed on the websocket "
     "GET /ws as JSON messages: hello, agent.state, call.offered, call.connected, call.missed, "
     "call.ended, call.transferred, call.transfer_failed, phone.registered (agents), "
-    "agent.state and queue.call (leads). A ticket and its recording are visible only to the "
-    "agent who took it, shift leads and admins; to anyone else it does not exist (404)."
+    "agent.state and queue.call (leads). A lead's websocket also gets the wallboard: a full "
+    "`wallboard` snapshot on connect, then `wallboard.queues`, `wallboard.agents` (the agents "
+    "that changed), `wallboard.calls` and `wallboard.alert` (raised, acknowledged, cleared) "
+    "as things change; the snapshot is the Wallboard schema (also GET /api/wallboard), the "
+    "updates the WebsocketWallboard* schemas of the components. A ticket "
+    "and its recording are visible only to the agent who took it, shift leads and admins; "
+    "to anyone else it does not exist (404)."
 )
 ERROR_TEXT = {
     400: "Invalid input; `field` names the offending form field",
@@ -106,6 +112,8 @@ def document(app: web.Application) -> dict[str, Any]:
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     RouteProcessor(spec).register_routes(app)
+    for name, schema in WEBSOCKET_MESSAGES.items():
+        spec.components.schema(name, schema=schema)
     result = spec.to_dict()
     for path in result.get("paths", {}).values():
         path.pop("head", None)  # aiohttp answers HEAD for every GET; HTTP says as much

@@ -13,6 +13,7 @@ from agent_console.app import ApiError, notifier_key, options_key, services_key
 from agent_console.http import current
 from agent_console.notifier import ConsoleConnection
 from agent_console.openapi import operation
+from agent_console.wallboard_api import wallboard_key
 from hotline.accounts import Accounts, Principal
 from hotline.throttle import MessageRate
 
@@ -68,6 +69,9 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
                 "state": status.state.value if status else "logged_out",
             }
         )
+        feed = request.app.get(wallboard_key)
+        if principal.is_lead and feed is not None:
+            connection.push(await feed.snapshot())  # then wallboard.* updates as things change
         live = switchboard.live_call_for(principal.agent_id)
         if live is not None:
             kind = "call.connected" if live.state == "connected" else "call.offered"

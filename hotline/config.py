@@ -203,6 +203,32 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WallboardConfig:
+    # Alert when a caller has waited this long (the 15 s of 15秒接通率).
+    wait_alert_seconds: float = 15.0
+    # Alert when an agent has been paused this long.
+    pause_alert_minutes: float = 15.0
+    # Alert when a queue has this many abandons (short ones excluded) within the window; 0: off.
+    abandon_spike_count: int = 5
+    abandon_spike_minutes: float = 10.0
+    # Alert when a queue has no agent logged in serving it.
+    no_agent_alert: bool = True
+    # Alert when a case or command is still undelivered to the dispatch core after this long.
+    forward_stuck_minutes: float = 10.0
+    # Alert when a case's deadline is this close, and again once it has passed.
+    case_warning_hours: float = 24.0
+    # Today's and the last hour's figures are read from the call log at most this often.
+    figures_seconds: float = 2.0
+    # The outbox and the cases' deadlines are read this often.
+    check_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("figures_seconds", "check_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"[wallboard] {name}: expected more than 0")
+
+
+@dataclass(frozen=True)
 class ReportsConfig:
     # 10分钟派遣率 counts cases the dispatch core took within this many minutes (资阳's target).
     forward_minutes: float = 10.0
@@ -439,6 +465,7 @@ class HotlineConfig:
     emergency: EmergencyConfig = field(default_factory=EmergencyConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     media: MediaConfig = field(default_factory=MediaConfig)

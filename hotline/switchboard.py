@@ -128,6 +128,15 @@ class Switchboard(CallbackDesk):
         self.calls: dict[str, LiveCall] = {}
         self.waits = WaitEstimator()
         self._timezone = timezone
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed` (synchronously, cheaply) whenever calls or agents may have changed."""
+        self._watchers.append(changed)
+
+    def _changed(self) -> None:
+        for changed in self._watchers:
+            changed()
 
     def connect_gateway(self, ring: Callable[[str, str], None]) -> None:
         self._ring = ring
@@ -246,6 +255,7 @@ class Switchboard(CallbackDesk):
         except Exception:
             # The gateway must keep serving other calls whatever one event does here.
             log.exception("error handling a telephony event", extra={"event": type(event).__name__})
+        self._changed()
 
     def _handle(self, event: TelephonyEvent) -> None:
         now = event.at
@@ -442,6 +452,8 @@ class Switchboard(CallbackDesk):
     # --- applying routing decisions -----------------------------------------------------
 
     def _apply(self, events: list[RoutingEvent]) -> None:
+        if events:
+            self._changed()
         for event in events:
             if isinstance(event, CallAssigned):
                 live = self.calls.get(event.call_id)

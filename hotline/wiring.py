@@ -19,6 +19,7 @@ from agent_console import admin_api as admin_routes
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
+from agent_console import wallboard_api as wallboard_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
 from agent_console.dial_api import DialApi, add_dial_routes
@@ -57,6 +58,7 @@ from hotline.schedule import DailyJob, parse_time_of_day
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
+from hotline.wallboard_feed import WallboardFeed
 from nlp import Classifier
 from nlp.emergency import SERVICES
 from routing import RoutingEngine
@@ -69,6 +71,7 @@ from telephony.registrar import Registrar
 from telephony.survey import SurveyOptions
 from telephony.trunk_binding import TrunkAccount
 from telephony.upstream import UpstreamTrunk
+from wallboard import AlertRules
 
 log = logging.getLogger(__name__)
 
@@ -353,6 +356,28 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             )
         )
     recording_routes.add_routes(app, archive)
+    board = config.wallboard
+    feed = WallboardFeed(
+        switchboard,
+        sessions,
+        notifier,
+        accounts,
+        clock,
+        AlertRules(
+            wait_seconds=board.wait_alert_seconds,
+            pause_seconds=board.pause_alert_minutes * 60,
+            abandon_count=board.abandon_spike_count,
+            abandon_window_seconds=board.abandon_spike_minutes * 60,
+            no_agent=board.no_agent_alert,
+            forward_stuck_seconds=board.forward_stuck_minutes * 60,
+            case_warning_hours=board.case_warning_hours,
+        ),
+        MetricsOptions(config.metrics.answer_seconds, config.metrics.short_abandon_seconds),
+        config.centre.timezone,
+        board.figures_seconds,
+        board.check_seconds,
+    )
+    wallboard_routes.add_routes(app, feed)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
@@ -395,6 +420,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         await gateway.start()
         await sender.start()
         await scheduler.start()
+        await feed.start()
         await archive.start()
         for job in daily_jobs:
             job.start()
@@ -413,6 +439,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             await gateway.stop(config.sip.drain_seconds)
             await dials.synced()
             await scheduler.stop()
+            await feed.stop()
             await sender.stop()
             await switchboard.stop()
             await engine.dispose()

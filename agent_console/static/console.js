@@ -81,6 +81,7 @@ const desk = {
   pingTimer: null,
   lastMessageAt: 0,
   callTicker: null,
+  statePushes: 0, // agent.state messages received, to tell a stale HTTP answer
 };
 
 // ---------------------------------------------------------------------------- API
@@ -157,6 +158,7 @@ function showState(state, afterCall = undefined) {
 
 async function requestState(state) {
   let result;
+  const pushed = desk.statePushes;
   try {
     result = await api("POST", `/api/agents/${encodeURIComponent(desk.agent.id)}/state`, { state });
   } catch (error) {
@@ -166,7 +168,10 @@ async function requestState(state) {
   const { status, data } = result;
   if (status === 200) {
     showBanner("");
-    showState(data.state, data.after_call);
+    // A state pushed on the websocket meanwhile (the call offered at once, then answered) is
+    // newer than this answer.
+    if (desk.statePushes === pushed) showState(data.state, data.after_call);
+    else if (data.after_call) $("state-note").textContent = `通话结束后${REQUEST_LABELS[data.after_call] || data.after_call}`;
   } else {
     showBanner(`${REQUEST_LABELS[state]}失败：${data.message || `服务器错误 ${status}`}`);
   }
@@ -783,7 +788,12 @@ function onSocketMessage(message) {
       resyncCall();
       break;
     case "agent.state":
-      if (desk.agent && message.agent_id === desk.agent.id) showState(message.state);
+      if (desk.agent && message.agent_id === desk.agent.id) {
+        desk.statePushes += 1;
+        showState(message.state);
+        // A pause set by the shift lead (or the system) says why.
+        if (message.state === "paused" && message.reason) $("state-note").textContent = `示忙原因：${message.reason}`;
+      }
       break;
     case "call.offered":
     case "call.connected":
@@ -839,6 +849,11 @@ async function enterDesk() {
   }
   if (result.status !== 200) return false;
   const me = result.data;
+  // A shift lead lands on the wallboard; /?desk opens the agent desk instead.
+  if (me.agent.role === "lead" && !new URLSearchParams(location.search).has("desk")) {
+    location.replace("/wallboard");
+    return true;
+  }
   desk.agent = me.agent;
   desk.hotlines = me.hotlines || [];
   $("agent-name").textContent = me.agent.name;

@@ -17,7 +17,13 @@ from agent_console.dial_api import dial_api_key
 from hotline.models import MissedCall, OutboundCall
 from tests.conftest import RunningHotline
 from tests.support.dialling import start_citizen, traced_messages
-from tests.support.peers import CALLER_NUMBER, ConsoleClient, open_console, start_caller
+from tests.support.peers import (
+    CALLER_NUMBER,
+    ConsoleClient,
+    open_console,
+    start_agent_phones,
+    start_caller,
+)
 from tests.support.peers import register_phones as register
 from tests.support.sipp import free_ports, start_sipp
 from tests.support.tones import start_party, tone_payloads
@@ -177,3 +183,34 @@ async def test_an_entry_taken_from_the_list_is_one_agents_and_a_refusal_leaves_i
         assert (await listed(other, call_id))["status"] == "unreached"
         for console in (agent, other):
             await console.ws.close()
+
+
+async def test_a_dial_cancelled_while_the_phone_rings_sends_cancel_and_keeps_the_entry(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    await hotline.add_agent("1002")
+    phone, phone_port, _ = await start_agent_phones(tmp_path, 1, "agent_no_answer.xml")
+    async with aiohttp.ClientSession() as http:
+        await register(hotline, tmp_path, ["1002"], phone_port)
+        agent = await open_console(hotline, http, "1002")
+        missed = await abandon(hotline, tmp_path, agent)
+        call_id = str(missed["call_id"])
+        await agent.go_ready()
+        assert (await agent.next_message("callback.offered"))["call_id"] == call_id
+        status, body = await agent.post(f"/api/callbacks/{call_id}/dial", {})
+        assert status == 202, body
+        assert await states(agent, 1) == ["calling-agent"]
+        status, cancelled = await agent.post(f"/api/dials/{body['dial_id']}/cancel", {})
+        assert (status, cancelled["state"]) == (202, "cancelling"), cancelled
+        assert await states(agent, 1) == ["cancelled"]
+        assert (await phone.wait(60))[0] == 0  # the phone got CANCEL, answered 200 and 487
+        status, again = await agent.post(f"/api/dials/{body['dial_id']}/cancel", {})
+        assert (status, again["error_id"]) == (404, "unknown-dial"), again
+        dial = await outbound(hotline, str(body["dial_id"]))
+        assert dial.outcome == "cancelled"
+        # Nobody was called: no wrap-up, and the entry is still the agent's to dial again.
+        routing = hotline.system.switchboard.routing
+        assert routing.agent("1002").state.value == "ready"
+        row = await entry(hotline, call_id, "offered")
+        assert row.agent_id == "1002"
+        await agent.ws.close()

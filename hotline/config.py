@@ -190,6 +190,9 @@ class RoutingConfig:
     overflow_queue: str = ""
     # A number that called within this many days is served before first-time callers; 0: off.
     repeat_caller_days: float = 3.0
+    # A caller who hangs up while waiting stays in line as a call-back task (漏话回拨), offered
+    # to the next ready agent in their place; false: they are only listed as missed calls.
+    call_back_abandoned: bool = False
     # Duty roster shift pattern: "3x8" or "2x12". With no roster imported, nobody is held back.
     roster_pattern: str = "2x12"
 

@@ -109,8 +109,11 @@ class Switchboard(CallbackDesk):
         timezone: str = "Asia/Shanghai",
         duty: DutyRoster | None = None,
         repeat_caller_days: float = 0.0,
+        call_back_abandoned: bool = False,
     ) -> None:
         self.routing = routing
+        self.call_back_abandoned = call_back_abandoned
+        self.announce_missed = None
         self.duty = duty
         self.recent = RecentCallers(repeat_caller_days)
         self._priority_numbers = frozenset(priority_numbers)
@@ -322,7 +325,10 @@ class Switchboard(CallbackDesk):
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
                 self._notifier.to_agent(agent_id, message)
-            if not callback:
+            if not callback and not (
+                live is not None
+                and self._abandoned_to_callback(event.call_id, live.caller, live.queue, now)
+            ):
                 self._apply(self.routing.ended(event.call_id, now))
             self._write(
                 self._update_call(
@@ -349,7 +355,11 @@ class Switchboard(CallbackDesk):
             live = self.calls.get(event.call_id)
             if live is not None:
                 live.state = "callback"
-            self._write(call_backs.record(event.call_id, "callback", now, event.number))
+            self._write(
+                call_backs.record(
+                    event.call_id, "callback", now, event.number, self.announce_missed
+                )
+            )
             self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
         elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
@@ -494,7 +504,11 @@ class Switchboard(CallbackDesk):
                         event.call_id, event.at, "abandoned", event.agent_id, {"queue": event.queue}
                     )
                 )
-                self._write(call_backs.record(event.call_id, "abandoned", event.at))
+                self._write(
+                    call_backs.record(
+                        event.call_id, "abandoned", event.at, announce=self.announce_missed
+                    )
+                )
             else:
                 self._apply_more(event)
 
@@ -532,6 +546,9 @@ class Switchboard(CallbackDesk):
                 async with self._sessions.begin() as db:
                     for job in jobs:
                         await job(db)
+                    hooks = call_backs.committed_hooks(db)
+                for hook in hooks:
+                    hook()
                 return True
             except Exception as error:
                 failure = error

@@ -43,10 +43,10 @@ from hotline.click_to_call import ClickToCall
 from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
-from hotline.dial_outcomes import unreached_recorder
+from hotline.dial_outcomes import TaskOutcomes
 from hotline.duty import DutyRoster
 from hotline.guard_setup import register_lockout, sip_guard
-from hotline.missed_calls import MissedCalls
+from hotline.missed_calls import MissedCalls, MissedCallView, changed_message
 from hotline.models import OutboxMessage
 from hotline.phone_bindings import restore_bindings
 from hotline.queue_rules import queue_settings
@@ -153,7 +153,14 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         timezone=config.centre.timezone,
         duty=duty,
         repeat_caller_days=config.routing.repeat_caller_days,
+        call_back_abandoned=config.routing.call_back_abandoned,
     )
+
+    def announce_missed(view: MissedCallView) -> None:
+        notifier.to_all(changed_message(view))
+
+    switchboard.announce_missed = announce_missed
+    missed = MissedCalls(sessions, announce_missed)
     # The transfer directory, with the emergency services the console offers in one click.
     emergencies = config.emergency.directory
     directory = {
@@ -169,9 +176,13 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     )
     registrar = Registrar()
     guard = sip_guard(config, registrar)
-    unreached = unreached_recorder(cases, switchboard, sessions, clock)
     dials = ClickToCall(
-        sessions, notifier, clock, lambda order: gateway.originate(order), unreached
+        sessions,
+        notifier,
+        clock,
+        lambda order: gateway.originate(order),
+        TaskOutcomes(cases, switchboard, clock),
+        lambda dial_id: gateway.outbound.cancel(dial_id),
     )
 
     def on_telephony_event(event: TelephonyEvent) -> None:
@@ -380,8 +391,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     wallboard_routes.add_routes(app, feed)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
-    add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
-    add_dial_routes(app, DialApi(dials, switchboard, MissedCalls(sessions), clock))
+    add_duty_routes(app, duty, missed, switchboard, clock)
+    add_dial_routes(app, DialApi(dials, switchboard, missed, clock))
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,

@@ -205,6 +205,11 @@ class TransferStartedSchema(Schema):
     mode = fields.String()
 
 
+class CallControlSchema(Schema):
+    call_id = fields.String()
+    action = fields.String(metadata={"enum": ["hold", "resume", "mute", "unmute", "hangup"]})
+
+
 class TransferTargetSchema(Schema):
     name = fields.String()
     number = fields.String()

@@ -429,6 +429,10 @@ class Switchboard(CallbackDesk):
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)
 
+    def log_call_event(self, call_id: str, kind: str, agent_id: str | None) -> None:
+        """Something done to a call from the console goes into the call's log."""
+        self._write(self._log_event(call_id, self._clock(), kind, agent_id, {}))
+
     def live_call_for(self, agent_id: str) -> LiveCall | None:
         for live in self.calls.values():
             if live.agent_id == agent_id:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import admin_api as admin_routes
+from agent_console import call_control_api
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
@@ -32,6 +33,7 @@ from dispatch.sender import Target
 from hotline.accounts import Accounts
 from hotline.audit import AuditEntry, AuditLog
 from hotline.backup import FULL, backups_in, engine_of, kind_due, prune, take_backup
+from hotline.call_control import CallControls
 from hotline.caller_setup import caller_media_options, key_menu
 from hotline.case_log import Appended, CaseLog
 from hotline.case_policy import deadline_policy
@@ -355,6 +357,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     app[media_engine_key] = media
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     add_dial_routes(app, DialApi(dials, switchboard, MissedCalls(sessions), clock))
+    call_control_api.add_routes(app, CallControls(switchboard, notifier, gateway.control))
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,

@@ -210,6 +210,11 @@ class CallControlSchema(Schema):
     action = fields.String(metadata={"enum": ["hold", "resume", "mute", "unmute", "hangup"]})
 
 
+class WrapUpSchema(Schema):
+    agent_id = fields.String()
+    wrap_up_until = fields.DateTime()
+
+
 class TransferTargetSchema(Schema):
     name = fields.String()
     number = fields.String()

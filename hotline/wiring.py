@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import admin_api as admin_routes
-from agent_console import call_control_api
+from agent_console import call_control_api, desk_api
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
@@ -27,6 +27,7 @@ from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import media_engine_key, sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
+from agent_console.ws import presence_key
 from cases import EventType
 from dispatch import OutboxSender
 from dispatch.sender import Target
@@ -50,6 +51,7 @@ from hotline.guard_setup import register_lockout, sip_guard
 from hotline.missed_calls import MissedCalls
 from hotline.models import OutboxMessage
 from hotline.phone_bindings import restore_bindings
+from hotline.presence_watch import PresenceWatch, phone_status
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
 from hotline.report_jobs import ReportJobs
@@ -202,6 +204,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         lockout=register_lockout(config),
     )
     switchboard.connect_gateway(gateway.ring_agent)
+    switchboard.wrap_up_extension = timedelta(seconds=config.routing.wrap_up_extend_seconds)
+    switchboard.wrap_up_longest = timedelta(seconds=config.routing.wrap_up_max_seconds)
     switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)
 
     async def delivered(row: OutboxMessage) -> None:
@@ -296,6 +300,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             ),
             sender.wake,
             gateway.trunk_status,
+            lambda agent_id: phone_status(registrar, agent_id),
         ),
         audit=audit,
     )
@@ -358,6 +363,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
     add_dial_routes(app, DialApi(dials, switchboard, MissedCalls(sessions), clock))
     call_control_api.add_routes(app, CallControls(switchboard, notifier, gateway.control))
+    desk_api.add_routes(app)
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,
@@ -388,9 +394,15 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             config.demo.event_delay_seconds,
         )
 
+    presence = PresenceWatch(
+        timedelta(seconds=config.console.presence_grace_seconds), switchboard, audit, clock
+    )
+    app[presence_key] = presence
+
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         await switchboard.restore()
         await switchboard.start()
+        await presence.start()
         # Phones registered before a restart are reachable before the gateway takes a call.
         await restore_bindings(sessions, registrar, clock(), asyncio.get_running_loop().time())
         await gateway.start()
@@ -415,6 +427,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             await dials.synced()
             await scheduler.stop()
             await sender.stop()
+            await presence.stop()
             await switchboard.stop()
             await engine.dispose()
 

@@ -205,6 +205,16 @@ class TransferStartedSchema(Schema):
     mode = fields.String()
 
 
+class CallControlSchema(Schema):
+    call_id = fields.String()
+    action = fields.String(metadata={"enum": ["hold", "resume", "mute", "unmute", "hangup"]})
+
+
+class WrapUpSchema(Schema):
+    agent_id = fields.String()
+    wrap_up_until = fields.DateTime()
+
+
 class TransferTargetSchema(Schema):
     name = fields.String()
     number = fields.String()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -129,6 +129,8 @@ class Switchboard(CallbackDesk):
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
         self.calls: dict[str, LiveCall] = {}
+        self.wrap_up_extension = timedelta(seconds=30)
+        self.wrap_up_longest = timedelta(seconds=120)
         self.waits = WaitEstimator()
         self._timezone = timezone
         self._watchers: list[Callable[[], None]] = []
@@ -453,6 +455,32 @@ class Switchboard(CallbackDesk):
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)
 
+    def extend_wrap_up(self, agent_id: str) -> datetime:
+        """延长: more wrap-up for the agent, capped (RoutingError when not wrapping up)."""
+        status = self.routing.agent(agent_id)
+        until = self.routing.extend_wrap_up(
+            agent_id, self._clock(), self.wrap_up_extension, self.wrap_up_longest
+        )
+        self._wrap_up_changed.set()
+        self._notifier.to_agent(agent_id, self.state_message(status))
+        return until
+
+    @staticmethod
+    def state_message(status: AgentStatus) -> dict[str, Any]:
+        """The agent's state as the console sees it (with the end of a wrap-up)."""
+        until = status.wrap_up_until if status.state is AgentState.WRAP_UP else None
+        return {
+            "type": "agent.state",
+            "agent_id": status.agent_id,
+            "state": status.state.value,
+            "reason": status.reason,
+            "wrap_up_until": until.isoformat() if until else None,
+        }
+
+    def log_call_event(self, call_id: str, kind: str, agent_id: str | None) -> None:
+        """Something done to a call from the console goes into the call's log."""
+        self._write(self._log_event(call_id, self._clock(), kind, agent_id, {}))
+
     def live_call_for(self, agent_id: str) -> LiveCall | None:
         for live in self.calls.values():
             if live.agent_id == agent_id:
@@ -481,12 +509,16 @@ class Switchboard(CallbackDesk):
             elif isinstance(event, AgentStateChanged):
                 self._wrap_up_changed.set()
                 self._write(self._log_agent_state(event))
+                status = self.routing.agent(event.agent_id)
                 message = {
                     "type": "agent.state",
                     "agent_id": event.agent_id,
                     "state": event.state.value,
                     "reason": event.reason,
+                    "wrap_up_until": None,
                 }
+                if event.state is AgentState.WRAP_UP and status.wrap_up_until is not None:
+                    message["wrap_up_until"] = status.wrap_up_until.isoformat()
                 self._notifier.to_agent(event.agent_id, message)
                 self._notifier.to_leads(message)
             elif isinstance(event, CallQueued):

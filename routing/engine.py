@@ -324,6 +324,21 @@ class RoutingEngine:
                 events += self._change(agent, AgentState.READY, now)
         return events
 
+    def extend_wrap_up(
+        self, agent_id: str, now: datetime, by: timedelta, longest: timedelta
+    ) -> datetime:
+        """An agent asks for more wrap-up (延长): `by` more, but never past `longest` after the
+        call ended. The new end, or RoutingError when not wrapping up or at the cap."""
+        agent = self.agent(agent_id)
+        if agent.state is not AgentState.WRAP_UP or agent.wrap_up_until is None:
+            raise RoutingError("not-in-wrap-up", f"{agent_id} is not in wrap-up")
+        cap = agent.since + longest
+        extended = min(max(agent.wrap_up_until, now) + by, cap)
+        if extended <= agent.wrap_up_until:
+            raise RoutingError("wrap-up-at-limit", f"wrap-up may last at most {longest}")
+        agent.wrap_up_until = extended
+        return extended
+
     def next_wrap_up_end(self) -> datetime | None:
         ends = [
             a.wrap_up_until

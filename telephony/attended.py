@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from telephony import sdp
+from telephony import sdp, uac
 from telephony.events import AgentAnswered, CallTransferred
 from telephony.phone_auth import PhoneAuthenticator
 from telephony.replaces import DialogState, ReferTarget, Replaces, refusal
@@ -31,7 +31,6 @@ from telephony.sip import (
     SipParseError,
     SipRequest,
     SipResponse,
-    SipUri,
     new_tag,
     response_for,
 )
@@ -220,43 +219,22 @@ class AttendedTransfers:
         phone_invite: SipRequest,
         phone_source: tuple[str, int],
     ) -> None:
-        from telephony.gateway import Dialog, Leg
+        from telephony.gateway import Leg
         from telephony.media import RtpLeg
 
         assert isinstance(media, RtpLeg) and self._proxy is not None
         gw = self._gw
-        host, port = self._proxy
-        local = NameAddr(
-            None,
-            SipUri("sip", on_call.dialled, gw._advertised, gw._port, {}),
-            {"tag": new_tag()},
-        )
-        remote = NameAddr(None, SipUri("sip", number, host, port, {}), {})
-        dialog = Dialog(
-            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
-            local=local,
-            remote=remote,
-            remote_target=str(remote.uri),
-            destination=self._proxy,
-        )
+        dialog = uac.proxy_dialog(gw, self._proxy, on_call.dialled, number)
         leg = Leg("department", consult, dialog, media)
         leg.target, leg.mode = number, "attended"
-        offer = sdp.build_offer(
-            gw._advertised, media.port, [consult.codec], secrets.randbelow(2**31)
-        )
-        leg.local_sdp = bytes(offer)
         consult.agent_leg = leg
-        gw._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
-        request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", f"{on_call.dialled} hotline consultation")
-        leg.invite = request
-        gw._clients.start(
-            request.vias[0].branch or "",
-            "INVITE",
-            bytes(request),
-            dialog.destination,
-            lambda response: self._on_target_response(
-                leg, request, response, phone_invite, phone_source
+        uac.offer(gw, leg, [consult.codec])
+        uac.send_invite(
+            gw,
+            leg,
+            f"{on_call.dialled} hotline consultation",
+            lambda invite, response: self._on_target_response(
+                leg, invite, response, phone_invite, phone_source
             ),
             lambda: self._target_failed(leg, 408),
         )
@@ -291,28 +269,12 @@ class AttendedTransfers:
             gw._ack_failure(leg, invite, response)
             self._target_failed(leg, response.status)
             return
-        if leg.ack is not None:
-            gw._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
-            return
-        if response.to.tag:
-            leg.dialog.remote = response.to
-        contact = response.headers.get("Contact")
-        if contact:
-            try:
-                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
-            except SipParseError:
-                pass
-        leg.dialog.follow_record_route(response)
-        ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
-        leg.ack = bytes(ack)
-        gw._transport.send(leg.ack, leg.dialog.destination)
+        if not uac.confirm(gw, leg, invite, response):
+            return  # a retransmitted 2xx, ACKed again
         if leg.ended or consult.ended or phone_leg is None or phone_leg.ended:
             gw._hang_up_leg(leg)
             return
-        try:
-            answer = sdp.SessionDescription.parse(response.body)
-            leg.media.set_remote((answer.connection_address, answer.audio_port))
-        except ValueError:
+        if not uac.take_answer(leg, response):
             log.warning("consulted target answered without usable SDP")
         leg.answered = True
         leg.cancel_timers()

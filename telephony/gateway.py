@@ -13,12 +13,11 @@ import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
-from telephony import call_control, hold, sdp, session_timer
+from telephony import call_control, hold, sdp, session_timer, uac
 from telephony.admission import Admission
 from telephony.attended import AttendedTransfers
 from telephony.busy import refuse_busy
@@ -39,14 +38,15 @@ from telephony.events import (
     VoicemailLeft,
 )
 from telephony.guard import SipGuard
+from telephony.legs import Dialog, HotlineCall, Leg
 from telephony.lockout import RegisterLockout
-from telephony.media import MediaEngine, RtpLeg
+from telephony.media import MediaEngine
 from telephony.outbound import Origination, OutboundCalls
 from telephony.phone_auth import PhoneAuthenticator
 from telephony.refer import ReferHandler
 from telephony.registrar import Registrar
 from telephony.registration import RegistrationHandler
-from telephony.routeset import RouteSet, first_hop, request_target, uac_route_set, uas_route_set
+from telephony.routeset import first_hop, request_target, uas_route_set
 from telephony.screening import screen
 from telephony.sip import (
     Headers,
@@ -102,72 +102,6 @@ _BAD_ADDRESS_WARNING = (
 DEFAULT_MAX_UNACKNOWLEDGED = 100
 # Priority header values (RFC 3261 §20.26) that put a caller ahead of others.
 URGENT_PRIORITIES = frozenset({"emergency", "urgent"})
-
-
-@dataclass
-class Dialog:
-    """Our view of one SIP dialog: what we put in From/To and where requests go."""
-
-    sip_call_id: str
-    local: NameAddr  # carries our tag
-    remote: NameAddr  # carries their tag once known
-    remote_target: str
-    destination: tuple[str, int]
-    local_cseq: int = 0
-    route_set: RouteSet = ()  # the proxies that record-routed, in the order we route through
-
-    def follow_record_route(self, response: SipResponse) -> None:
-        """The 2xx to our INVITE fixes the route set; requests go to its first hop from now."""
-        routes = uac_route_set(response)
-        if routes:
-            self.route_set = routes
-            self.destination = first_hop(routes, self.destination)
-
-
-@dataclass(eq=False)  # one object per leg: kept in sets by identity
-class Leg:
-    role: str  # caller | agent | department
-    call: HotlineCall
-    dialog: Dialog
-    media: RtpLeg
-    local_sdp: bytes = b""
-    answered: bool = False
-    ended: bool = False
-    # A caller's leg answered and not yet ACKed: what starts once the ACK comes.
-    on_ack: Callable[[], None] | None = None
-    invite: SipRequest | None = None
-    ack: bytes | None = None
-    handles: list[asyncio.TimerHandle] = field(default_factory=list)
-    target: str = ""  # department legs: the number called and blind | three_way
-    mode: str = ""
-    held: bool = False  # this party put the call on hold
-    session_watch: asyncio.TimerHandle | None = None  # RFC 4028: lapse or refresh due
-
-    def cancel_timers(self) -> None:
-        for handle in self.handles:
-            handle.cancel()
-        self.handles.clear()
-
-
-@dataclass
-class HotlineCall:
-    id: str
-    caller: str
-    dialled: str
-    queue: str
-    codec: int
-    caller_leg: Leg | None = None
-    agent_leg: Leg | None = None
-    department_leg: Leg | None = None  # a transfer target being called or in a three-way
-    agent_id: str | None = None
-    ended: bool = False
-    urgent: bool = False
-    media: CallerMedia | None = None
-    # The caller ACKed our 200: the call was offered to the switchboard (CallArrived or a
-    # voicemail). An answer never ACKed ends without a word to it.
-    started: bool = False
-    # A click-to-call (telephony/outbound.py) hears of its end here instead of CallEnded.
-    on_end: Callable[[HotlineCall, str], None] | None = None
 
 
 def _bridged(call: HotlineCall) -> bool:
@@ -854,35 +788,15 @@ class SipGateway:
             self._media.close_leg(media)
             return
         # The phone's display shows who is calling: the citizen's number, not the gateway.
-        local = NameAddr(
-            call.caller,
-            SipUri("sip", call.caller, self._advertised, self._port, {}),
-            {"tag": new_tag()},
-        )
-        remote = NameAddr(None, SipUri("sip", agent_id, self._advertised, self._port, {}), {})
-        dialog = Dialog(
-            sip_call_id=f"{uuid.uuid4().hex}@{self._advertised}",
-            local=local,
-            remote=remote,
-            remote_target=contact,
-            destination=self._reach_phone(contact, source),
-        )
+        dialog = uac.phone_dialog(self, call.caller, agent_id, contact, source)
         leg = Leg("agent", call, dialog, media)
-        offer = sdp.build_offer(
-            self._advertised, media.port, [call.codec], secrets.randbelow(2**31)
-        )
-        leg.local_sdp = bytes(offer)
         call.agent_leg = leg
-        self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
-        request = self._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", f"{call.dialled} hotline call")
-        leg.invite = request
-        self._clients.start(
-            request.vias[0].branch or "",
-            "INVITE",
-            bytes(request),
-            dialog.destination,
-            lambda response: self._on_agent_response(leg, request, response),
+        uac.offer(self, leg, [call.codec])
+        request = uac.send_invite(
+            self,
+            leg,
+            f"{call.dialled} hotline call",
+            lambda invite, response: self._on_agent_response(leg, invite, response),
             lambda: self._agent_failed(leg, "unreachable"),
         )
         loop = asyncio.get_running_loop()
@@ -913,33 +827,13 @@ class SipGateway:
             if not leg.ended:
                 self._agent_failed(leg, f"rejected-{response.status}")
             return
-        if leg.ack is not None:
-            self._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
-            return
-        if response.to.tag:
-            leg.dialog.remote = response.to
-        contact = response.headers.get("Contact")
-        if contact:
-            try:
-                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
-                # A phone behind NAT answers with its private Contact: keep the mapping.
-                leg.dialog.destination = self._reach_phone(
-                    leg.dialog.remote_target, leg.dialog.destination
-                )
-            except SipParseError:
-                pass
-        leg.dialog.follow_record_route(response)
-        ack = self._request(leg, "ACK", cseq=invite.cseq.number)
-        leg.ack = bytes(ack)
-        self._transport.send(leg.ack, leg.dialog.destination)
+        if not uac.confirm(self, leg, invite, response, phone=True):
+            return  # a retransmitted 2xx, ACKed again
         if leg.ended or leg.call.ended:
             # The caller hung up while the phone was being answered.
             self._hang_up_leg(leg)
             return
-        try:
-            answer = sdp.SessionDescription.parse(response.body)
-            leg.media.set_remote((answer.connection_address, answer.audio_port))
-        except ValueError:
+        if not uac.take_answer(leg, response):
             log.warning("agent phone answered without usable SDP", extra={"call": leg.call.id})
         leg.answered = True
         leg.cancel_timers()

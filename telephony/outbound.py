@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotline.privacy import mask_phone
-from telephony import sdp
-from telephony.digest_client import authorization
+from telephony import sdp, uac
 from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded
+from telephony.legs import HotlineCall, Leg
 from telephony.recording import CallRecorder
-from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+from telephony.sip import SipRequest, SipResponse
 
 if TYPE_CHECKING:
-    from telephony.gateway import HotlineCall, Leg, SipGateway
+    from telephony.gateway import SipGateway
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +108,6 @@ class OutboundCalls:
         return True
 
     async def _call_agent(self, order: Origination, contact: str, source: tuple[str, int]) -> None:
-        from telephony.gateway import Dialog, HotlineCall, Leg
 
         gw = self._gw
         call = HotlineCall(order.dial_id, order.number, order.caller_id, "", CODEC)
@@ -123,19 +120,7 @@ class OutboundCalls:
             self._ended(call, "no-media-port")
             return
         # The phone shows whom it is about to call: the citizen's number.
-        local = NameAddr(
-            order.number,
-            SipUri("sip", order.number, gw._advertised, gw._port, {}),
-            {"tag": new_tag()},
-        )
-        remote = NameAddr(None, SipUri("sip", order.agent_id, gw._advertised, gw._port, {}), {})
-        dialog = Dialog(
-            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
-            local=local,
-            remote=remote,
-            remote_target=contact,
-            destination=gw._reach_phone(contact, source),
-        )
+        dialog = uac.phone_dialog(gw, order.number, order.agent_id, contact, source)
         leg = Leg("agent", call, dialog, media)
         call.agent_leg = leg
         gw._calls[call.id] = call
@@ -144,7 +129,6 @@ class OutboundCalls:
         log.info("click-to-call: ringing the agent", extra={"dial": call.id})
 
     async def _call_citizen(self, call: HotlineCall) -> None:
-        from telephony.gateway import Dialog, Leg
 
         gw = self._gw
         assert self._proxy is not None
@@ -161,20 +145,7 @@ class OutboundCalls:
         if call.ended:
             gw._media.close_leg(media)
             return
-        host, port = self._proxy
-        local = NameAddr(
-            None,
-            SipUri("sip", order.caller_id, gw._advertised, gw._port, {}),
-            {"tag": new_tag()},
-        )
-        remote = NameAddr(None, SipUri("sip", order.number, host, port, {}), {})
-        dialog = Dialog(
-            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
-            local=local,
-            remote=remote,
-            remote_target=str(remote.uri),
-            destination=self._proxy,
-        )
+        dialog = uac.proxy_dialog(gw, self._proxy, order.caller_id, order.number)
         # The citizen's side of the call: "caller" in the gateway's terms (hold, BYE).
         leg = Leg("caller", call, dialog, media)
         call.caller_leg = leg
@@ -188,32 +159,26 @@ class OutboundCalls:
     # --- one UAC leg ------------------------------------------------------------------
 
     def _invite(self, leg: Leg, subject: str, ring_seconds: float) -> None:
-        gw = self._gw
-        offer = sdp.build_offer(gw._advertised, leg.media.port, [CODEC], secrets.randbelow(2**31))
-        leg.local_sdp = bytes(offer)
-        gw._dialogs[(leg.dialog.sip_call_id, leg.dialog.local.tag or "")] = leg
+        uac.offer(self._gw, leg, [CODEC])
         self._send_invite(leg, subject, None)
         loop = asyncio.get_running_loop()
         leg.handles.append(loop.call_later(ring_seconds, self._ring_timeout, leg))
 
     def _send_invite(self, leg: Leg, subject: str, answer: tuple[str, str] | None) -> None:
         gw = self._gw
-        request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", subject)
+        headers = []
         if leg.role == "caller":
             # The trunk shows the citizen the hotline's number.
-            identity = f"<sip:{leg.call.dialled}@{gw._advertised}>"
-            request.headers.add("P-Asserted-Identity", identity)
+            headers.append(("P-Asserted-Identity", f"<sip:{leg.call.dialled}@{gw._advertised}>"))
         if answer is not None:
-            request.headers.add(*answer)
-        leg.invite = request
-        gw._clients.start(
-            request.vias[0].branch or "",
-            "INVITE",
-            bytes(request),
-            leg.dialog.destination,
-            lambda response: self._on_response(leg, request, response, subject),
+            headers.append(answer)
+        uac.send_invite(
+            gw,
+            leg,
+            subject,
+            lambda invite, response: self._on_response(leg, invite, response, subject),
             lambda: self._failed(leg, "unreachable"),
+            headers,
         )
 
     def _ring_timeout(self, leg: Leg) -> None:
@@ -221,28 +186,6 @@ class OutboundCalls:
             return
         self._gw._cancel_invite(leg, leg.invite)
         self._failed(leg, "no-answer")
-
-    def _challenge_answer(
-        self, invite: SipRequest, response: SipResponse
-    ) -> tuple[str, str] | None:
-        """The header answering a 401/407 from the trunk once; None if that is not possible."""
-        if self._credentials is None:
-            return None
-        if invite.headers.get("Authorization") or invite.headers.get("Proxy-Authorization"):
-            return None  # answered once already: the credentials are wrong
-        asked, header = (
-            ("WWW-Authenticate", "Authorization")
-            if response.status == 401
-            else ("Proxy-Authenticate", "Proxy-Authorization")
-        )
-        challenge = response.headers.get(asked)
-        if not challenge:
-            return None
-        try:
-            return header, authorization(challenge, "INVITE", str(invite.uri), *self._credentials)
-        except ValueError as error:
-            log.warning("unusable challenge from the trunk", extra={"error": str(error)})
-            return None
 
     def _on_response(
         self, leg: Leg, invite: SipRequest, response: SipResponse, subject: str
@@ -254,40 +197,20 @@ class OutboundCalls:
             gw._ack_failure(leg, invite, response)
             if leg.invite is not invite or leg.ended:
                 return  # a retransmitted final response to an INVITE already retried
-            if response.status in (401, 407) and leg.role == "caller":
-                answer = self._challenge_answer(invite, response)
+            if leg.role == "caller":
+                answer = uac.challenge_answer(self._credentials, invite, response)
                 if answer is not None:
                     self._send_invite(leg, subject, answer)
                     return
             self._failed(leg, f"rejected-{response.status}")
             return
-        if leg.ack is not None:
-            gw._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
-            return
-        if response.to.tag:
-            leg.dialog.remote = response.to
-        contact = response.headers.get("Contact")
-        if contact:
-            try:
-                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
-                if leg.role == "agent":
-                    leg.dialog.destination = gw._reach_phone(
-                        leg.dialog.remote_target, leg.dialog.destination
-                    )
-            except SipParseError:
-                pass
-        leg.dialog.follow_record_route(response)
-        ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
-        leg.ack = bytes(ack)
-        gw._transport.send(leg.ack, leg.dialog.destination)
+        if not uac.confirm(gw, leg, invite, response, phone=leg.role == "agent"):
+            return  # a retransmitted 2xx, ACKed again
         call = leg.call
         if leg.ended or call.ended:
             gw._hang_up_leg(leg)  # the other side hung up while this one answered
             return
-        try:
-            answer_sdp = sdp.SessionDescription.parse(response.body)
-            leg.media.set_remote((answer_sdp.connection_address, answer_sdp.audio_port))
-        except ValueError:
+        if not uac.take_answer(leg, response):
             log.warning("click-to-call answered without usable SDP", extra={"dial": call.id})
         leg.answered = True
         leg.cancel_timers()

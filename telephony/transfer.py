@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import uuid
 from typing import TYPE_CHECKING
 
-from telephony import sdp
-from telephony.digest_client import authorization
+from telephony import uac
 from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
-from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+from telephony.legs import HotlineCall, Leg
+from telephony.sip import SipRequest, SipResponse
 
 if TYPE_CHECKING:
-    from telephony.gateway import HotlineCall, Leg, SipGateway
+    from telephony.gateway import SipGateway
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,6 @@ class Transfers:
         gw._tasks.spawn(self._invite_target(call, number, mode), name="invite-target")
 
     async def _invite_target(self, call: HotlineCall, number: str, mode: str) -> None:
-        from telephony.gateway import Dialog, Leg
 
         gw = self._gw
         assert self._proxy is not None
@@ -77,46 +74,25 @@ class Transfers:
         except RuntimeError:
             self._failed(call, number, "no-media-port", None)
             return
-        host, port = self._proxy
-        local = NameAddr(
-            call.caller,
-            SipUri("sip", call.caller, gw._advertised, gw._port, {}),
-            {"tag": new_tag()},
-        )
-        remote = NameAddr(None, SipUri("sip", number, host, port, {}), {})
-        dialog = Dialog(
-            sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
-            local=local,
-            remote=remote,
-            remote_target=str(remote.uri),
-            destination=self._proxy,
-        )
+        dialog = uac.proxy_dialog(gw, self._proxy, call.caller, number, display=call.caller)
         leg = Leg("department", call, dialog, media)
         leg.target = number
         leg.mode = mode
-        offer = sdp.build_offer(gw._advertised, media.port, [call.codec], secrets.randbelow(2**31))
-        leg.local_sdp = bytes(offer)
         call.department_leg = leg
-        gw._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
+        uac.offer(gw, leg, [call.codec])
         self._send_invite(leg, None)
         loop = asyncio.get_running_loop()
         leg.handles.append(loop.call_later(TARGET_RING_SECONDS, self._ring_timeout, leg))
         log.info("calling transfer target", extra={"call": call.id, "target": number})
 
-    def _send_invite(self, leg: Leg, authorization: tuple[str, str] | None) -> None:
-        gw = self._gw
-        request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
-        request.headers.add("Subject", f"{leg.call.dialled} hotline transfer")
-        if authorization is not None:
-            request.headers.add(*authorization)
-        leg.invite = request
-        gw._clients.start(
-            request.vias[0].branch or "",
-            "INVITE",
-            bytes(request),
-            leg.dialog.destination,
-            lambda response: self._on_response(leg, request, response),
+    def _send_invite(self, leg: Leg, answer: tuple[str, str] | None) -> None:
+        uac.send_invite(
+            self._gw,
+            leg,
+            f"{leg.call.dialled} hotline transfer",
+            lambda invite, response: self._on_response(leg, invite, response),
             lambda: self._failed(leg.call, leg.target, "unreachable", leg),
+            [answer] if answer is not None else [],
         )
 
     def _ring_timeout(self, leg: Leg) -> None:
@@ -124,28 +100,6 @@ class Transfers:
             return
         self._gw._cancel_invite(leg, leg.invite)
         self._failed(leg.call, leg.target, "no-answer", leg)
-
-    def _retry_with_credentials(self, leg: Leg, invite: SipRequest, response: SipResponse) -> bool:
-        """Answer a 401/407 once with digest credentials; False if that is not possible."""
-        if self._credentials is None or invite.headers.get("Authorization") is not None:
-            return False
-        if invite.headers.get("Proxy-Authorization") is not None:
-            return False  # already answered once: the credentials are wrong
-        asked, answer = (
-            ("WWW-Authenticate", "Authorization")
-            if response.status == 401
-            else ("Proxy-Authenticate", "Proxy-Authorization")
-        )
-        challenge = response.headers.get(asked)
-        if not challenge:
-            return False
-        try:
-            value = authorization(challenge, "INVITE", str(invite.uri), *self._credentials)
-        except ValueError as error:
-            log.warning("unusable challenge from upstream", extra={"error": str(error)})
-            return False
-        self._send_invite(leg, (answer, value))
-        return True
 
     def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
         gw = self._gw
@@ -155,27 +109,14 @@ class Transfers:
             gw._ack_failure(leg, invite, response)
             if leg.invite is not invite or leg.ended:
                 return  # a retransmitted final response to an INVITE already retried
-            if response.status in (401, 407) and self._retry_with_credentials(
-                leg, invite, response
-            ):
+            answer = uac.challenge_answer(self._credentials, invite, response)
+            if answer is not None:
+                self._send_invite(leg, answer)
                 return
             self._failed(leg.call, leg.target, f"rejected-{response.status}", leg)
             return
-        if leg.ack is not None:
-            gw._transport.send(leg.ack, leg.dialog.destination)  # retransmitted 2xx
-            return
-        if response.to.tag:
-            leg.dialog.remote = response.to
-        contact = response.headers.get("Contact")
-        if contact:
-            try:
-                leg.dialog.remote_target = str(NameAddr.parse(contact).uri)
-            except SipParseError:
-                pass
-        leg.dialog.follow_record_route(response)
-        ack = gw._request(leg, "ACK", cseq=invite.cseq.number)
-        leg.ack = bytes(ack)
-        gw._transport.send(leg.ack, leg.dialog.destination)
+        if not uac.confirm(gw, leg, invite, response):
+            return  # a retransmitted 2xx, ACKed again
         call = leg.call
         agent_leg = call.agent_leg
         agent_gone = agent_leg is None or agent_leg.ended
@@ -184,10 +125,7 @@ class Transfers:
             if call.department_leg is leg:
                 call.department_leg = None
             return
-        try:
-            answer = sdp.SessionDescription.parse(response.body)
-            leg.media.set_remote((answer.connection_address, answer.audio_port))
-        except ValueError:
+        if not uac.take_answer(leg, response):
             log.warning("transfer target answered without usable SDP", extra={"call": call.id})
         leg.answered = True
         leg.cancel_timers()

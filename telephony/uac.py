@@ -1,0 +1,154 @@
+"""One outgoing INVITE (the gateway as UAC): a new dialog, the offer, the INVITE itself, the
+ACK of its answer and a digest answer to a challenge.
+
+The gateway calls out in several places (an agent's phone, a transfer or consultation target,
+a citizen called back); each decides what a response means for its call, and shares these
+steps, which RFC 3261 (§12.1.2, §13.2, §22) fixes the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from telephony import sdp
+from telephony.digest_client import authorization
+from telephony.legs import Dialog, Leg
+from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+
+if TYPE_CHECKING:
+    from telephony.gateway import SipGateway
+
+log = logging.getLogger(__name__)
+
+
+def proxy_dialog(
+    gw: SipGateway,
+    proxy: tuple[str, int],
+    user: str,
+    number: str,
+    display: str | None = None,
+) -> Dialog:
+    """A new dialog to `number` at the outbound proxy, from `user` at the gateway."""
+    host, port = proxy
+    local = NameAddr(display, SipUri("sip", user, gw._advertised, gw._port, {}), {"tag": new_tag()})
+    remote = NameAddr(None, SipUri("sip", number, host, port, {}), {})
+    return Dialog(
+        sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
+        local=local,
+        remote=remote,
+        remote_target=str(remote.uri),
+        destination=proxy,
+    )
+
+
+def phone_dialog(
+    gw: SipGateway, shown: str, agent_id: str, contact: str, source: tuple[str, int]
+) -> Dialog:
+    """A new dialog to an agent's registered phone; its display shows `shown` (a number)."""
+    local = NameAddr(shown, SipUri("sip", shown, gw._advertised, gw._port, {}), {"tag": new_tag()})
+    remote = NameAddr(None, SipUri("sip", agent_id, gw._advertised, gw._port, {}), {})
+    return Dialog(
+        sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
+        local=local,
+        remote=remote,
+        remote_target=contact,
+        destination=gw._reach_phone(contact, source),
+    )
+
+
+def offer(gw: SipGateway, leg: Leg, codecs: Sequence[int]) -> None:
+    """The leg's SDP offer, and the leg findable by its dialog for what comes back."""
+    body = sdp.build_offer(gw._advertised, leg.media.port, codecs, secrets.randbelow(2**31))
+    leg.local_sdp = bytes(body)
+    gw._dialogs[(leg.dialog.sip_call_id, leg.dialog.local.tag or "")] = leg
+
+
+def send_invite(
+    gw: SipGateway,
+    leg: Leg,
+    subject: str,
+    on_response: Callable[[SipRequest, SipResponse], None],
+    on_failure: Callable[[], None],
+    headers: Iterable[tuple[str, str]] = (),
+) -> SipRequest:
+    """Send the leg's INVITE (its offer as the body) in a client transaction."""
+    request = gw._request(leg, "INVITE", body=leg.local_sdp, content_type="application/sdp")
+    request.headers.add("Subject", subject)
+    for name, value in headers:
+        request.headers.add(name, value)
+    leg.invite = request
+    gw._clients.start(
+        request.vias[0].branch or "",
+        "INVITE",
+        bytes(request),
+        leg.dialog.destination,
+        lambda response: on_response(request, response),
+        on_failure,
+    )
+    return request
+
+
+def confirm(
+    gw: SipGateway, leg: Leg, invite: SipRequest, response: SipResponse, phone: bool = False
+) -> bool:
+    """A 2xx to the leg's INVITE: fix the dialog (the remote tag, target and route set) and
+    ACK it. False for a retransmitted 2xx, which only gets the same ACK again. `phone`: the
+    other end is a registered phone, reached where its registration says (NAT)."""
+    if leg.ack is not None:
+        gw._transport.send(leg.ack, leg.dialog.destination)
+        return False
+    dialog = leg.dialog
+    if response.to.tag:
+        dialog.remote = response.to
+    contact = response.headers.get("Contact")
+    if contact:
+        try:
+            dialog.remote_target = str(NameAddr.parse(contact).uri)
+            if phone:
+                # A phone behind NAT answers with its private Contact: keep the mapping.
+                dialog.destination = gw._reach_phone(dialog.remote_target, dialog.destination)
+        except SipParseError:
+            pass
+    dialog.follow_record_route(response)
+    leg.ack = bytes(gw._request(leg, "ACK", cseq=invite.cseq.number))
+    gw._transport.send(leg.ack, dialog.destination)
+    return True
+
+
+def take_answer(leg: Leg, response: SipResponse) -> bool:
+    """Send the leg's media where the answer's SDP says; False if it says nothing usable."""
+    try:
+        answer = sdp.SessionDescription.parse(response.body)
+    except ValueError:
+        return False
+    leg.media.set_remote((answer.connection_address, answer.audio_port))
+    return True
+
+
+def challenge_answer(
+    credentials: tuple[str, str] | None, invite: SipRequest, response: SipResponse
+) -> tuple[str, str] | None:
+    """The header answering a 401/407 once with digest credentials; None when there are none,
+    the INVITE already carried an answer (so the credentials are wrong) or the challenge is
+    unusable."""
+    if credentials is None or response.status not in (401, 407):
+        return None
+    if invite.headers.get("Authorization") or invite.headers.get("Proxy-Authorization"):
+        return None
+    asked, header = (
+        ("WWW-Authenticate", "Authorization")
+        if response.status == 401
+        else ("Proxy-Authenticate", "Proxy-Authorization")
+    )
+    challenge = response.headers.get(asked)
+    if not challenge:
+        return None
+    try:
+        return header, authorization(challenge, "INVITE", str(invite.uri), *credentials)
+    except ValueError as error:
+        log.warning("unusable challenge from upstream", extra={"error": str(error)})
+        return None

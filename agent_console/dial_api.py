@@ -25,8 +25,9 @@ from hotline.missed_calls import MissedCalls
 from hotline.privacy import mask_phone
 from hotline.switchboard import Switchboard
 
-# 409: the dial cannot start now (no phone registered, one in progress, no trunk).
-_CONFLICTS = {"no-phone", "dial-in-progress", "no-outbound-proxy"}
+# 409: the dial cannot start now (no phone registered, one in progress, no trunk, the agent
+# busy with a call, the task offered to someone else).
+_CONFLICTS = {"no-phone", "dial-in-progress", "no-outbound-proxy", "agent-busy", "not-yours"}
 
 
 @dataclass(frozen=True)
@@ -101,16 +102,54 @@ async def dial_callback(request: web.Request) -> web.Response:
     missed = await api.missed.get(call_id)
     if missed is None:
         raise ApiError(404, "unknown-call", f"no missed call {call_id}")
+    if missed.status == "done":
+        raise ApiError(409, "already-done", "这条漏话已回拨")
     offered_to = api.switchboard.routing.agent_for_call(call_id)
-    taken_by = missed.agent_id if missed.status == "offered" else None
+    # Taken from the list, or tried by this agent and not reached (a retry).
+    taken_by = missed.agent_id if missed.status in ("offered", "unreached") else None
     holder = principal.agent_id in (offered_to, taken_by)
     if not principal.is_lead and not holder:
         raise ApiError(403, "not-your-callback", "this call-back is not yours to dial")
-    task = DialTask("callback", call_id, call_id, missed.number, missed.hotline)
+    task = DialTask(
+        "callback", call_id, call_id, missed.number, missed.hotline or missed.queue, missed.queue
+    )
     return await _start(request, task, "callback" if holder else "shift-lead")
+
+
+@operation(
+    "Stop a click-to-call: the INVITE still ringing (the agent's phone or the citizen) is "
+    "CANCELled, a leg already answered gets BYE; the end follows as a dial.state message",
+    responses={202: ("Stopping", schemas.DialCancelledSchema)},
+    errors=(401, 403, 404, 409),
+)
+async def cancel_dial(request: web.Request) -> web.Response:
+    """POST /api/dials/{dial_id}/cancel (the agent who dials, or a lead)."""
+    api, principal = request.app[dial_api_key], current(request)
+    dial_id = request.match_info["dial_id"]
+    dial = api.dials.get(dial_id)
+    if dial is None:
+        raise ApiError(404, "unknown-dial", f"no dial {dial_id} in progress")
+    if dial.agent_id != principal.agent_id and not principal.is_lead:
+        raise ApiError(403, "not-your-dial", "this dial is not yours")
+    if not api.dials.cancel(dial_id):
+        raise ApiError(409, "dial-not-cancellable", "这通回拨尚未开始振铃，请稍后再试")
+    if dial.agent_id != principal.agent_id:
+        await request.app[audit_key].record(
+            AuditEntry.of(
+                principal,
+                "call.dial.cancel",
+                "missed-call" if dial.task.kind == "callback" else "ticket",
+                dial.task.ref,
+                api.clock(),
+                why("shift-lead", request),
+                dial_id=dial.id,
+            )
+        )
+    return web.json_response({"dial_id": dial_id, "state": "cancelling"}, status=202)
 
 
 def add_dial_routes(app: web.Application, api: DialApi) -> None:
     app[dial_api_key] = api
     app.router.add_post("/api/tickets/{number}/visit/dial", dial_visit)
     app.router.add_post("/api/callbacks/{call_id}/dial", dial_callback)
+    app.router.add_post("/api/dials/{dial_id}/cancel", cancel_dial)

@@ -163,7 +163,13 @@ async def list_overrides(request: web.Request) -> web.Response:
 @operation(
     "Missed calls (漏话): abandoned, callback requests and refused calls",
     responses={200: ("Missed calls", schemas.MissedCallListSchema)},
-    parameters=[{"in": "query", "name": "status", "schema": {"enum": ["open", "offered", "done"]}}],
+    parameters=[
+        {
+            "in": "query",
+            "name": "status",
+            "schema": {"enum": ["open", "offered", "unreached", "done"]},
+        }
+    ],
     errors=(400, 401),
 )
 async def list_missed(request: web.Request) -> web.Response:
@@ -173,16 +179,20 @@ async def list_missed(request: web.Request) -> web.Response:
         missed = await request.app[missed_key].list(status)
     except MissedCallError as error:
         raise ApiError(400, error.error_id, str(error), "status") from None
-    # The number is shown only to the agent a callback is offered to: they dial it.
-    rows = [m.to_json(reveal=m.status == "offered" and m.agent_id == me) for m in missed]
+    # The number is shown only to the agent holding the call-back: they dial it.
+    rows = [
+        m.to_json(reveal=m.status in ("offered", "unreached") and m.agent_id == me) for m in missed
+    ]
     return web.json_response({"missed_calls": rows})
 
 
 @operation(
-    "Take a missed call to call back, or mark it done",
+    "Take a missed call to call back (status offered: 认领; the taker alone then sees the "
+    "number; 409 already-taken to a second taker), or mark it done; every console is told "
+    "of the change as missed.changed",
     body=schemas.MissedCallMarkSchema,
     responses={200: ("Marked", schemas.MissedCallMarkedSchema)},
-    errors=(400, 401, 404, 415),
+    errors=(400, 401, 404, 409, 415),
 )
 async def mark_missed(request: web.Request) -> web.Response:
     principal = current(request)
@@ -190,14 +200,36 @@ async def mark_missed(request: web.Request) -> web.Response:
     status = data.get("status")
     if not isinstance(status, str):
         raise ApiError(400, "missing-field", "status is required", "status")
+    call_id, now = request.match_info["call_id"], request.app[clock_key]()
     try:
-        await request.app[missed_key].mark(
-            request.match_info["call_id"], status, principal, request.app[clock_key]()
-        )
+        if status == "offered" and principal.agent_id:
+            await _take(request, call_id, principal, now)
+        else:
+            await request.app[missed_key].mark(call_id, status, principal, now)
     except MissedCallError as error:
-        code = 404 if error.error_id == "unknown-call" else 400
+        code = _MISSED_STATUS.get(error.error_id, 400)
         raise ApiError(code, error.error_id, str(error)) from None
-    return web.json_response({"call_id": request.match_info["call_id"], "status": status})
+    return web.json_response({"call_id": call_id, "status": status})
+
+
+# Taking an entry someone holds, or one already called back, is a conflict.
+_MISSED_STATUS = {"unknown-call": 404, "already-taken": 409, "already-done": 409}
+
+
+async def _take(request: web.Request, call_id: str, principal: Principal, now: datetime) -> None:
+    """Take an entry from the list (认领): withdrawn from the line, then claimed in one
+    conditional update, so of two agents pressing at once one gets 409."""
+    missed = request.app[missed_key]
+    if await missed.get(call_id) is None:
+        raise MissedCallError("unknown-call", f"no missed call {call_id}")
+    try:
+        request.app[switchboard_key].take_callback(call_id, principal.agent_id)
+    except RoutingError as error:
+        raise MissedCallError(error.error_id, str(error)) from None
+    await missed.take(call_id, principal.agent_id, now)
+    await request.app[audit_key].record(
+        AuditEntry.of(principal, "missed-call.take", "missed-call", call_id, now)
+    )
 
 
 @operation(

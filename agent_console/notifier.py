@@ -75,6 +75,11 @@ class Notifier:
             if connection.agent_id == agent_id:
                 connection.push(message)
 
+    def to_all(self, message: dict[str, Any]) -> None:
+        """Every open console (news everyone may see, such as the missed-call list)."""
+        for connection in list(self._connections):
+            connection.push(message)
+
     def to_leads(self, message: dict[str, Any]) -> None:
         text: str | None = None
         for connection in list(self._connections):

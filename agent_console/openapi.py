@@ -31,14 +31,17 @@ DESCRIPTION = (
     "Console API of the city-management hotline. Log in with POST /api/login; the session comes "
     "back as an HttpOnly cookie and as a bearer token. Call events are pushed on the websocket "
     "GET /ws as JSON messages: hello, agent.state, call.offered, call.connected, call.missed, "
-    "call.ended, call.transferred, call.transfer_failed, phone.registered (agents), "
-    "agent.state and queue.call (leads). A lead's websocket also gets the wallboard: a full "
+    "call.ended, call.transferred, call.transfer_failed, call.held, call.muted, "
+    "phone.registered (agents), "
+    "agent.state and queue.call (leads). hello carries the agent's state, pause reason, the "
+    "end of a wrap-up (wrap_up_until, also in agent.state) and the phone's registration "
+    "(phone: registered, expires). A lead's websocket also gets the wallboard: a full "
     "`wallboard` snapshot on connect, then `wallboard.queues`, `wallboard.agents` (the agents "
     "that changed), `wallboard.calls` and `wallboard.alert` (raised, acknowledged, cleared) "
     "as things change; the snapshot is the Wallboard schema (also GET /api/wallboard), the "
-    "updates the WebsocketWallboard* schemas of the components. A ticket "
-    "and its recording are visible only to the agent who took it, shift leads and admins; "
-    "to anyone else it does not exist (404)."
+    "updates the WebsocketWallboard* schemas of the components. A ticket and its recording "
+    "are visible only to the agent who took it, shift leads and admins; to anyone else it "
+    "does not exist (404)."
 )
 ERROR_TEXT = {
     400: "Invalid input; `field` names the offending form field",

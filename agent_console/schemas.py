@@ -205,6 +205,16 @@ class TransferStartedSchema(Schema):
     mode = fields.String()
 
 
+class CallControlSchema(Schema):
+    call_id = fields.String()
+    action = fields.String(metadata={"enum": ["hold", "resume", "mute", "unmute", "hangup"]})
+
+
+class WrapUpSchema(Schema):
+    agent_id = fields.String()
+    wrap_up_until = fields.DateTime()
+
+
 class TransferTargetSchema(Schema):
     name = fields.String()
     number = fields.String()
@@ -285,11 +295,11 @@ class RosterImportedSchema(Schema):
 
 class MissedCallSchema(Schema):
     call_id = fields.String()
-    kind = fields.String(validate=validate.OneOf(["abandoned", "callback", "refused"]))
-    number = fields.String(metadata={"description": "masked unless offered to the asking agent"})
+    kind = fields.String(validate=validate.OneOf(["abandoned", "callback", "refused", "restart"]))
+    number = fields.String(metadata={"description": "masked unless the asking agent holds it"})
     queue = fields.String()
     missed_at = fields.DateTime()
-    status = fields.String(validate=validate.OneOf(["open", "offered", "done"]))
+    status = fields.String(validate=validate.OneOf(["open", "offered", "unreached", "done"]))
     agent_id = fields.String(allow_none=True)
 
 
@@ -298,7 +308,9 @@ class MissedCallListSchema(Schema):
 
 
 class MissedCallMarkSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["open", "offered", "done"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["open", "offered", "unreached", "done"])
+    )
 
 
 class MissedCallMarkedSchema(Schema):
@@ -365,3 +377,12 @@ class DialStartedSchema(Schema):
     task = fields.String(metadata={"enum": ["visit", "callback"]})
     ref = fields.String(metadata={"description": "ticket number or missed call id"})
     state = fields.String(metadata={"example": "calling-agent"})
+
+
+class DialCancelledSchema(Schema):
+    """The dial is being stopped: a ringing INVITE is CANCELled (an answered leg gets BYE);
+    the end follows as a `dial.state` message (cancelled, or ended if the citizen had
+    answered)."""
+
+    dial_id = fields.String()
+    state = fields.String(metadata={"example": "cancelling"})

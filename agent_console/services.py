@@ -17,6 +17,10 @@ def no_trunk() -> Sequence[TrunkStatus]:
     return ()
 
 
+def phone_unknown(agent_id: str) -> dict[str, object] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ConsoleServices:
     accounts: Accounts
@@ -28,3 +32,5 @@ class ConsoleServices:
     case_saved: Callable[[], None]
     # How each trunk number's registration at the upstream registrar stands.
     trunk_status: Callable[[], Sequence[TrunkStatus]] = no_trunk
+    # Whether the agent's phone is registered now ({"registered", "expires"}), for the desk.
+    phone_status: Callable[[str], dict[str, object] | None] = phone_unknown

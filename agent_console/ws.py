@@ -15,9 +15,11 @@ from agent_console.notifier import ConsoleConnection
 from agent_console.openapi import operation
 from agent_console.wallboard_api import wallboard_key
 from hotline.accounts import Accounts, Principal
+from hotline.presence_watch import PresenceWatch
 from hotline.throttle import MessageRate
 
 log = logging.getLogger(__name__)
+presence_key = web.AppKey("presence", PresenceWatch)
 
 
 # A session's end is checked at least this often, so a session revoked elsewhere (a password
@@ -49,6 +51,9 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     connection = ConsoleConnection(ws, principal.agent_id, principal.is_lead, principal.session_key)
     notifier.add(connection)
+    presence = request.app.get(presence_key)
+    if presence is not None:
+        presence.connected(principal.agent_id)
     switchboard = request.app[services_key].switchboard
     watchdog = asyncio.create_task(
         _close_when_session_ends(ws, request.app[services_key].accounts, principal, options.clock),
@@ -62,11 +67,15 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many websockets")
             return ws
         status = switchboard.routing.find_agent(principal.agent_id)
+        state = switchboard.state_message(status) if status else {"state": "logged_out"}
         connection.push(
             {
                 "type": "hello",
                 "agent": {"id": principal.agent_id, "name": principal.name, "role": principal.role},
-                "state": status.state.value if status else "logged_out",
+                "state": state["state"],
+                "reason": state.get("reason", ""),
+                "wrap_up_until": state.get("wrap_up_until"),
+                "phone": request.app[services_key].phone_status(principal.agent_id),
             }
         )
         feed = request.app.get(wallboard_key)
@@ -88,6 +97,8 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     finally:
         watchdog.cancel()
         notifier.remove(connection)
+        if presence is not None:
+            presence.disconnected(principal.agent_id)
         await connection.close()
     return ws
 

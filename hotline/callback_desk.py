@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
 from hotline import call_backs
+from hotline.missed_calls import Announce
 from hotline.models import Call
 from hotline.recent_callers import RecentCallers
 from routing import (
@@ -39,6 +40,10 @@ class CallbackDesk:
     _sessions: async_sessionmaker[AsyncSession]
     _notifier: Notifier
     _clock: Callable[[], datetime]
+    # Told of every change to the missed-call list once written (consoles update live).
+    announce_missed: Announce | None
+    # A caller hanging up in the queue becomes a call-back task in their place.
+    call_back_abandoned: bool
 
     def _apply(self, events: list[RoutingEvent]) -> None:
         raise NotImplementedError
@@ -57,7 +62,11 @@ class CallbackDesk:
             self._notifier.to_agent(
                 event.agent_id, {**message, "number": event.number, "queue": event.queue}
             )
-            self._write(call_backs.mark(event.call_id, "offered", event.agent_id, event.at))
+            self._write(
+                call_backs.mark(
+                    event.call_id, "offered", event.agent_id, event.at, self.announce_missed
+                )
+            )
         elif isinstance(event, VisitOffered):
             self._notifier.to_agent(
                 event.agent_id,
@@ -86,7 +95,46 @@ class CallbackDesk:
         now = self._clock()
         self._apply(self.routing.answered(call_id, now))
         self._apply(self.routing.ended(call_id, now))
-        self._write(call_backs.mark(call_id, "done" if reached else "unreached", agent_id, now))
+        status = "done" if reached else "unreached"
+        self._write(call_backs.mark(call_id, status, agent_id, now, self.announce_missed))
+        self._apply(self.routing.assign(now))
+
+    def _abandoned_to_callback(self, call_id: str, number: str, queue: str, now: datetime) -> bool:
+        """A caller who hangs up while waiting (not while ringing an agent) stays in line as
+        a call-back task, when the centre calls abandoned callers back; still an abandon in
+        the statistics."""
+        if not self.call_back_abandoned or not number.isdigit():
+            return False
+        if self.routing.agent_for_call(call_id) is not None or not self.routing.position(call_id):
+            return False
+        self._apply(self.routing.request_callback(call_id, number, now))
+        self._write(self._log_event(call_id, now, "abandoned", None, {"queue": queue}))
+        self._write(call_backs.record(call_id, "abandoned", now, announce=self.announce_missed))
+        return True
+
+    def take_callback(self, call_id: str, agent_id: str) -> None:
+        """An agent takes a call-back from the list: it leaves the line (nobody else is
+        offered it); RoutingError if the queue has offered it to another agent."""
+        holder = self.routing.agent_for_call(call_id)
+        if holder is None:
+            self.routing.cancel(call_id, self._clock())  # withdrawn, not abandoned: no events
+        elif holder != agent_id:
+            raise RoutingError("already-taken", "这条漏话已由其他坐席认领")
+
+    def callback_dial_started(self, call_id: str, agent_id: str, queue: str) -> None:
+        """The agent dials the call-back: talking for routing (RoutingError if busy)."""
+        self._apply(self.routing.dial_started(agent_id, call_id, queue, self._clock()))
+
+    def callback_dial_ended(self, call_id: str, agent_id: str, outcome: str) -> None:
+        """The dial is over: a conversation closes the entry, a refusal records 未接通 and
+        leaves it for a retry (wrap-up either way); when nobody was called (the agent's phone
+        did not answer, the dial was cancelled) the agent keeps the entry."""
+        now = self._clock()
+        worked = outcome in ("talked", "citizen-unreached")
+        self._apply(self.routing.dial_ended(call_id, now, worked))
+        if worked:
+            status = "done" if outcome == "talked" else "unreached"
+            self._write(call_backs.mark(call_id, status, agent_id, now, self.announce_missed))
         self._apply(self.routing.assign(now))
 
     # --- 回访 work items ---------------------------------------------------------------
@@ -122,7 +170,8 @@ class CallbackDesk:
         if self.duty is not None:
             await self.duty.reload(now)
         async with self._sessions() as db:
-            callbacks = await call_backs.open_callbacks(db)
+            kinds = ("callback", "abandoned") if self.call_back_abandoned else ("callback",)
+            callbacks = await call_backs.open_callbacks(db, kinds)
             recent = await db.execute(
                 select(Call.caller, Call.arrived_at).where(
                     Call.arrived_at >= now - self.recent.window

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,6 +58,7 @@ class DialTask:
     item_id: str
     number: str  # the citizen's
     caller_id: str  # the hotline number the citizen sees
+    queue: str = ""  # a missed call's queue (its wrap-up rules)
 
 
 @dataclass
@@ -80,8 +81,17 @@ class Dial:
         }
 
 
-# Told when the citizen could not be reached: records 未接通 on the task.
-Unreached = Callable[[DialTask, str, str], Coroutine[Any, Any, None]]
+class DialHooks(Protocol):
+    """What a dial means for its task and its agent (hotline/dial_outcomes.py)."""
+
+    def started(self, task: DialTask, agent_id: str) -> None:
+        """Before the agent's phone rings; raises DialError to refuse the dial."""
+
+    def ended(
+        self, task: DialTask, agent_id: str, outcome: str, reason: str
+    ) -> Coroutine[Any, Any, None] | None:
+        """The dial is over (outcome as in OutboundEnded, or "not-started"); any coroutine
+        returned is run in the background (recording 未接通 on a case)."""
 
 
 class ClickToCall:
@@ -91,13 +101,15 @@ class ClickToCall:
         notifier: Notifier,
         clock: Callable[[], datetime],
         originate: Callable[[Origination], None],
-        unreached: Unreached,
+        hooks: DialHooks,
+        cancel: Callable[[str], bool] = lambda dial_id: False,
     ) -> None:
         self._sessions = sessions
         self._notifier = notifier
         self._clock = clock
         self._originate = originate
-        self._unreached = unreached
+        self._hooks = hooks
+        self._cancel = cancel
         self._dials: dict[str, Dial] = {}
         self._lock = asyncio.Lock()  # writes in the order they were asked for
         self._tasks = BackgroundTasks()
@@ -113,9 +125,11 @@ class ClickToCall:
         if any(d.task.kind == task.kind and d.task.ref == task.ref for d in self._dials.values()):
             raise DialError("dial-in-progress", "这项回拨正在进行")
         dial = Dial(str(uuid.uuid4()), task, agent_id, self._clock())
+        self._hooks.started(task, agent_id)
         try:
             self._originate(Origination(dial.id, agent_id, task.number, task.caller_id))
         except OutboundError as error:
+            self._hooks.ended(task, agent_id, "not-started", error.error_id)
             raise DialError(error.error_id, str(error)) from None
         self._dials[dial.id] = dial
         # Queued before any event of the call can arrive: the row exists before its updates.
@@ -131,6 +145,14 @@ class ClickToCall:
             },
         )
         return dial
+
+    def get(self, dial_id: str) -> Dial | None:
+        return self._dials.get(dial_id)
+
+    def cancel(self, dial_id: str) -> bool:
+        """Stop a dial: CANCEL the INVITE still ringing, BYE a leg already answered; its
+        end follows as usual (cancelled, or talked if the citizen had answered)."""
+        return dial_id in self._dials and self._cancel(dial_id)
 
     def on_event(self, event: OutboundEvent) -> None:
         """The gateway's progress for a dial (called synchronously)."""
@@ -154,10 +176,13 @@ class ClickToCall:
         self._write(
             self._update(dial.id, ended_at=event.at, outcome=event.outcome, reason=event.reason)
         )
-        if event.outcome == "citizen-unreached":
-            self._tasks.spawn(
-                self._unreached(dial.task, dial.agent_id, event.reason), name="dial-unreached"
-            )
+        try:
+            follow_up = self._hooks.ended(dial.task, dial.agent_id, event.outcome, event.reason)
+        except Exception:
+            log.exception("the end of a dial was not applied to its task", extra={"dial": dial.id})
+            return
+        if follow_up is not None:
+            self._tasks.spawn(follow_up, name="dial-outcome")
 
     async def synced(self) -> None:
         """Wait for every write asked for so far (tests, shutdown)."""

@@ -153,6 +153,9 @@ class ConsoleConfig:
     # ws_message_burst; faster closes the socket (1008).
     ws_messages_per_second: float = 2.0
     ws_message_burst: int = 20
+    # An agent whose consoles have all been closed this long (no reconnect) is logged out
+    # and offered no more calls; a reconnect within it keeps their state. 0: never.
+    presence_grace_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,9 @@ class DispatchConfig:
 @dataclass(frozen=True)
 class RoutingConfig:
     wrap_up_seconds: float = 15.0
+    # 延长 on the desk adds this much wrap-up, up to wrap_up_max_seconds after the call ended.
+    wrap_up_extend_seconds: float = 30.0
+    wrap_up_max_seconds: float = 120.0
     # Dialled numbers whose calls are served before others in their queue (12345 transfers).
     priority_numbers: tuple[str, ...] = ()
     # Unanswered offers in a row before an agent is paused (a phone left ringing).
@@ -190,6 +196,9 @@ class RoutingConfig:
     overflow_queue: str = ""
     # A number that called within this many days is served before first-time callers; 0: off.
     repeat_caller_days: float = 3.0
+    # A caller who hangs up while waiting stays in line as a call-back task (漏话回拨), offered
+    # to the next ready agent in their place; false: they are only listed as missed calls.
+    call_back_abandoned: bool = False
     # Duty roster shift pattern: "3x8" or "2x12". With no roster imported, nobody is held back.
     roster_pattern: str = "2x12"
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -109,8 +109,11 @@ class Switchboard(CallbackDesk):
         timezone: str = "Asia/Shanghai",
         duty: DutyRoster | None = None,
         repeat_caller_days: float = 0.0,
+        call_back_abandoned: bool = False,
     ) -> None:
         self.routing = routing
+        self.call_back_abandoned = call_back_abandoned
+        self.announce_missed = None
         self.duty = duty
         self.recent = RecentCallers(repeat_caller_days)
         self._priority_numbers = frozenset(priority_numbers)
@@ -126,6 +129,8 @@ class Switchboard(CallbackDesk):
         self._tasks: list[asyncio.Task[None]] = []
         self._wrap_up_changed = asyncio.Event()
         self.calls: dict[str, LiveCall] = {}
+        self.wrap_up_extension = timedelta(seconds=30)
+        self.wrap_up_longest = timedelta(seconds=120)
         self.waits = WaitEstimator()
         self._timezone = timezone
         self._watchers: list[Callable[[], None]] = []
@@ -322,7 +327,10 @@ class Switchboard(CallbackDesk):
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
                 self._notifier.to_agent(agent_id, message)
-            if not callback:
+            if not callback and not (
+                live is not None
+                and self._abandoned_to_callback(event.call_id, live.caller, live.queue, now)
+            ):
                 self._apply(self.routing.ended(event.call_id, now))
             self._write(
                 self._update_call(
@@ -349,7 +357,11 @@ class Switchboard(CallbackDesk):
             live = self.calls.get(event.call_id)
             if live is not None:
                 live.state = "callback"
-            self._write(call_backs.record(event.call_id, "callback", now, event.number))
+            self._write(
+                call_backs.record(
+                    event.call_id, "callback", now, event.number, self.announce_missed
+                )
+            )
             self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
         elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
@@ -443,6 +455,32 @@ class Switchboard(CallbackDesk):
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)
 
+    def extend_wrap_up(self, agent_id: str) -> datetime:
+        """延长: more wrap-up for the agent, capped (RoutingError when not wrapping up)."""
+        status = self.routing.agent(agent_id)
+        until = self.routing.extend_wrap_up(
+            agent_id, self._clock(), self.wrap_up_extension, self.wrap_up_longest
+        )
+        self._wrap_up_changed.set()
+        self._notifier.to_agent(agent_id, self.state_message(status))
+        return until
+
+    @staticmethod
+    def state_message(status: AgentStatus) -> dict[str, Any]:
+        """The agent's state as the console sees it (with the end of a wrap-up)."""
+        until = status.wrap_up_until if status.state is AgentState.WRAP_UP else None
+        return {
+            "type": "agent.state",
+            "agent_id": status.agent_id,
+            "state": status.state.value,
+            "reason": status.reason,
+            "wrap_up_until": until.isoformat() if until else None,
+        }
+
+    def log_call_event(self, call_id: str, kind: str, agent_id: str | None) -> None:
+        """Something done to a call from the console goes into the call's log."""
+        self._write(self._log_event(call_id, self._clock(), kind, agent_id, {}))
+
     def live_call_for(self, agent_id: str) -> LiveCall | None:
         for live in self.calls.values():
             if live.agent_id == agent_id:
@@ -471,12 +509,16 @@ class Switchboard(CallbackDesk):
             elif isinstance(event, AgentStateChanged):
                 self._wrap_up_changed.set()
                 self._write(self._log_agent_state(event))
+                status = self.routing.agent(event.agent_id)
                 message = {
                     "type": "agent.state",
                     "agent_id": event.agent_id,
                     "state": event.state.value,
                     "reason": event.reason,
+                    "wrap_up_until": None,
                 }
+                if event.state is AgentState.WRAP_UP and status.wrap_up_until is not None:
+                    message["wrap_up_until"] = status.wrap_up_until.isoformat()
                 self._notifier.to_agent(event.agent_id, message)
                 self._notifier.to_leads(message)
             elif isinstance(event, CallQueued):
@@ -494,7 +536,11 @@ class Switchboard(CallbackDesk):
                         event.call_id, event.at, "abandoned", event.agent_id, {"queue": event.queue}
                     )
                 )
-                self._write(call_backs.record(event.call_id, "abandoned", event.at))
+                self._write(
+                    call_backs.record(
+                        event.call_id, "abandoned", event.at, announce=self.announce_missed
+                    )
+                )
             else:
                 self._apply_more(event)
 
@@ -532,6 +578,9 @@ class Switchboard(CallbackDesk):
                 async with self._sessions.begin() as db:
                     for job in jobs:
                         await job(db)
+                    hooks = call_backs.committed_hooks(db)
+                for hook in hooks:
+                    hook()
                 return True
             except Exception as error:
                 failure = error

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import admin_api as admin_routes
+from agent_console import call_control_api, desk_api
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
@@ -27,12 +28,14 @@ from agent_console.duty_api import add_duty_routes
 from agent_console.metrics import media_engine_key, sip_guard_key
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
+from agent_console.ws import presence_key
 from cases import EventType
 from dispatch import OutboxSender
 from dispatch.sender import Target
 from hotline.accounts import Accounts
 from hotline.audit import AuditEntry, AuditLog
 from hotline.backup import FULL, backups_in, engine_of, kind_due, prune, take_backup
+from hotline.call_control import CallControls
 from hotline.caller_setup import caller_media_options, key_menu
 from hotline.case_log import Appended, CaseLog
 from hotline.case_policy import deadline_policy
@@ -43,12 +46,13 @@ from hotline.click_to_call import ClickToCall
 from hotline.config import DEMO_DISPATCH_PATH, HotlineConfig
 from hotline.db import create_engine, session_factory
 from hotline.demo_sink import add_demo_dispatch_core
-from hotline.dial_outcomes import unreached_recorder
+from hotline.dial_outcomes import TaskOutcomes
 from hotline.duty import DutyRoster
 from hotline.guard_setup import register_lockout, sip_guard
-from hotline.missed_calls import MissedCalls
+from hotline.missed_calls import MissedCalls, MissedCallView, changed_message
 from hotline.models import OutboxMessage
 from hotline.phone_bindings import restore_bindings
+from hotline.presence_watch import PresenceWatch, phone_status
 from hotline.queue_rules import queue_settings
 from hotline.recordings import RecordingArchive
 from hotline.report_jobs import ReportJobs
@@ -153,7 +157,14 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         timezone=config.centre.timezone,
         duty=duty,
         repeat_caller_days=config.routing.repeat_caller_days,
+        call_back_abandoned=config.routing.call_back_abandoned,
     )
+
+    def announce_missed(view: MissedCallView) -> None:
+        notifier.to_all(changed_message(view))
+
+    switchboard.announce_missed = announce_missed
+    missed = MissedCalls(sessions, announce_missed)
     # The transfer directory, with the emergency services the console offers in one click.
     emergencies = config.emergency.directory
     directory = {
@@ -169,9 +180,13 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     )
     registrar = Registrar()
     guard = sip_guard(config, registrar)
-    unreached = unreached_recorder(cases, switchboard, sessions, clock)
     dials = ClickToCall(
-        sessions, notifier, clock, lambda order: gateway.originate(order), unreached
+        sessions,
+        notifier,
+        clock,
+        lambda order: gateway.originate(order),
+        TaskOutcomes(cases, switchboard, clock),
+        lambda dial_id: gateway.outbound.cancel(dial_id),
     )
 
     def on_telephony_event(event: TelephonyEvent) -> None:
@@ -205,6 +220,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         survey=SurveyOptions(config.survey.enabled, config.survey.timeout_seconds),
     )
     switchboard.connect_gateway(gateway.ring_agent)
+    switchboard.wrap_up_extension = timedelta(seconds=config.routing.wrap_up_extend_seconds)
+    switchboard.wrap_up_longest = timedelta(seconds=config.routing.wrap_up_max_seconds)
     switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)
 
     async def delivered(row: OutboxMessage) -> None:
@@ -299,6 +316,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             ),
             sender.wake,
             gateway.trunk_status,
+            lambda agent_id: phone_status(registrar, agent_id),
         ),
         audit=audit,
     )
@@ -380,8 +398,10 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     wallboard_routes.add_routes(app, feed)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
-    add_duty_routes(app, duty, MissedCalls(sessions), switchboard, clock)
-    add_dial_routes(app, DialApi(dials, switchboard, MissedCalls(sessions), clock))
+    add_duty_routes(app, duty, missed, switchboard, clock)
+    add_dial_routes(app, DialApi(dials, switchboard, missed, clock))
+    call_control_api.add_routes(app, CallControls(switchboard, notifier, gateway.control))
+    desk_api.add_routes(app)
     report_routes.add_routes(app, reports)
     nlp_routes.add_routes(
         app,
@@ -412,9 +432,15 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             config.demo.event_delay_seconds,
         )
 
+    presence = PresenceWatch(
+        timedelta(seconds=config.console.presence_grace_seconds), switchboard, audit, clock
+    )
+    app[presence_key] = presence
+
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         await switchboard.restore()
         await switchboard.start()
+        await presence.start()
         # Phones registered before a restart are reachable before the gateway takes a call.
         await restore_bindings(sessions, registrar, clock(), asyncio.get_running_loop().time())
         await gateway.start()
@@ -441,6 +467,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             await scheduler.stop()
             await feed.stop()
             await sender.stop()
+            await presence.stop()
             await switchboard.stop()
             await engine.dispose()
 

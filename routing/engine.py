@@ -324,6 +324,21 @@ class RoutingEngine:
                 events += self._change(agent, AgentState.READY, now)
         return events
 
+    def extend_wrap_up(
+        self, agent_id: str, now: datetime, by: timedelta, longest: timedelta
+    ) -> datetime:
+        """An agent asks for more wrap-up (延长): `by` more, but never past `longest` after the
+        call ended. The new end, or RoutingError when not wrapping up or at the cap."""
+        agent = self.agent(agent_id)
+        if agent.state is not AgentState.WRAP_UP or agent.wrap_up_until is None:
+            raise RoutingError("not-in-wrap-up", f"{agent_id} is not in wrap-up")
+        cap = agent.since + longest
+        extended = min(max(agent.wrap_up_until, now) + by, cap)
+        if extended <= agent.wrap_up_until:
+            raise RoutingError("wrap-up-at-limit", f"wrap-up may last at most {longest}")
+        agent.wrap_up_until = extended
+        return extended
+
     def next_wrap_up_end(self) -> datetime | None:
         ends = [
             a.wrap_up_until
@@ -343,6 +358,41 @@ class RoutingEngine:
                     waiting[index] = replace(call, callback_number=number)
                     return [CallbackQueued(now, call_id, call.queue, index + 1, number)]
         raise RoutingError("not-waiting", f"call {call_id} is not waiting in a queue")
+
+    def dial_started(
+        self, agent_id: str, item_id: str, queue: str, now: datetime
+    ) -> list[RoutingEvent]:
+        """The agent dials out for a call-back: talking (offered nothing) until `dial_ended`.
+        A task the queue offered them counts as answered; one taken from the list makes a
+        free agent busy, and a paused one returns to the pause afterwards."""
+        offer = self._offers.get(item_id)
+        if offer is not None:
+            if offer.agent_id != agent_id:
+                raise RoutingError("not-yours", f"{item_id} is offered to another agent")
+            return self.answered(item_id, now)
+        status = self.add_agent(agent_id, now)
+        if status.state in BUSY:
+            raise RoutingError("agent-busy", "finish the current call before dialling")
+        self.cancel(item_id, now)  # taken from the list while still waiting in line
+        if status.state in (AgentState.PAUSED, AgentState.LOGGED_OUT):
+            status.after_call = status.state
+        status.wrap_up_until = None
+        status.call_id = item_id
+        call = QueuedCall(0, now, item_id, queue if queue in self._queues else "", now)
+        self._offers[item_id] = _Offer(call, agent_id, answered=True)
+        return self._change(status, AgentState.TALKING, now, status.reason)
+
+    def dial_ended(self, item_id: str, now: datetime, worked: bool) -> list[RoutingEvent]:
+        """The dial is over: wrap-up after a conversation or a refusal (`worked`), otherwise
+        straight back to ready (or to the pause the agent dialled from)."""
+        offer = self._offers.get(item_id)
+        if offer is None:
+            return []
+        if not worked:
+            self.agent(offer.agent_id).wrap_up_until = None
+            offer.answered = False
+            return [e for e in self.ended(item_id, now) if not isinstance(e, CallLeftQueue)]
+        return self.ended(item_id, now)
 
     def enqueue_visit(
         self, item_id: str, queue: str, ticket: str, now: datetime, priority: int = -1

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
-from telephony import hold, sdp, session_timer
+from telephony import call_control, hold, sdp, session_timer
 from telephony.admission import Admission
 from telephony.attended import AttendedTransfers
 from telephony.busy import refuse_busy
@@ -997,6 +997,23 @@ class SipGateway:
     def transfer(self, call_id: str, number: str, mode: str) -> None:
         """Blind transfer or three-way call to `number` (raises TransferError)."""
         self.transfers.start(call_id, number, mode)
+
+    def control(self, call_id: str, action: str) -> None:
+        """The console acts on a connected call (raises CallControlError): hold puts the
+        caller on music on hold, mute stops the agent's audio reaching the caller, hangup
+        sends BYE to both legs."""
+        call = self._calls.get(call_id)
+        leg = call_control.agent_leg(call, call_id)
+        if action == "hangup":
+            self._end_call(leg.call, "agent-hangup", None)
+        elif action in ("hold", "resume"):
+            if leg.held != (action == "hold"):
+                self._hold(leg, action == "hold")
+        else:
+            leg.media.silenced = action == "mute"
+            log.info(
+                "agent " + ("muted" if leg.media.silenced else "unmuted"), extra={"call": call_id}
+            )
 
     # --- ending -------------------------------------------------------------------------
 

@@ -104,6 +104,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.record_side = 0
         self.conference: Conference[RtpLeg] | None = None
         self.muted = False  # the far end holds (sendonly/inactive): nothing is sent to it
+        self.silenced = False  # muted from the console: what it receives goes nowhere
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -134,6 +135,8 @@ class RtpLeg(asyncio.DatagramProtocol):
                     on_digit(digit)
         elif self.recorder is not None and packet.payload_type == self.payload_type:
             self.recorder.add(self.record_side, packet.sequence, packet.payload, self.codec)
+        if self.silenced:
+            return  # the agent still hears the caller; the caller no longer hears the agent
         if self.conference is not None:
             if packet.payload_type == self.payload_type:
                 self.conference.receive(self, packet.payload)

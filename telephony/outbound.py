@@ -60,6 +60,7 @@ class _Progress:
     order: Origination
     failure: str = ""  # why a leg failed: rejected-486, no-answer, unreachable …
     recorder: CallRecorder | None = None
+    cancelled: bool = False  # stopped from the console
 
 
 class OutboundCalls:
@@ -97,6 +98,16 @@ class OutboundCalls:
 
     def active(self, dial_id: str) -> bool:
         return dial_id in self._dials
+
+    def cancel(self, dial_id: str) -> bool:
+        """The agent stops the dial: a ringing leg gets CANCEL, an answered one BYE."""
+        progress = self._dials.get(dial_id)
+        call = self._gw._calls.get(dial_id)
+        if progress is None or call is None or call.ended:
+            return False
+        progress.cancelled = True
+        self._gw._end_call(call, "agent-cancelled", None)
+        return True
 
     async def _call_agent(self, order: Origination, contact: str, source: tuple[str, int]) -> None:
         from telephony.gateway import Dialog, HotlineCall, Leg
@@ -323,6 +334,8 @@ class OutboundCalls:
         if citizen is not None and citizen.answered:
             outcome = "talked"
             reason = {"caller-hangup": "citizen-hangup"}.get(reason, reason)
+        elif progress.cancelled:
+            outcome, reason = "cancelled", "agent-cancelled"
         elif agent is None or not agent.answered:
             outcome = "agent-unreached"
         elif citizen is None or not progress.failure:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +178,26 @@ def hotline_config(
     return config.replace(**sections) if sections else config
 
 
+# Stopping a system (draining calls, the last writes, the sender) takes a few seconds; far
+# longer is a hang, and the tasks it waits on are what tells why.
+STOP_SECONDS = 90.0
+
+
+async def stop_within(stopping: Awaitable[None], seconds: float) -> None:
+    """Await a shutdown; if it hangs, print every task's stack and fail with that."""
+    try:
+        async with asyncio.timeout(seconds):
+            await stopping
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            print(f"--- {task.get_name()}", file=stacks)
+            task.print_stack(limit=12, file=stacks)
+        pytest.fail(
+            f"the system did not stop within {seconds:.0f} s; its tasks:\n{stacks.getvalue()}"
+        )
+
+
 @pytest.fixture
 def hotline_overrides() -> dict[str, dict[str, object]]:
     """Config changes for one test: parametrize it, e.g. {"sip": {"agent_ring_seconds": 1}}."""
@@ -200,5 +221,5 @@ async def hotline(
     try:
         yield RunningHotline(system, console, dispatch)
     finally:
-        await console.close()
+        await stop_within(console.close(), STOP_SECONDS)
         await dispatch_server.close()

@@ -18,6 +18,7 @@ const END_REASONS = {
   "agent-hangup": "坐席已挂机",
   transferred: "已转接",
   "agent-left": "已退出三方通话",
+  "agent-hangup": "坐席挂断",
   "department-hangup": "部门已挂机",
   "transfer-failed": "转接未成功",
   timeout: "通话超时",
@@ -279,6 +280,8 @@ function onCallMessage(kind, message) {
     const connectedAt = Number.isNaN(serverTime) ? base.connectedAt || Date.now() : serverTime;
     desk.call = { ...base, phase: "connected", connectedAt };
     offerToTicket(desk.call);
+    // The caller is talking: the agent writes what they say.
+    if (!known || known.phase !== "connected") $("ticket-description").focus();
   } else if (kind === "call.ended") {
     if (!known && !caller) return; // an end for a call this page never saw
     desk.call = { ...base, phase: "ended", endedAt: Date.now() };
@@ -962,7 +965,8 @@ function onGlobalKeydown(event) {
 function start() {
   $("login-form").addEventListener("submit", login);
   $("btn-ready").addEventListener("click", () => requestState("ready"));
-  $("btn-paused").addEventListener("click", () => requestState("paused"));
+  // desk.js asks for the reason from the configured list before pausing.
+  $("btn-paused").addEventListener("click", () => document.dispatchEvent(new CustomEvent("hotline:pick-pause")));
   $("btn-logout").addEventListener("click", () => requestState("logged_out"));
   $("btn-signout").addEventListener("click", signOut);
   $("ticket-form").addEventListener("submit", (event) => {

@@ -43,6 +43,30 @@ async function loadMissed(me) {
     const li = item(`${when}  ${m.number}  ${KINDS[m.kind] || m.kind}  ${STATUSES[m.status] || m.status}`,
       "missed-item");
     li.dataset.callId = m.call_id;
+    const mine = m.agent_id === me.id && (m.status === "offered" || m.status === "unreached");
+    if (!mine && (m.status === "open" || m.status === "unreached")) {
+      // 认领: the server gives the entry to one agent only (409 to the next).
+      const take = document.createElement("button");
+      take.type = "button";
+      take.className = "small-btn";
+      take.textContent = "认领";
+      take.dataset.testid = "missed-take";
+      take.addEventListener("click", async () => {
+        const result = await call("POST", `/api/missed-calls/${encodeURIComponent(m.call_id)}`, { status: "offered" });
+        if (result.status !== 200) $("missed-result").textContent = result.data.message || "认领失败";
+        await loadMissed(me);
+      });
+      li.append(" ", take);
+    } else if (mine) {
+      // The holder sees the number and opens the 回拨 task (dial.js rings their phone).
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "small-btn";
+      open.textContent = "回拨";
+      open.dataset.testid = "missed-dial";
+      open.addEventListener("click", () => showCallbackTask(m));
+      li.append(" ", open);
+    }
     if (m.status === "offered" && m.agent_id === me.id) {
       for (const [label, reached] of [["已回拨", true], ["未接通", false]]) {
         const button = document.createElement("button");
@@ -131,6 +155,9 @@ async function finishCallbackTask(event) {
 }
 
 document.addEventListener("hotline:message", (event) => {
+  // Every console hears of each change to the list (numbers masked): re-read it, so the
+  // holder gets their own entries' numbers from the server.
+  if (event.detail.type === "missed.changed" && started) loadMissed({ id: started });
   if (event.detail.type === "callback.offered") {
     showCallbackTask(event.detail);
     if (started) loadMissed({ id: started });

@@ -510,7 +510,8 @@ class SipGateway:
         media.payload_type = answer.payload_types[0]
         if len(answer.payload_types) > 1:
             media.event_payload_type = answer.payload_types[1]  # telephone-event
-            media.on_digit = lambda digit: self._on_digit(call, digit)
+        # Keys by RFC 4733 and by SIP INFO (a carrier without telephone-event) both land here.
+        media.on_digit = lambda digit: self._on_digit(call, digit)
         call.caller_leg = leg
         self._calls[call.id] = call
         self._dialogs[(dialog.sip_call_id, local.tag or "")] = leg
@@ -725,8 +726,8 @@ class SipGateway:
 
     def _on_info(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         """INFO in a dialog (RFC 6086): a key by `application/dtmf-relay` or `application/dtmf`
-        counts in a post-call survey and is answered 200 and ignored elsewhere; an Info Package
-        we never offered (we send no Recv-Info) gets 469."""
+        from the caller counts as an RFC 4733 key would (menu, callback offer, voicemail `#`,
+        post-call survey); an Info Package we never offered (we send no Recv-Info) gets 469."""
         leg = self._dialogs.get((request.call_id, request.to.tag or ""))
         if leg is None or leg.ended:
             reply(response_for(request, 481))
@@ -736,8 +737,10 @@ class SipGateway:
             return
         reply(response_for(request, 200))
         key = digit_from_info(request.headers.get("Content-Type") or "", request.body)
-        if key is not None and leg.role == "caller":
-            self.surveys.info(leg, key)
+        if key is None or leg.role != "caller" or self.surveys.info(leg, key):
+            return
+        if leg.media.on_digit is not None:
+            leg.media.on_digit(key)
 
     def _on_cancel(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         invite = self._servers.get((request.call_id, server_key(request)[1], "INVITE"))

@@ -98,11 +98,14 @@ class PostCallSurveys:
     def _timeout(self) -> float:
         return max(0.0, self._options.timeout_seconds)
 
-    def info(self, leg: Leg, key: str) -> None:
-        """A key sent by SIP INFO in the caller's dialog; ignored outside a survey."""
+    def info(self, leg: Leg, key: str) -> bool:
+        """A key sent by SIP INFO in the caller's dialog; False outside a survey (the key is
+        then the gateway's, as an RFC 4733 one would be)."""
         asking = self._asking.get(leg)
-        if asking is not None:
-            self._key(asking, key, "info")
+        if asking is None:
+            return False
+        self._key(asking, key, "info")
+        return True
 
     def caller_left(self, leg: Leg) -> bool:
         """The caller's BYE: nothing is recorded. False if the leg was not being asked."""

@@ -221,7 +221,7 @@ async def test_a_key_by_sip_info_rates_the_call_and_a_later_ticket_takes_it(
             call = await place_call(
                 hotline, http, tmp_path, "caller_survey_info.xml", tap, caller_media, extra
             )
-            # An INFO with key 1 came at once, outside a survey: 200, and it counts for nothing.
+            # An INFO with key 1 came at once, outside a survey: an ordinary key, not an answer.
             ended = await call.console.next_message("call.ended")
             assert ended["reason"] == "agent-hangup"
             answered = await watch.first(SurveyAnswered)

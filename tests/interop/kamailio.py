@@ -15,7 +15,9 @@ from pathlib import Path
 
 from tests.support.sipp import free_ports
 
-EDGE = Path(__file__).resolve().parents[2] / "deploy" / "kamailio" / "edge.cfg"
+CONFIGS = Path(__file__).resolve().parents[2] / "deploy" / "kamailio"
+EDGE = CONFIGS / "edge.cfg"
+DISPATCHER = CONFIGS / "dispatcher.cfg"
 READY_SECONDS = 15.0
 
 
@@ -49,7 +51,10 @@ def _answers(address: tuple[str, int], deadline_s: float) -> bool:
 
 
 @contextlib.contextmanager
-def kamailio(workdir: Path, config: Path = EDGE) -> Iterator[Kamailio]:
+def kamailio(
+    workdir: Path, config: Path = EDGE, defines: dict[str, str] | None = None
+) -> Iterator[Kamailio]:
+    """Kamailio with `config` on a free loopback port; `defines` are its `-A NAME=value`."""
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     if not Path(binary).exists():
         raise RuntimeError("kamailio is not installed (apt-get install kamailio; make test-deps)")
@@ -76,6 +81,7 @@ def kamailio(workdir: Path, config: Path = EDGE) -> Iterator[Kamailio]:
                 str(workdir),
                 "-w",
                 str(workdir),
+                *(f"-A{name}={value}" for name, value in (defines or {}).items()),
             ],
             stdin=subprocess.DEVNULL,
             stdout=output,

@@ -158,6 +158,7 @@ class KeptSums:
                     Call.ended_at,
                     Call.end_reason,
                     Call.dialled,
+                    Call.survey,
                 ).where(Call.arrived_at >= start, Call.arrived_at < end)
             )
             calls = [CallRow(*row) for row in rows]

@@ -82,20 +82,105 @@ def calls(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
         )  # fmt: skip
 
 
-def tickets(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
+EVENT_COLUMNS = [
+    "ticket_id", "seq", "type", "at", "by", "from_state", "to_state", "reason", "department",
+    "new_deadline", "recorded_at",
+]  # fmt: skip
+
+
+def case_log(
+    accepted: datetime, department: str, source: str, rng: random.Random
+) -> tuple[str, list[tuple[str, datetime, str, str | None, date | None]]]:
+    """A realistic life of a case: (final state, [(type, at, to_state, department,
+    new_deadline)]). Most go round the loop; some are returned (and 改派 or rejected),
+    extended, reopened after an unsatisfied 回访, unreached, or sent back to 12345."""
+    log: list[tuple[str, datetime, str, str | None, date | None]] = []
+    clock = accepted
+
+    def add(kind: str, minutes: float, state: str, dept: str | None = None,
+            new_deadline: date | None = None) -> None:  # fmt: skip
+        nonlocal clock
+        clock = clock + timedelta(minutes=minutes)
+        log.append((kind, clock, state, dept, new_deadline))
+
+    add("accepted", 0, "accepted", department)
+    if source == "12345" and rng.random() < 0.03:
+        add("sent_back", rng.uniform(5, 120), "sent_back")
+        return "sent_back", log
+    add("forwarded", rng.choice([0.5, 1, 2, 3, 15]), "forwarded")
+    add("dispatched", rng.uniform(5, 60), "dispatched", department)
+    if rng.random() < 0.08:
+        add("returned", rng.uniform(60, 600), "returned")
+        if rng.random() < 0.15:
+            add("rejected", rng.uniform(30, 300), "rejected")
+            return "rejected", log
+        department = rng.choice(DEPARTMENTS)
+        add("reassigned", rng.uniform(30, 300), "forwarded", department)
+        add("dispatched", rng.uniform(5, 60), "dispatched", department)
+    for attempt in range(2):
+        if rng.random() < 0.1:
+            day = (clock.astimezone(ZONE) + timedelta(days=8)).date()
+            add("extension_requested", rng.uniform(600, 4000), "dispatched", None, day)
+        add("handled", rng.expovariate(1 / 3000), "handled")
+        add("closed", rng.uniform(30, 600), "callback")
+        fate = rng.random()
+        if fate < 0.05 and attempt == 0:
+            add("visit_unsatisfied", rng.uniform(60, 2000), "forwarded")
+            add("dispatched", rng.uniform(5, 60), "dispatched", department)
+            continue
+        if fate < 0.15:
+            add("visit_unreached", rng.uniform(60, 2000), "callback")
+            add("visit_unreached", 120, "callback")
+            add("visit_unreached", 120, "closed")
+        else:
+            kind = rng.choices(["visit_satisfied", "visit_fairly_satisfied"], [7, 3])[0]
+            add(kind, rng.uniform(60, 2000), "closed")
+        break
+    return log[-1][2], log
+
+
+def cases(count: int, seed: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    """Each ticket and its case event rows (ticket ids are 1, 2, … in this order)."""
     rng = random.Random(seed + 1)
     for n, accepted in enumerate(moments(count, rng)):
         merged = f"T{n - 1 - rng.randrange(min(n, 50)):07d}" if n and rng.random() < 0.02 else None
-        yield (
-            f"T{n:07d}", rng.choices(["12319", "96198", "12345"], [7, 2, 1])[0], None, "",
-            "13800000000", "某区某路", "占道经营", rng.choice(DEPARTMENTS), rng.choice(CATEGORIES),
-            False, "accepted", None, accepted, merged,
+        line = rng.choices(["12319", "96198", "12345"], [7, 2, 1])[0]
+        department = rng.choice(DEPARTMENTS)
+        if merged is None:
+            status, log = case_log(accepted, department, line, rng)
+        else:
+            status, log = "merged", [("merged", accepted, "merged", department, None)]
+        ticket = (
+            f"T{n:07d}", line, None, "", "13800000000", "某区某路", "占道经营", department,
+            rng.choice(CATEGORIES), False, status, None, accepted, merged,
         )  # fmt: skip
+        events = []
+        before: str | None = None
+        for seq, (kind, at, state, dept, new_deadline) in enumerate(log, start=1):
+            by = "core" if kind in CORE_KINDS else "2001"
+            reason = "原因" if kind in REASONED else ""
+            events.append((n + 1, seq, kind, at, by, before, state, reason, dept, new_deadline, at))
+            before = state
+        yield ticket, events
+
+
+CORE_KINDS = {"dispatched", "handled", "returned", "extension_requested", "closed"}
+REASONED = {"returned", "rejected", "sent_back", "extension_requested", "reassigned"}
+
+
+def tickets(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
+    return (ticket for ticket, _ in cases(count, seed))
+
+
+def case_events(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
+    return (event for _, events in cases(count, seed) for event in events)
 
 
 def sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -116,6 +201,11 @@ def fill_sqlite(path: Path, n_calls: int, n_cases: int, seed: int) -> None:
         db.executemany(
             f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({marks})",
             (tuple(sqlite_value(v) for v in row) for row in tickets(n_cases, seed)),
+        )
+        marks = ", ".join("?" * len(EVENT_COLUMNS))
+        db.executemany(
+            f"INSERT INTO case_events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})",
+            (tuple(sqlite_value(v) for v in row) for row in case_events(n_cases, seed)),
         )
     db.execute("ANALYZE")
     db.close()
@@ -139,6 +229,9 @@ async def fill_postgres(url: str, n_calls: int, n_cases: int, seed: int) -> None
         await connection.execute("SET session_replication_role = replica")  # merged_into order
         await connection.copy_records_to_table(
             "tickets", records=tickets(n_cases, seed), columns=TICKET_COLUMNS
+        )
+        await connection.copy_records_to_table(
+            "case_events", records=case_events(n_cases, seed), columns=EVENT_COLUMNS
         )
         await connection.execute("ANALYZE")
     finally:
@@ -207,11 +300,14 @@ async def time_reports(url: str) -> dict[str, tuple[float, float]]:
         start, end = year.bounds(ZONE)
         with Stopwatch() as watch:
             rows, _drafts = await again.kept.case_rows(start, end)
-        figures[f"reading the year's {len(rows)} tickets alone"] = watch.seconds
+        figures[f"reading the year's {len(rows)} cases (tickets, events)"] = watch.seconds
         print(
             f"    calls offered {first.indicator('calls_offered').value:.0f}, "
             f"15秒接通率 {first.indicator('answer_rate_in_time').shown()}, "
-            f"cases accepted {first.indicator('cases_accepted').value:.0f}"
+            f"cases accepted {first.indicator('cases_accepted').value:.0f}, "
+            f"按期处置率 {first.indicator('on_time_handling_rate').shown()}, "
+            f"办结率 {first.indicator('finishing_rate').shown()}, "
+            f"满意率 {first.indicator('satisfaction_rate').shown()}"
         )
     finally:
         await engine.dispose()

@@ -18,16 +18,22 @@ class WorkingCalendar:
 
     def __init__(self, timezone: str) -> None:
         self.zone = ZoneInfo(timezone)
+        # chinesecalendar scans its whole table on every question: each day is asked once.
+        self._working: dict[date, bool] = {}
 
     def is_working_day(self, day: date) -> bool:
         """A working day by the State Council's notice for that year (调休 Saturdays count).
 
         Years the package has no data for fall back to Monday to Friday.
         """
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return day.weekday() < 5
+        known = self._working.get(day)
+        if known is None:
+            try:
+                known = bool(chinese_calendar.is_workday(day))
+            except NotImplementedError:
+                known = day.weekday() < 5
+            self._working[day] = known
+        return known
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""

@@ -40,6 +40,8 @@ class _CallSums:
     wait_seconds: Mapped[float] = mapped_column(Float)
     talk_seconds: Mapped[float] = mapped_column(Float)
     talked: Mapped[int] = mapped_column(Integer)
+    surveyed: Mapped[int] = mapped_column(Integer, server_default="0")
+    survey_pleased: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class CallTallyRow(_CallSums, Base):

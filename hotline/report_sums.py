@@ -17,7 +17,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.models import Call, Ticket
+from cases import DeadlinePolicy
+from hotline.models import Call
+from hotline.report_cases import read_case_rows
 from hotline.report_models import (
     AgentCallTallyRow,
     CallTallyDay,
@@ -27,14 +29,12 @@ from hotline.report_models import (
     CategoryCaseTallyRow,
 )
 from reports import CallOptions, CallRow, CallTally, CaseOptions, CaseRow, CaseTally, Period
-from reports.calls import VOICEMAIL_REASON
 from reports.sums import CallSums, CaseSums, sum_calls, sum_cases
 
 log = logging.getLogger(__name__)
 
 # A day is kept once it ended this long ago and all of it has an outcome.
 GRACE = timedelta(hours=1)
-DRAFT = "draft"  # a voicemail's ticket nobody has completed yet: not accepted
 Progress = Callable[[int, int], None]  # days done, days in all
 CALL_FIELDS = [f.name for f in fields(CallTally)]
 CASE_FIELDS = [f.name for f in fields(CaseTally)]
@@ -70,9 +70,11 @@ class KeptSums:
         zone: ZoneInfo,
         calls: CallOptions,
         cases: CaseOptions,
+        policy: DeadlinePolicy,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
+        self._policy = policy
         self._zone = zone
         self._call_options = calls
         self._case_options = cases
@@ -156,6 +158,7 @@ class KeptSums:
                     Call.ended_at,
                     Call.end_reason,
                     Call.dialled,
+                    Call.survey,
                 ).where(Call.arrived_at >= start, Call.arrived_at < end)
             )
             calls = [CallRow(*row) for row in rows]
@@ -192,44 +195,20 @@ class KeptSums:
 
     # ---- cases ----
 
-    async def case_rows(self, start: datetime, end: datetime) -> tuple[list[CaseRow], set[date]]:
-        """Tickets accepted in [start, end) as case rows, and the local days that still have
-        drafts (a voicemail's ticket, accepted once an agent completes it)."""
+    async def case_rows(
+        self, start: datetime, end: datetime, as_of: datetime | None = None
+    ) -> tuple[list[CaseRow], set[date]]:
+        """Tickets accepted in [start, end) as case rows at `as_of` (None: all that is logged),
+        and the local days that still have drafts."""
+        rows, drafts = await self._case_rows(start, end, [as_of])
+        return rows[0], drafts
+
+    async def _case_rows(
+        self, start: datetime, end: datetime, moments: Sequence[datetime | None]
+    ) -> tuple[list[list[CaseRow]], set[date]]:
         async with self._sessions() as db:
             connection = await db.connection()
-            rows = await connection.execute(
-                select(
-                    Ticket.number,
-                    Ticket.created_at,
-                    Ticket.hotline,
-                    Ticket.department_code,
-                    Ticket.category_code,
-                    Ticket.merged_into,
-                    Ticket.status,
-                    Call.end_reason,
-                )
-                .outerjoin(Call, Ticket.call_id == Call.id)
-                .where(Ticket.created_at >= start, Ticket.created_at < end)
-            )
-            cases: list[CaseRow] = []
-            drafts: set[date] = set()
-            for number, accepted, line, department, category, merged, status, reason in rows:
-                if status == DRAFT:
-                    drafts.add(accepted.astimezone(self._zone).date())
-                    continue
-                # A ticket has no later events to wait for: settled when accepted.
-                cases.append(
-                    CaseRow(
-                        number,
-                        accepted,
-                        "voicemail" if reason == VOICEMAIL_REASON else line,
-                        department or None,
-                        category or None,
-                        merged_into=merged,
-                        settled_at=accepted,
-                    )
-                )
-            return cases, drafts
+            return await read_case_rows(connection, self._zone, self._policy, start, end, moments)
 
     async def _kept_case_sums(self, wanted: Sequence[date], kept: set[date]) -> CaseSums:
         sums = CaseSums()
@@ -248,22 +227,25 @@ class KeptSums:
 
     async def _case_days(self, first: date, last: date, as_of: datetime) -> CaseSums:
         start, end = self._bounds(first, last)
-        cases, drafts = await self.case_rows(start, end)
-        sums = sum_cases(cases, as_of, self._case_options, self._zone)
         now = self._clock()
+        # The report sees the logs up to `as_of`; a day is kept as it stands now.
+        moments = [as_of] if as_of >= now else [as_of, now]
+        rows, drafts = await self._case_rows(start, end, moments)
+        cases, current = rows[0], rows[-1]
+        sums = sum_cases(cases, as_of, self._case_options, self._zone)
         by_day: dict[date, list[CaseRow]] = defaultdict(list)
-        for case in cases:
+        for case in current:
             by_day[case.accepted_at.astimezone(self._zone).date()].append(case)
         day = first
         while day <= last:
-            rows = by_day.get(day, [])
+            kept = by_day.get(day, [])
             if (
                 self._closed(day, now)
                 and day not in drafts
-                and all(case.settled(now) for case in rows)
+                and all(case.settled(now) for case in kept)
             ):
-                await self._keep_cases(day, sum_cases(rows, now, self._case_options, self._zone),
-                                       len(rows))  # fmt: skip
+                await self._keep_cases(day, sum_cases(kept, now, self._case_options, self._zone),
+                                       len(kept))  # fmt: skip
             day += timedelta(days=1)
         return sums
 

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases import DeadlinePolicy
+from hotline.case_policy import deadline_policy
 from hotline.config import HotlineConfig, NlpConfig
 from hotline.report_models import ReportSnapshot
 from hotline.report_sums import KeptSums, Progress
@@ -34,6 +36,7 @@ class ReportSettings:
     calls: CallOptions
     cases: CaseOptions
     labels: Labels
+    policy: DeadlinePolicy  # the case machine's deadlines, for the cases' report rows
     snapshot_after: timedelta = timedelta(hours=2)
     top_categories: int = 15
 
@@ -50,7 +53,9 @@ class ReportService:
         self._sessions = sessions
         self.settings = settings
         self._clock = clock
-        self.kept = KeptSums(sessions, settings.zone, settings.calls, settings.cases, clock)
+        self.kept = KeptSums(
+            sessions, settings.zone, settings.calls, settings.cases, settings.policy, clock
+        )
 
     def now(self) -> datetime:
         return self._clock()
@@ -168,6 +173,7 @@ def report_settings(config: HotlineConfig, departments: Mapping[str, str]) -> Re
         calls=CallOptions(config.metrics.answer_seconds, config.metrics.short_abandon_seconds),
         cases=CaseOptions(config.reports.forward_minutes),
         labels=Labels(departments=dict(departments), categories=category_names(config.nlp)),
+        policy=deadline_policy(config),
         snapshot_after=timedelta(hours=config.reports.snapshot_after_hours),
         top_categories=config.reports.top_categories,
     )

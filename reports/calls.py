@@ -8,7 +8,7 @@ calls always give the same numbers whether they are summed per hour, per agent o
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from operator import add, attrgetter
@@ -29,6 +29,10 @@ class CallOutcome(StrEnum):
 CALLBACK_REASON = "callback"
 VOICEMAIL_REASON = "voicemail"
 REFUSED_PREFIX = "refused-"  # "refused-queue-full", "refused-draining" …
+# The post-call survey's answers that rate the call (the caller pressed 1, 2 or 3; no_answer
+# does not), and those that count as satisfied for 通话满意率.
+SURVEY_RATINGS = frozenset({"satisfied", "fairly_satisfied", "unsatisfied"})
+SURVEY_PLEASED = frozenset({"satisfied", "fairly_satisfied"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class CallRow:
     ended_at: datetime | None
     end_reason: str | None = None
     hotline: str = ""  # the number dialled (12319, 96198, a 12345 transfer line); "" = queue
+    survey: str | None = None  # the post-call survey (好差评): one of SURVEY_RATINGS, no_answer
 
     @property
     def line(self) -> str:
@@ -94,6 +99,8 @@ class CallTally:
     wait_seconds: float = 0.0  # caller's wait before an agent answered, answered calls
     talk_seconds: float = 0.0  # answered calls that have ended
     talked: int = 0
+    surveyed: int = 0  # calls the caller rated in the post-call survey (1–3)
+    survey_pleased: int = 0  # of which 满意 or 基本满意
 
     def __add__(self, other: CallTally) -> CallTally:
         return CallTally(*map(add, _CALL_VALUES(self), _CALL_VALUES(other)))
@@ -116,6 +123,13 @@ _CALL_VALUES = attrgetter(*(f.name for f in fields(CallTally)))
 
 def tally_call(call: CallRow, options: CallOptions) -> CallTally:
     """One call's contribution."""
+    tally = _tally_outcome(call, options)
+    if call.survey in SURVEY_RATINGS:
+        tally = replace(tally, surveyed=1, survey_pleased=int(call.survey in SURVEY_PLEASED))
+    return tally
+
+
+def _tally_outcome(call: CallRow, options: CallOptions) -> CallTally:
     kind = outcome(call)
     if kind is CallOutcome.ANSWERED:
         assert call.connected_at is not None
@@ -195,6 +209,11 @@ def average_talk_time(t: CallTally) -> Indicator:
     return mean("talk_seconds", "平均通话时长（秒）", t.talk_seconds, t.talked)
 
 
+def call_satisfaction(t: CallTally) -> Indicator:
+    """通话满意率 (好差评): (满意 + 基本满意) ÷ calls the caller rated (no answer is none)."""
+    return rate("call_satisfaction_rate", "通话满意率", t.survey_pleased, t.surveyed)
+
+
 def call_indicators(t: CallTally, options: CallOptions) -> list[Indicator]:
     """The call side of a report, in the order the report shows it."""
     return [
@@ -211,4 +230,6 @@ def call_indicators(t: CallTally, options: CallOptions) -> list[Indicator]:
         calls("callback_requests", "预约回拨量", t.callbacks),
         average_speed_of_answer(t),
         average_talk_time(t),
+        calls("calls_surveyed", "通话评价量", t.surveyed),
+        call_satisfaction(t),
     ]

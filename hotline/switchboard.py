@@ -464,7 +464,7 @@ class Switchboard(CallbackDesk):
 
     def refresh_seats(self) -> None:
         """The roster changed: every known agent takes the seats of the current shift now."""
-        if self.duty is None or not self.duty.enforced:
+        if self.duty is None:
             return
         now, roster = self._clock(), self.duty.roster
         for status in self.routing.agents():

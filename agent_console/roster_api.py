@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from agent_console import schemas
-from agent_console.app import ApiError, audit_key, read_json
+from agent_console.app import STATIC, ApiError, audit_key, read_json
 from agent_console.http import current
 from agent_console.openapi import operation
 from hotline.accounts import Accounts, Principal
@@ -81,6 +81,11 @@ def _seats(data: dict[str, Any], name: str, queues: list[str]) -> tuple[str, ...
     if len(";".join(seats)) > 200:
         raise ApiError(400, "invalid-field", f"{name}: too many seats", name)
     return seats
+
+
+@operation("The roster editor page (HTML)", public=True, errors=(), responses={200: ("Page", None)})
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "roster.html")
 
 
 @operation(
@@ -231,6 +236,7 @@ async def staffing_gap(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, editor: RosterEditor) -> None:
     app[editor_key] = editor
+    app.router.add_get("/roster", page)
     app.router.add_get("/api/roster/week", show_week)
     app.router.add_post("/api/roster/assignments", assign)
     app.router.add_delete("/api/roster/assignments/{day}/{shift}/{agent_id}", unassign)

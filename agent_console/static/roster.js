@@ -95,7 +95,7 @@ function render() {
     if (d.holiday) {
       const h = document.createElement("div");
       h.className = "holiday";
-      h.textContent = d.holiday;
+      h.textContent = d.holiday === "weekend" ? "周末" : d.holiday;
       th.append(h);
     }
     th.addEventListener("click", () => select(state.row, col, true));

@@ -56,9 +56,11 @@ prompts:
 sample-report: install
 	$(BIN)/python tools/sample_report.py docs/sample-report
 
-# The wallboard with 30 agents at 1920×1080 and 1366×768, under docs/screenshots/ (Chromium).
+# The wallboard with 30 agents at 1920×1080 and 1366×768, and the roster editor with its
+# staffing gap, under docs/screenshots/ (Chromium).
 screenshots: install
 	$(BIN)/python tools/wallboard_screenshots.py docs/screenshots
+	$(BIN)/python tools/roster_screenshot.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -289,6 +289,75 @@ class RosterSchema(Schema):
     overrides = fields.List(fields.Nested(OverrideSchema))
 
 
+class RosterAssignSchema(Schema):
+    day = fields.Date(required=True)
+    shift = fields.String(required=True, metadata={"description": "a shift of the pattern"})
+    agent_id = fields.String(required=True)
+    role = fields.String(validate=validate.OneOf(["agent", "lead"]))
+    skills = fields.List(fields.String(), metadata={"description": "queue[:1-9]"})
+    dialects = fields.List(
+        fields.String(), metadata={"description": "方言席: a configured queue named for it"}
+    )
+
+
+class RosterUnassignedSchema(Schema):
+    day = fields.Date()
+    shift = fields.String()
+    agent_id = fields.String()
+
+
+class RosterShiftSchema(Schema):
+    name = fields.String()
+    starts = fields.String(metadata={"description": "HH:MM, local"})
+    hours = fields.Integer()
+
+
+class RosterDaySchema(Schema):
+    day = fields.Date()
+    holiday = fields.String(allow_none=True)
+
+
+class RosterAgentSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+
+
+class RosterWeekSchema(Schema):
+    start = fields.Date()
+    today = fields.Date()
+    days = fields.List(fields.Nested(RosterDaySchema))
+    shifts = fields.List(fields.Nested(RosterShiftSchema))
+    entries = fields.List(fields.Nested(RosterEntrySchema))
+    agents = fields.List(fields.Nested(RosterAgentSchema))
+    queues = fields.List(fields.String())
+
+
+class StaffingHourSchema(Schema):
+    hour = fields.Integer()
+    calls = fields.Float(metadata={"description": "mean arrivals over the weeks read"})
+    needed = fields.Integer(metadata={"description": "Erlang C"})
+    rostered = fields.Integer(metadata={"description": "agents, not leads"})
+    gap = fields.Integer(metadata={"description": "rostered - needed; negative is short"})
+    cases_due = fields.Integer()
+
+
+class StaffingTargetSchema(Schema):
+    aht_seconds = fields.Float()
+    service_level = fields.Float()
+    answer_seconds = fields.Float()
+    weeks = fields.Integer()
+
+
+class StaffingGapSchema(Schema):
+    day = fields.Date()
+    weeks_read = fields.List(fields.Date())
+    cases_due = fields.Integer()
+    hours_short = fields.Integer()
+    hours = fields.List(fields.Nested(StaffingHourSchema))
+    target = fields.Nested(StaffingTargetSchema)
+
+
 class RosterImportedSchema(Schema):
     imported = fields.Integer()
 

@@ -201,6 +201,20 @@ class RoutingConfig:
     call_back_abandoned: bool = False
     # Duty roster shift pattern: "3x8" or "2x12". With no roster imported, nobody is held back.
     roster_pattern: str = "2x12"
+    # The staffing gap: Erlang C staffs each hour for the mean arrivals of the same hour on the
+    # same weekday of the last staffing_weeks weeks, at this handle time and service level
+    # (answered within [metrics] answer_seconds).
+    staffing_weeks: int = 4
+    staffing_aht_seconds: float = 300.0
+    staffing_service_level: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.staffing_weeks < 1:
+            raise ConfigError("[routing] staffing_weeks: expected at least 1")
+        if self.staffing_aht_seconds <= 0:
+            raise ConfigError("[routing] staffing_aht_seconds: expected more than 0")
+        if not 0 < self.staffing_service_level < 1:
+            raise ConfigError("[routing] staffing_service_level: expected between 0 and 1")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ in-memory copy the switchboard asks "may this agent go ready now?" (re-read on e
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -66,6 +66,46 @@ class DutyRoster:
             )
         await self.reload(now)
         return len(entries)
+
+    async def assign(self, entry: RosterEntry, now: datetime) -> bool:
+        """Put an agent on a shift of a day (or change their role and seats there).
+        True when the agent was not on that shift before."""
+        Roster.of_pattern(self._pattern, [entry], self._timezone)  # refuses unknown shifts
+        async with self._sessions.begin() as db:
+            row = await db.scalar(
+                select(RosterEntryRow).where(
+                    RosterEntryRow.day == entry.day,
+                    RosterEntryRow.shift == entry.shift,
+                    RosterEntryRow.agent_id == entry.agent_id,
+                )
+            )
+            added = row is None
+            if row is None:
+                row = RosterEntryRow(day=entry.day, shift=entry.shift, agent_id=entry.agent_id)
+                db.add(row)
+            row.role = entry.role.value
+            row.skills = ";".join(entry.skills)
+            row.dialects = ";".join(entry.dialects)
+        await self.reload(now)
+        return added
+
+    async def unassign(self, day: date, shift: str, agent_id: str, now: datetime) -> bool:
+        """Take an agent off a shift of a day; False when they were not on it."""
+        async with self._sessions.begin() as db:
+            result = await db.execute(
+                delete(RosterEntryRow).where(
+                    RosterEntryRow.day == day,
+                    RosterEntryRow.shift == shift,
+                    RosterEntryRow.agent_id == agent_id,
+                )
+            )
+        await self.reload(now)
+        return bool(getattr(result, "rowcount", 0))
+
+    def week(self, start: date) -> list[RosterEntry]:
+        """The entries of the seven days from `start`."""
+        end = start + timedelta(days=7)
+        return [e for e in self.roster.entries if start <= e.day < end]
 
     async def override(
         self, agent_id: str, lead_id: str, now: datetime, reason: str

@@ -449,11 +449,33 @@ class Switchboard(CallbackDesk):
                     "not-on-duty", f"{agent_id} is not on the current shift; ask the shift lead"
                 )
             if self.duty.enforced:
-                # The seats the roster gives this shift are what the skills strategy weighs.
-                self.routing.set_skills(agent_id, self.duty.roster.seat_skills(agent_id, now), now)
+                # The seats the roster gives this shift are what the skills strategy weighs;
+                # dialect seats put the agent first in line for that dialect's calls.
+                roster = self.duty.roster
+                self.routing.set_skills(
+                    agent_id,
+                    roster.seat_skills(agent_id, now),
+                    now,
+                    roster.seat_dialects(agent_id, now),
+                )
         self._apply(self.routing.request_state(agent_id, state, now, reason))
         self._apply(self.routing.assign(now))
         return self.routing.agent(agent_id)
+
+    def refresh_seats(self) -> None:
+        """The roster changed: every known agent takes the seats of the current shift now."""
+        if self.duty is None:
+            return
+        now, roster = self._clock(), self.duty.roster
+        for status in self.routing.agents():
+            agent_id = status.agent_id
+            self.routing.set_skills(
+                agent_id,
+                roster.seat_skills(agent_id, now),
+                now,
+                roster.seat_dialects(agent_id, now),
+            )
+        self._apply(self.routing.assign(now))
 
     def extend_wrap_up(self, agent_id: str) -> datetime:
         """延长: more wrap-up for the agent, capped (RoutingError when not wrapping up)."""

@@ -20,6 +20,7 @@ from agent_console import call_control_api, desk_api
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
+from agent_console import roster_api as roster_routes
 from agent_console import wallboard_api as wallboard_routes
 from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
@@ -59,6 +60,7 @@ from hotline.report_jobs import ReportJobs
 from hotline.reporting import ReportService, report_settings
 from hotline.retention import Retention, RetentionPolicy
 from hotline.schedule import DailyJob, parse_time_of_day
+from hotline.staffing_board import StaffingBoard
 from hotline.statistics import Statistics
 from hotline.switchboard import Switchboard
 from hotline.tickets import TicketService
@@ -68,6 +70,7 @@ from nlp.emergency import SERVICES
 from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from routing.roster import Roster
+from routing.staffing_gap import StaffingTarget
 from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded, TelephonyEvent
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
@@ -399,6 +402,22 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
     add_duty_routes(app, duty, missed, switchboard, clock)
+    staffing = StaffingTarget(
+        aht_seconds=config.routing.staffing_aht_seconds,
+        service_level=config.routing.staffing_service_level,
+        answer_seconds=config.metrics.answer_seconds,
+        weeks=config.routing.staffing_weeks,
+    )
+    roster_routes.add_routes(
+        app,
+        roster_routes.RosterEditor(
+            duty,
+            StaffingBoard(sessions, duty, staffing, config.centre.timezone),
+            accounts,
+            switchboard,
+            clock,
+        ),
+    )
     add_dial_routes(app, DialApi(dials, switchboard, missed, clock))
     call_control_api.add_routes(app, CallControls(switchboard, notifier, gateway.control))
     desk_api.add_routes(app)

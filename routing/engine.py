@@ -74,6 +74,8 @@ class AgentStatus:
     missed_offers: int = 0  # unanswered offers in a row
     calls_taken: int = 0
     skills: dict[str, int] = field(default_factory=dict)  # queue → proficiency (higher better)
+    # Dialect seats (方言席): calls of a queue so named go to these agents first.
+    dialects: frozenset[str] = frozenset()
 
     def serves(self, queue: str) -> bool:
         return self.queues is None or queue in self.queues
@@ -145,9 +147,19 @@ class RoutingEngine:
             )
         return self._agents[agent_id]
 
-    def set_skills(self, agent_id: str, skills: dict[str, int], now: datetime) -> None:
-        """Replace an agent's skills (queue → proficiency), e.g. the seats of their shift."""
-        self.add_agent(agent_id, now).skills = dict(skills)
+    def set_skills(
+        self,
+        agent_id: str,
+        skills: dict[str, int],
+        now: datetime,
+        dialects: Iterable[str] | None = None,
+    ) -> None:
+        """Replace an agent's skills (queue → proficiency) and, when given, dialect seats,
+        e.g. the seats of their shift."""
+        status = self.add_agent(agent_id, now)
+        status.skills = dict(skills)
+        if dialects is not None:
+            status.dialects = frozenset(dialects)
 
     def settings(self, queue: str) -> QueueSettings:
         return self._settings.get(queue) or QueueSettings(queue)
@@ -248,8 +260,11 @@ class RoutingEngine:
         ready = [
             a for a in self._agents.values() if a.state is AgentState.READY and a.serves(queue)
         ]
+        # A dialect queue's calls go first to agents seated for that dialect, under every
+        # strategy; the others serve them only when no such agent is ready.
+        seated = [a for a in ready if queue in a.dialects]
         strategy = self.settings(queue).strategy
-        return choose(ready, queue, strategy, self._last_served.get(queue))
+        return choose(seated or ready, queue, strategy, self._last_served.get(queue))
 
     def answered(self, call_id: str, now: datetime) -> list[RoutingEvent]:
         offer = self._offer(call_id)

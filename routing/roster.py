@@ -158,6 +158,15 @@ class Roster:
                 skills[name.strip()] = int(level) if level.strip().isdigit() else 1
         return skills
 
+    def seat_dialects(self, agent_id: str, now: datetime) -> frozenset[str]:
+        """The dialect seats (方言席) the agent holds on the current shift, by queue name."""
+        return frozenset(
+            seat.partition(":")[0].strip()
+            for entry in self.on_duty(now)
+            if entry.agent_id == agent_id
+            for seat in entry.dialects
+        )
+
     def rostered_per_hour(self, day: date) -> dict[int, int]:
         """Agents (not counting leads) on duty in each local hour of `day`."""
         counts: dict[int, int] = {}

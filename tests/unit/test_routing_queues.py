@@ -173,3 +173,42 @@ def test_a_callback_for_a_call_that_is_not_waiting_is_refused() -> None:
     with pytest.raises(RoutingError) as refused:
         engine.request_callback("nope", "13800138000", T0)
     assert refused.value.error_id == "not-waiting"
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_a_dialect_call_goes_first_to_a_dialect_seat_under_every_strategy(
+    strategy: Strategy,
+) -> None:
+    engine = RoutingEngine(["12319", "粤语"], sec(0), settings=[QueueSettings("粤语", strategy)])
+    # 1001 is idle longest, has taken fewest calls, sorts first and has the higher skill:
+    # every strategy would pick it, were it not for 1002's dialect seat.
+    engine.add_agent("1001", T0, skills={"粤语": 5})
+    engine.add_agent("1002", T0)
+    engine.set_skills("1002", {}, T0, dialects=["粤语"])
+    engine.agent("1002").calls_taken = 3
+    ready(engine, "1001", "1002")
+    engine.enqueue("c1", "粤语", T0 + sec(10))
+    (assigned,) = [e for e in engine.assign(T0 + sec(10)) if isinstance(e, CallAssigned)]
+    assert assigned.agent_id == "1002"
+
+
+def test_a_dialect_call_falls_back_to_any_agent_when_no_dialect_seat_is_ready() -> None:
+    engine = RoutingEngine(["12319", "粤语"], sec(0))
+    engine.add_agent("1001", T0)
+    engine.add_agent("1002", T0)
+    engine.set_skills("1002", {}, T0, dialects=["粤语"])
+    ready(engine, "1001")
+    engine.enqueue("c1", "粤语", T0 + sec(10))
+    engine.enqueue("c2", "12319", T0 + sec(11))
+    (assigned,) = [e for e in engine.assign(T0 + sec(10)) if isinstance(e, CallAssigned)]
+    assert (assigned.call_id, assigned.agent_id) == ("c1", "1001")
+
+
+def test_a_dialect_seat_still_serves_ordinary_calls() -> None:
+    engine = RoutingEngine(["12319", "粤语"], sec(0))
+    engine.add_agent("1002", T0)
+    engine.set_skills("1002", {}, T0, dialects=["粤语"])
+    ready(engine, "1002")
+    engine.enqueue("c1", "12319", T0 + sec(10))
+    (assigned,) = [e for e in engine.assign(T0 + sec(10)) if isinstance(e, CallAssigned)]
+    assert assigned.agent_id == "1002"

@@ -41,6 +41,7 @@ from telephony.events import (
 from telephony.guard import SipGuard
 from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine, RtpLeg
+from telephony.monitor import Supervisions
 from telephony.outbound import Origination, OutboundCalls
 from telephony.phone_auth import PhoneAuthenticator
 from telephony.refer import ReferHandler
@@ -126,7 +127,7 @@ class Dialog:
 
 @dataclass(eq=False)  # one object per leg: kept in sets by identity
 class Leg:
-    role: str  # caller | agent | department
+    role: str  # caller | agent | department | lead
     call: HotlineCall
     dialog: Dialog
     media: RtpLeg
@@ -138,7 +139,8 @@ class Leg:
     invite: SipRequest | None = None
     ack: bytes | None = None
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
-    target: str = ""  # department legs: the number called and blind | three_way
+    # department legs: the number called and blind | three_way; lead legs: who and the mode
+    target: str = ""
     mode: str = ""
     held: bool = False  # this party put the call on hold
     session_watch: asyncio.TimerHandle | None = None  # RFC 4028: lapse or refresh due
@@ -159,6 +161,7 @@ class HotlineCall:
     caller_leg: Leg | None = None
     agent_leg: Leg | None = None
     department_leg: Leg | None = None  # a transfer target being called or in a three-way
+    monitor_leg: Leg | None = None  # a shift lead's phone (telephony/monitor.py)
     agent_id: str | None = None
     ended: bool = False
     urgent: bool = False
@@ -296,6 +299,7 @@ class SipGateway:
         )
         self.session_timers = session_timer.SessionTimers(self)
         self.surveys = PostCallSurveys(self, survey or SurveyOptions())
+        self.supervisions = Supervisions(self)
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
         if upstream is not None:
             self.trunk = [
@@ -781,6 +785,9 @@ class SipGateway:
             # A BYE crossing ours (a phone finishing its REFER hangs up as the gateway does):
             # that leg is over already, the rest of the call is not its to end.
             return
+        if leg.role == "lead":
+            self.supervisions.lead_hung_up(leg)
+            return
         if leg.role != "caller" and self.transfers.party_left(leg):
             return
         if leg.role == "caller" and self.surveys.caller_left(leg):
@@ -995,6 +1002,15 @@ class SipGateway:
         """Blind transfer or three-way call to `number` (raises TransferError)."""
         self.transfers.start(call_id, number, mode)
 
+    def monitor(self, call_id: str, lead_id: str, mode: str) -> str:
+        """A lead's phone joins the call to listen, whisper or barge, or switches mode
+        (raises MonitorError); returns ringing or connected."""
+        return self.supervisions.start(call_id, lead_id, mode)
+
+    def stop_monitor(self, call_id: str, lead_id: str) -> bool:
+        """Take the lead's phone off the call; False if it was not on it."""
+        return self.supervisions.stop(call_id, lead_id)
+
     def control(self, call_id: str, action: str) -> None:
         """The console acts on a connected call (raises CallControlError): hold puts the
         caller on music on hold, mute stops the agent's audio reaching the caller, hangup
@@ -1024,7 +1040,7 @@ class SipGateway:
         caller_leg = call.caller_leg
         received = caller_leg.media.received if caller_leg else 0
         sent = caller_leg.media.sent if caller_leg else 0
-        for leg in (call.caller_leg, call.agent_leg, call.department_leg):
+        for leg in (call.caller_leg, call.agent_leg, call.department_leg, call.monitor_leg):
             if leg is None or leg.ended or leg is keep:
                 continue
             self.session_timers.stop(leg)

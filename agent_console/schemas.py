@@ -210,6 +210,30 @@ class CallControlSchema(Schema):
     action = fields.String(metadata={"enum": ["hold", "resume", "mute", "unmute", "hangup"]})
 
 
+class MonitorRequestSchema(Schema):
+    mode = fields.String(
+        required=True,
+        metadata={
+            "enum": ["listen", "whisper", "barge"],
+            "description": "listen 监听 (nobody hears the lead), whisper 密语 (only the agent "
+            "hears the lead), barge 强插 (everyone hears everyone)",
+        },
+    )
+
+
+class MonitorSchema(Schema):
+    call_id = fields.String()
+    agent_id = fields.String(metadata={"description": "the agent on the call"})
+    mode = fields.String(metadata={"enum": ["listen", "whisper", "barge"]})
+    state = fields.String(
+        metadata={
+            "enum": ["ringing", "connected", "ended"],
+            "description": "ringing: the lead's phone is being called; connected: the lead "
+            "was on the call already and the mode is switched; ended (DELETE)",
+        }
+    )
+
+
 class WrapUpSchema(Schema):
     agent_id = fields.String()
     wrap_up_until = fields.DateTime()

@@ -65,6 +65,17 @@ class CallTileSchema(Schema):
     caller = fields.String(metadata={"description": "masked: 138****8000"})
     agent_id = fields.String(allow_none=True)
     connected_at = fields.DateTime(allow_none=True)
+    monitor = fields.Nested(
+        "CallMonitorSchema",
+        allow_none=True,
+        metadata={"description": "a lead listening (监听), whispering (密语) or barging (强插)"},
+    )
+
+
+class CallMonitorSchema(Schema):
+    lead_id = fields.String()
+    mode = fields.String(validate=validate.OneOf(["listen", "whisper", "barge"]))
+    state = fields.String(metadata={"description": "ringing (the lead's phone) or connected"})
 
 
 class AlertSchema(Schema):

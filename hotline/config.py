@@ -244,6 +244,9 @@ class WallboardConfig:
     figures_seconds: float = 2.0
     # The outbox and the cases' deadlines are read this often.
     check_seconds: float = 30.0
+    # The centre's policy: does the agent's page say that a lead is listening (监听), whispering
+    # or barging in on their call? Off: only leads see it (whisper and barge are heard anyway).
+    monitor_shown_to_agent: bool = False
 
     def __post_init__(self) -> None:
         for name in ("figures_seconds", "check_seconds"):

@@ -499,9 +499,11 @@ class Switchboard(CallbackDesk):
             "wrap_up_until": until.isoformat() if until else None,
         }
 
-    def log_call_event(self, call_id: str, kind: str, agent_id: str | None) -> None:
+    def log_call_event(
+        self, call_id: str, kind: str, agent_id: str | None, detail: dict[str, Any] | None = None
+    ) -> None:
         """Something done to a call from the console goes into the call's log."""
-        self._write(self._log_event(call_id, self._clock(), kind, agent_id, {}))
+        self._write(self._log_event(call_id, self._clock(), kind, agent_id, detail or {}))
 
     def live_call_for(self, agent_id: str) -> LiveCall | None:
         for live in self.calls.values():

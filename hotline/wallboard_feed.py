@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from hotline.access import Role
 from hotline.accounts import Accounts
 from hotline.case_scheduler import REMINDER_STATES
 from hotline.models import Call, OutboxMessage, Ticket
+from hotline.monitoring import Monitoring
 from hotline.privacy import mask_phone
 from hotline.switchboard import Switchboard
 from reports.calls import CallOptions, CallOutcome, CallRow, outcome
@@ -68,6 +69,7 @@ class WallboardFeed:
         timezone: str,
         figures_seconds: float = 2.0,
         check_seconds: float = 30.0,
+        monitoring: Mapping[str, Monitoring] | None = None,
     ) -> None:
         self._switchboard = switchboard
         self._sessions = sessions
@@ -79,6 +81,7 @@ class WallboardFeed:
         self._zone = ZoneInfo(timezone)
         self._figures_seconds = figures_seconds
         self._check_seconds = check_seconds
+        self._monitoring: Mapping[str, Monitoring] = monitoring if monitoring is not None else {}
         self._changed = asyncio.Event()
         self._figures_stale = True
         self._rows: list[CallRow] = []
@@ -175,19 +178,25 @@ class WallboardFeed:
         return list(seats.values())
 
     def _calls(self) -> list[CallBoard]:
-        return [
-            CallBoard(
-                live.call_id,
-                live.queue,
-                live.dialled,
-                live.state,
-                live.arrived_at,
-                mask_phone(live.caller),
-                live.agent_id,
-                live.connected_at,
+        boards = []
+        for live in self._switchboard.calls.values():
+            lead = self._monitoring.get(live.call_id)
+            boards.append(
+                CallBoard(
+                    live.call_id,
+                    live.queue,
+                    live.dialled,
+                    live.state,
+                    live.arrived_at,
+                    mask_phone(live.caller),
+                    live.agent_id,
+                    live.connected_at,
+                    lead.lead_id if lead else "",
+                    lead.mode if lead else "",
+                    lead.state if lead else "",
+                )
             )
-            for live in self._switchboard.calls.values()
-        ]
+        return boards
 
     def _board(self, now: datetime) -> Board:
         routing = self._switchboard.routing

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_console import admin_api as admin_routes
-from agent_console import call_control_api, desk_api
+from agent_console import call_control_api, desk_api, monitor_api
 from agent_console import nlp_api as nlp_routes
 from agent_console import recordings as recording_routes
 from agent_console import reports_api as report_routes
@@ -52,6 +52,7 @@ from hotline.duty import DutyRoster
 from hotline.guard_setup import register_lockout, sip_guard
 from hotline.missed_calls import MissedCalls, MissedCallView, changed_message
 from hotline.models import OutboxMessage
+from hotline.monitoring import CallMonitoring
 from hotline.phone_bindings import restore_bindings
 from hotline.presence_watch import PresenceWatch, phone_status
 from hotline.queue_rules import queue_settings
@@ -71,7 +72,14 @@ from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from routing.roster import Roster
 from routing.staffing_gap import StaffingTarget
-from telephony.events import OutboundEnded, OutboundProgress, OutboundRecorded, TelephonyEvent
+from telephony.events import (
+    CallEnded,
+    MonitorChanged,
+    OutboundEnded,
+    OutboundProgress,
+    OutboundRecorded,
+    TelephonyEvent,
+)
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
 from telephony.registrar import Registrar
@@ -192,10 +200,22 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         lambda dial_id: gateway.outbound.cancel(dial_id),
     )
 
+    monitoring = CallMonitoring(
+        switchboard,
+        notifier,
+        lambda call_id, lead_id, mode: gateway.monitor(call_id, lead_id, mode),
+        lambda call_id, lead_id: gateway.stop_monitor(call_id, lead_id),
+        config.wallboard.monitor_shown_to_agent,
+    )
+
     def on_telephony_event(event: TelephonyEvent) -> None:
         if isinstance(event, OutboundProgress | OutboundEnded | OutboundRecorded):
             dials.on_event(event)
+        elif isinstance(event, MonitorChanged):
+            monitoring.on_event(event)
         else:
+            if isinstance(event, CallEnded):
+                monitoring.on_event(event)  # while the switchboard still knows the agent
             switchboard.on_telephony_event(event)
 
     gateway = SipGateway(
@@ -397,8 +417,11 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.centre.timezone,
         board.figures_seconds,
         board.check_seconds,
+        monitoring.active,
     )
+    monitoring.watch(feed.changed)
     wallboard_routes.add_routes(app, feed)
+    monitor_api.add_routes(app, monitoring)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
     add_duty_routes(app, duty, missed, switchboard, clock)

@@ -1,4 +1,5 @@
-"""Three-way mixing: every party hears the sum of the others, clipped, in its own codec.
+"""Three-way mixing: every party hears the sum of the others (or of those a supervised call
+lets it hear: telephony/supervision.py), clipped, in its own codec.
 
 `mix_for_parties` is the pure core: 20 ms of 16-bit linear PCM per party in, what each party
 should hear out. `encode_for` and `decode_from` wrap the G.711 codecs so the media ticker can
@@ -10,6 +11,7 @@ from __future__ import annotations
 import array
 import sys
 from collections.abc import Hashable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Generic, Protocol, TypeVar
 
 from telephony import g711
@@ -43,8 +45,19 @@ def _pcm(samples: list[int]) -> bytes:
     return out.tobytes()
 
 
-def mix_for_parties(frames: Mapping[Party, bytes], length: int) -> dict[Party, bytes]:
-    """What each party hears: the clipped sum of every other party's frame.
+def _clipped(samples: list[int]) -> bytes:
+    return _pcm(
+        [SAMPLE_MAX if s > SAMPLE_MAX else SAMPLE_MIN if s < SAMPLE_MIN else s for s in samples]
+    )
+
+
+def mix_for_parties(
+    frames: Mapping[Party, bytes],
+    length: int,
+    hears: Mapping[Party, AbstractSet[Party]] | None = None,
+) -> dict[Party, bytes]:
+    """What each party hears: the clipped sum of every other party's frame, or, with `hears`,
+    of the other parties `hears[party]` names (a party it does not name hears silence).
 
     `frames` maps each party to the linear PCM it sent in this period (b"" for silence or a
     lost packet); every output frame has exactly `length` samples.
@@ -52,17 +65,20 @@ def mix_for_parties(frames: Mapping[Party, bytes], length: int) -> dict[Party, b
     if length < 0:
         raise ValueError("frame length must not be negative")
     decoded = {party: _samples(pcm, length) for party, pcm in frames.items()}
-    total = [0] * length
-    for samples in decoded.values():
-        total = [a + b for a, b in zip(total, samples, strict=True)]
     heard: dict[Party, bytes] = {}
-    for party, own in decoded.items():
-        heard[party] = _pcm(
-            [
-                SAMPLE_MAX if s > SAMPLE_MAX else SAMPLE_MIN if s < SAMPLE_MIN else s
-                for s in (t - o for t, o in zip(total, own, strict=True))
-            ]
-        )
+    if hears is None:
+        total = [0] * length
+        for samples in decoded.values():
+            total = [a + b for a, b in zip(total, samples, strict=True)]
+        for party, own in decoded.items():
+            heard[party] = _clipped([t - o for t, o in zip(total, own, strict=True)])
+        return heard
+    for party in decoded:
+        mixed = [0] * length
+        for source in hears.get(party, ()):
+            if source != party and source in decoded:
+                mixed = [a + b for a, b in zip(mixed, decoded[source], strict=True)]
+        heard[party] = _clipped(mixed)
     return heard
 
 
@@ -86,9 +102,13 @@ LegT = TypeVar("LegT", bound=CodecLeg)
 class Conference(Generic[LegT]):
     """Several legs mixed: received audio is buffered per leg, `tick` makes the next 20 ms."""
 
-    def __init__(self, legs: list[LegT]) -> None:
+    def __init__(
+        self, legs: list[LegT], hears: Mapping[LegT, AbstractSet[LegT]] | None = None
+    ) -> None:
         self.legs = list(legs)
         self._buffered: dict[LegT, bytearray] = {leg: bytearray() for leg in legs}
+        # None: everyone hears everyone else; else who hears whom (a supervised call).
+        self.hears = hears
 
     def receive(self, leg: LegT, payload: bytes) -> None:
         buffer = self._buffered.get(leg)
@@ -109,5 +129,5 @@ class Conference(Generic[LegT]):
         for leg, buffer in self._buffered.items():
             frames[leg] = bytes(buffer[: 2 * FRAME_SAMPLES])
             del buffer[: 2 * FRAME_SAMPLES]
-        heard = mix_for_parties(frames, FRAME_SAMPLES)
+        heard = mix_for_parties(frames, FRAME_SAMPLES, self.hears)
         return {leg: encode_for(leg.codec, pcm) for leg, pcm in heard.items()}

@@ -212,6 +212,19 @@ class SurveyAnswered:
     via: str | None  # rfc4733 | info; None for NO_ANSWER
 
 
+@dataclass(frozen=True)
+class MonitorChanged:
+    """A shift lead's phone on a live call: ringing, connected (or switched to another mode),
+    or gone (`state` ended or failed, with `reason`)."""
+
+    at: datetime
+    call_id: str
+    lead_id: str
+    mode: str  # listen | whisper | barge
+    state: str  # ringing | connected | ended | failed
+    reason: str = ""
+
+
 TelephonyEvent = (
     CallArrived
     | CallRefused
@@ -231,4 +244,5 @@ TelephonyEvent = (
     | OutboundEnded
     | OutboundRecorded
     | SurveyAnswered
+    | MonitorChanged
 )

@@ -41,6 +41,7 @@ from telephony.guard import SipGuard
 from telephony.legs import Dialog, HotlineCall, Leg
 from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine
+from telephony.monitor import Supervisions
 from telephony.outbound import Origination, OutboundCalls
 from telephony.phone_auth import PhoneAuthenticator
 from telephony.refer import ReferHandler
@@ -230,6 +231,7 @@ class SipGateway:
         )
         self.session_timers = session_timer.SessionTimers(self)
         self.surveys = PostCallSurveys(self, survey or SurveyOptions())
+        self.supervisions = Supervisions(self)
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
         if upstream is not None:
             self.trunk = [
@@ -716,6 +718,9 @@ class SipGateway:
             # A BYE crossing ours (a phone finishing its REFER hangs up as the gateway does):
             # that leg is over already, the rest of the call is not its to end.
             return
+        if leg.role == "lead":
+            self.supervisions.lead_hung_up(leg)
+            return
         if leg.role != "caller" and self.transfers.party_left(leg):
             return
         if leg.role == "caller" and self.surveys.caller_left(leg):
@@ -791,7 +796,7 @@ class SipGateway:
             self._media.close_leg(media)
             return
         # The phone's display shows who is calling: the citizen's number, not the gateway.
-        dialog = uac.phone_dialog(self, call.caller, agent_id, contact, source)
+        dialog = uac.phone_dialog(self, call.caller, agent_id, contact, source, call.caller)
         leg = Leg("agent", call, dialog, media)
         call.agent_leg = leg
         uac.offer(self, leg, [call.codec])
@@ -892,6 +897,15 @@ class SipGateway:
         """Blind transfer or three-way call to `number` (raises TransferError)."""
         self.transfers.start(call_id, number, mode)
 
+    def monitor(self, call_id: str, lead_id: str, mode: str) -> str:
+        """A lead's phone joins the call to listen, whisper or barge, or switches mode
+        (raises MonitorError); returns ringing or connected."""
+        return self.supervisions.start(call_id, lead_id, mode)
+
+    def stop_monitor(self, call_id: str, lead_id: str) -> bool:
+        """Take the lead's phone off the call; False if it was not on it."""
+        return self.supervisions.stop(call_id, lead_id)
+
     def control(self, call_id: str, action: str) -> None:
         """The console acts on a connected call (raises CallControlError): hold puts the
         caller on music on hold, mute stops the agent's audio reaching the caller, hangup
@@ -921,7 +935,7 @@ class SipGateway:
         caller_leg = call.caller_leg
         received = caller_leg.media.received if caller_leg else 0
         sent = caller_leg.media.sent if caller_leg else 0
-        for leg in (call.caller_leg, call.agent_leg, call.department_leg):
+        for leg in (call.caller_leg, call.agent_leg, call.department_leg, call.monitor_leg):
             if leg is None or leg.ended or leg is keep:
                 continue
             self.session_timers.stop(leg)

@@ -34,7 +34,7 @@ class Dialog:
 
 @dataclass(eq=False)  # one object per leg: kept in sets by identity
 class Leg:
-    role: str  # caller | agent | department
+    role: str  # caller | agent | department | lead
     call: HotlineCall
     dialog: Dialog
     media: RtpLeg
@@ -46,7 +46,8 @@ class Leg:
     invite: SipRequest | None = None
     ack: bytes | None = None
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
-    target: str = ""  # department legs: the number called and blind | three_way
+    # department legs: the number called and blind | three_way; lead legs: who and the mode
+    target: str = ""
     mode: str = ""
     held: bool = False  # this party put the call on hold
     session_watch: asyncio.TimerHandle | None = None  # RFC 4028: lapse or refresh due
@@ -67,6 +68,7 @@ class HotlineCall:
     caller_leg: Leg | None = None
     agent_leg: Leg | None = None
     department_leg: Leg | None = None  # a transfer target being called or in a three-way
+    monitor_leg: Leg | None = None  # a shift lead's phone (telephony/monitor.py)
     agent_id: str | None = None
     ended: bool = False
     urgent: bool = False

@@ -10,7 +10,8 @@ import asyncio
 import logging
 import random
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -320,9 +321,12 @@ class MediaEngine:
         leg.programme = programme
         self.play_prompt(leg)
 
-    def conference(self, legs: list[RtpLeg]) -> None:
-        """Every leg hears the mix of the others from now on (three-way call)."""
-        mixed: Conference[RtpLeg] = Conference(legs)
+    def conference(
+        self, legs: list[RtpLeg], hears: Mapping[RtpLeg, AbstractSet[RtpLeg]] | None = None
+    ) -> None:
+        """Every leg hears the mix of the others from now on (three-way call), or of those
+        `hears` names for it (a lead supervising a call)."""
+        mixed: Conference[RtpLeg] = Conference(legs, hears)
         for leg in legs:
             self.stop_prompt(leg)
             self.leave_conference(leg)

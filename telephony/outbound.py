@@ -120,7 +120,7 @@ class OutboundCalls:
             self._ended(call, "no-media-port")
             return
         # The phone shows whom it is about to call: the citizen's number.
-        dialog = uac.phone_dialog(gw, order.number, order.agent_id, contact, source)
+        dialog = uac.phone_dialog(gw, order.number, order.agent_id, contact, source, order.number)
         leg = Leg("agent", call, dialog, media)
         call.agent_leg = leg
         gw._calls[call.id] = call

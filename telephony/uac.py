@@ -46,11 +46,17 @@ def proxy_dialog(
 
 
 def phone_dialog(
-    gw: SipGateway, shown: str, agent_id: str, contact: str, source: tuple[str, int]
+    gw: SipGateway,
+    user: str,
+    phone_user: str,
+    contact: str,
+    source: tuple[str, int],
+    display: str | None = None,
 ) -> Dialog:
-    """A new dialog to an agent's registered phone; its display shows `shown` (a number)."""
-    local = NameAddr(shown, SipUri("sip", shown, gw._advertised, gw._port, {}), {"tag": new_tag()})
-    remote = NameAddr(None, SipUri("sip", agent_id, gw._advertised, gw._port, {}), {})
+    """A new dialog to a registered phone (`phone_user`, reached at `contact` or, behind NAT,
+    where it registered from), from `user` at the gateway, shown as `display`."""
+    local = NameAddr(display, SipUri("sip", user, gw._advertised, gw._port, {}), {"tag": new_tag()})
+    remote = NameAddr(None, SipUri("sip", phone_user, gw._advertised, gw._port, {}), {})
     return Dialog(
         sip_call_id=f"{uuid.uuid4().hex}@{gw._advertised}",
         local=local,

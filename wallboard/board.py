@@ -65,6 +65,10 @@ class CallBoard:
     caller: str  # masked: the wall screen is seen by everyone in the room
     agent_id: str | None = None
     connected_at: datetime | None = None
+    # A lead on the call (监听/密语/强插): who, the mode, ringing or connected.
+    monitor_lead: str = ""
+    monitor_mode: str = ""
+    monitor_state: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,15 @@ def call_json(board: CallBoard) -> dict[str, Any]:
         "caller": board.caller,
         "agent_id": board.agent_id,
         "connected_at": _when(board.connected_at),
+        "monitor": (
+            {
+                "lead_id": board.monitor_lead,
+                "mode": board.monitor_mode,
+                "state": board.monitor_state,
+            }
+            if board.monitor_lead
+            else None
+        ),
     }
 
 

@@ -91,6 +91,17 @@ function renderControls() {
   $("btn-mute").setAttribute("aria-pressed", String(state.muted));
 }
 
+const MONITOR_MODES = { listen: "监听", whisper: "密语", barge: "强插" };
+
+function showMonitor(message) {
+  const on = message && message.state === "connected";
+  $("call-monitor").hidden = !on;
+  $("call-monitor").dataset.mode = on ? message.mode : "";
+  $("call-monitor").textContent = on
+    ? `值班长 ${message.lead_id} 正在${MONITOR_MODES[message.mode] || message.mode}本通话`
+    : "";
+}
+
 async function act(action) {
   if (!state.callId) return;
   const { status, data } = await post(`/api/calls/${encodeURIComponent(state.callId)}/${action}`);
@@ -175,6 +186,7 @@ function onMessage(event) {
     case "call.transferred":
       if (message.call_id === state.callId && (message.type !== "call.transferred" || message.mode === "blind")) {
         state.callId = null;
+        showMonitor(null);
         renderControls();
       }
       break;
@@ -183,6 +195,10 @@ function onMessage(event) {
         state.held = message.held;
         renderControls();
       }
+      break;
+    case "call.monitor":
+      // Sent to the agent only where the centre's policy shows supervision to agents.
+      if (message.call_id === state.callId || !state.callId) showMonitor(message);
       break;
     case "call.muted":
       if (message.call_id === state.callId) {

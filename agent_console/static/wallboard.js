@@ -178,17 +178,62 @@ function renderAgents() {
     .filter((s) => counts[s]).map((s) => `${STATE_LABELS[s]} ${counts[s]}`).join(" · ");
 }
 
+const MONITOR_MODES = { listen: "监听", whisper: "密语", barge: "强插" };
+
+function monitorButtons(call) {
+  if (call.state !== "connected") return [];
+  const mine = Boolean(call.monitor && board.me && call.monitor.lead_id === board.me.id);
+  const buttons = Object.entries(MONITOR_MODES).map(([mode, label]) => {
+    const button = element("button", {
+      type: "button", className: "monitor-btn", textContent: label,
+      "data-testid": `monitor-${mode}`,
+    });
+    const active = mine && call.monitor.mode === mode;
+    button.setAttribute("aria-pressed", String(active));
+    button.addEventListener("click", () => monitor(call.call_id, mode));
+    return button;
+  });
+  if (mine) {
+    const leave = element("button", { type: "button", className: "monitor-btn", textContent: "退出" });
+    leave.dataset.testid = "monitor-leave";
+    leave.addEventListener("click", () => leaveMonitor(call.call_id));
+    buttons.push(leave);
+  }
+  return buttons;
+}
+
+function monitorLabel(call) {
+  if (!call.monitor) return "";
+  const mode = MONITOR_MODES[call.monitor.mode] || call.monitor.mode;
+  return call.monitor.state === "ringing"
+    ? `${call.monitor.lead_id} ${mode}（话机振铃）`
+    : `${call.monitor.lead_id} ${mode}中`;
+}
+
+async function monitor(callId, mode) {
+  const { status, data } = await api("POST", `/api/calls/${encodeURIComponent(callId)}/monitor`, { mode });
+  if (status !== 202) showBanner(`${MONITOR_MODES[mode]}失败：${data.message || status}`);
+  else showBanner(data.state === "ringing" ? `正在呼叫您的话机（${MONITOR_MODES[mode]}）…` : "");
+}
+
+async function leaveMonitor(callId) {
+  const { status, data } = await api("DELETE", `/api/calls/${encodeURIComponent(callId)}/monitor`);
+  if (status !== 200) showBanner(`退出失败：${data.message || status}`);
+}
+
 function renderCalls() {
   const items = board.calls.map((call) =>
     element(
       "li",
-      { className: "call", "data-testid": "call", "data-state": call.state },
+      { className: "call", "data-testid": "call", "data-state": call.state, "data-call": call.call_id },
       element("span", { className: "what" }, CALL_STATES[call.state] || call.state),
       element("span", {}, call.hotline),
       element("span", { className: "muted" }, call.caller),
       element("span", {}, call.agent_id ? `坐席 ${call.agent_id}` : ""),
+      element("span", { className: "monitor", "data-testid": "call-monitor" }, monitorLabel(call)),
       element("span", { className: "elapsed" },
         duration(since(call.connected_at || call.arrived_at))),
+      ...monitorButtons(call),
     ));
   $("calls").replaceChildren(...(items.length ? items : [element("li", { className: "empty" }, "暂无")]));
   $("call-count").textContent = items.length ? String(items.length) : "";

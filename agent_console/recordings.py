@@ -1,29 +1,88 @@
-"""GET /api/calls/{call_id}/recording: the call's stereo WAV, for its agent and shift leads."""
+"""Recordings from the page: the WAV of an inbound call (or a voicemail) and of a click-to-call,
+served with HTTP Range so an <audio> player can seek; a ticket's calls (its recording and its
+回拨 attempts). Every request for a file is access-checked and audited."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from agent_console import schemas
 from agent_console.app import ApiError, audit_key
+from agent_console.case_api import visible_case
 from agent_console.http import current, why
 from agent_console.openapi import operation
-from hotline.access import may_see
+from hotline.access import Decision, may_see
+from hotline.accounts import Principal
 from hotline.audit import AuditEntry
-from hotline.recordings import RecordingArchive, call_guard
+from hotline.models import OutboundCall
+from hotline.privacy import mask_phone
+from hotline.recordings import RecordingArchive, call_guard, dial_guard
 from hotline.voicemail import list_voicemails
 
 archive_key = web.AppKey("recordings", RecordingArchive)
 ROUTE = "/api/calls/{call_id}/recording"
+DIAL_ROUTE = "/api/dials/{dial_id}/recording"
+# What the ticket view says of each 回拨 attempt (None: still dialling).
+DIAL_OUTCOMES = {
+    "talked": "已通话",
+    "citizen-unreached": "未接通",
+    "agent-unreached": "坐席话机未接听",
+    "cancelled": "已取消",
+    None: "进行中",
+}
+PLAYBACK_RESPONSES: dict[int, tuple[str, Any]] = {
+    200: ("audio/wav", None),
+    206: ("audio/wav: the requested byte range (Range: bytes=…)", None),
+    410: ("The file is no longer kept", schemas.ErrorSchema),
+    416: ("The Range cannot be satisfied", None),
+}
+
+
+async def _serve(
+    request: web.Request,
+    principal: Principal,
+    decision: Decision,
+    path: Path,
+    target: tuple[str, str],
+) -> web.FileResponse:
+    """The WAV, inline for a player (attachment with ?download=1), after the audit row."""
+    if not path.is_file():
+        raise ApiError(410, "recording-deleted", "the recording file is no longer kept")
+    download = request.query.get("download") == "1"
+    # Recorded before the data leaves. A player asks for byte ranges: each request is a row,
+    # so a play from the start and a seek past what the browser kept are both on record.
+    await request.app[audit_key].record(
+        AuditEntry.of(
+            principal,
+            "recording.download" if download else "recording.play",
+            target[0],
+            target[1],
+            request.app[archive_key].clock(),
+            why(decision.ground, request),
+            range=request.headers.get("Range", "") or "whole",
+        )
+    )
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "audio/wav",
+            "Content-Disposition": (
+                f'{"attachment" if download else "inline"}; filename="{target[1]}.wav"'
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @operation(
-    "The call's stereo WAV (caller left, agent right) for its agent, leads and admins; "
-    "a voicemail's for any agent",
-    responses={200: ("audio/wav", None), 410: ("The file is no longer kept", schemas.ErrorSchema)},
+    "The call's stereo WAV (caller left, agent right) for its agent, leads and admins; a "
+    "voicemail's for any agent. Byte ranges are answered (206) so a player can seek; "
+    "?download=1 asks for an attachment. Every request is audited (recording.play / "
+    "recording.download)",
+    responses=PLAYBACK_RESPONSES,
     errors=(401, 404),
 )
 async def download(request: web.Request) -> web.StreamResponse:
@@ -36,25 +95,68 @@ async def download(request: web.Request) -> web.StreamResponse:
     decision = may_see(principal, call_guard(call, "recording"))
     if not decision:
         raise ApiError(404, "no-recording", "this call has no recording")
-    path = Path(recording.path)
-    if not path.is_file():
-        raise ApiError(410, "recording-deleted", "the recording file is no longer kept")
-    await request.app[audit_key].record(
-        AuditEntry.of(
-            principal,
-            "recording.download",
-            "call",
-            call.id,
-            datetime.now(UTC),
-            why(decision.ground, request),
-        )
+    return await _serve(request, principal, decision, Path(recording.path), ("call", call.id))
+
+
+@operation(
+    "A click-to-call's stereo WAV (citizen left, agent right) for the agent who dialled, "
+    "leads and admins; byte ranges as for a call's recording; every request is audited",
+    responses=PLAYBACK_RESPONSES,
+    errors=(401, 404),
+)
+async def dial_recording(request: web.Request) -> web.StreamResponse:
+    principal = current(request)
+    dial = await request.app[archive_key].for_dial(request.match_info["dial_id"])
+    decision = None if dial is None else may_see(principal, dial_guard(dial))
+    if dial is None or not decision or not dial.recording_path:
+        raise ApiError(404, "no-recording", "this call has no recording")
+    return await _serve(
+        request, principal, decision, Path(dial.recording_path), ("outbound-call", dial.id)
     )
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "audio/wav",
-            "Content-Disposition": f'attachment; filename="{recording.call_id}.wav"',
-        },
+
+
+def dial_json(dial: OutboundCall) -> dict[str, Any]:
+    """One 回拨 attempt as the ticket view lists it (the number masked)."""
+    return {
+        "dial_id": dial.id,
+        "task": dial.task,
+        "agent_id": dial.agent_id,
+        "number": mask_phone(dial.number),
+        "started_at": dial.started_at.isoformat(),
+        "connected_at": None if dial.connected_at is None else dial.connected_at.isoformat(),
+        "ended_at": None if dial.ended_at is None else dial.ended_at.isoformat(),
+        "outcome": dial.outcome,
+        "outcome_label": DIAL_OUTCOMES.get(dial.outcome, dial.outcome or ""),
+        "reason": dial.reason,
+        "recording": None if not dial.recording_path else DIAL_ROUTE.format(dial_id=dial.id),
+        "recording_seconds": (
+            None if dial.recording_seconds is None else round(dial.recording_seconds, 1)
+        ),
+    }
+
+
+@operation(
+    "The calls behind a ticket: the inbound call's recording and every 回拨 attempt (when, "
+    "who, outcome, its recording), numbers masked; for whoever may see the ticket",
+    responses={200: ("The ticket's calls", schemas.TicketCallsSchema)},
+    errors=(401, 404),
+)
+async def ticket_calls(request: web.Request) -> web.Response:
+    """GET /api/tickets/{number}/calls."""
+    record = await visible_case(request, request.match_info["number"])
+    calls = await request.app[archive_key].for_ticket(record.ticket)
+    recording = calls.recording
+    return web.json_response(
+        {
+            "number": record.ticket.number,
+            "recording": None
+            if recording is None
+            else {
+                "url": ROUTE.format(call_id=recording.call_id),
+                "duration_seconds": round(recording.duration_seconds, 1),
+            },
+            "outbound_calls": [dial_json(d) for d in calls.dials],
+        }
     )
 
 
@@ -73,4 +175,6 @@ async def voicemails(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, archive: RecordingArchive) -> None:
     app[archive_key] = archive
     app.router.add_get(ROUTE, download)
+    app.router.add_get(DIAL_ROUTE, dial_recording)
+    app.router.add_get("/api/tickets/{number}/calls", ticket_calls)
     app.router.add_get("/api/voicemails", voicemails)

@@ -272,6 +272,35 @@ class VoicemailSchema(Schema):
     recording = fields.String()
 
 
+class TicketRecordingSchema(Schema):
+    url = fields.String(metadata={"description": "GET it for the WAV (Range answered)"})
+    duration_seconds = fields.Float()
+
+
+class OutboundCallSchema(Schema):
+    dial_id = fields.String()
+    task = fields.String(metadata={"description": "visit (回访) | callback (漏话回拨)"})
+    agent_id = fields.String()
+    number = fields.String(metadata={"description": "masked"})
+    started_at = fields.DateTime()
+    connected_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    outcome = fields.String(
+        allow_none=True,
+        metadata={"description": "talked | citizen-unreached | agent-unreached | cancelled"},
+    )
+    outcome_label = fields.String()
+    reason = fields.String(allow_none=True)
+    recording = fields.String(allow_none=True, metadata={"description": "the WAV's URL"})
+    recording_seconds = fields.Float(allow_none=True)
+
+
+class TicketCallsSchema(Schema):
+    number = fields.String()
+    recording = fields.Nested(TicketRecordingSchema, allow_none=True)
+    outbound_calls = fields.List(fields.Nested(OutboundCallSchema))
+
+
 class VoicemailListSchema(Schema):
     voicemails = fields.List(fields.Nested(VoicemailSchema))
 

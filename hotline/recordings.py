@@ -1,18 +1,19 @@
-"""Call recordings on disk and in the database: linking, looking up for download, retention."""
+"""Call recordings on disk and in the database: linking, looking up for playback, retention."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.access import Guarded
-from hotline.models import Call, Recording
+from hotline.models import Call, OutboundCall, Recording, Ticket
 from telephony.events import RecordingFinished
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,21 @@ def call_guard(call: Call, kind: str = "call") -> Guarded:
     return Guarded(kind, call.agent_id, pool=call.end_reason == "voicemail")
 
 
+def dial_guard(dial: OutboundCall) -> Guarded:
+    """A click-to-call's recording belongs to the agent who dialled (leads and admins see
+    every one, as for inbound calls)."""
+    return Guarded("recording", dial.agent_id)
+
+
+@dataclass(frozen=True)
+class TicketCalls:
+    """The calls behind a ticket: the inbound call's recording (if any) and every 回拨
+    placed for it (回访 dials by ticket number, 漏话回拨 dials by the call it came from)."""
+
+    recording: Recording | None
+    dials: Sequence[OutboundCall]
+
+
 class RecordingArchive:
     """Finds recordings for download and deletes those past the retention period."""
 
@@ -69,9 +85,40 @@ class RecordingArchive:
             ).first()
         return None if row is None else (row[0], row[1])
 
+    async def for_dial(self, dial_id: str) -> OutboundCall | None:
+        """A click-to-call's row (its recording path, if it was recorded), or None."""
+        async with self._sessions() as db:
+            return await db.get(OutboundCall, dial_id)
+
+    async def for_ticket(self, ticket: Ticket) -> TicketCalls:
+        """The ticket's inbound recording and its 回拨 attempts, oldest first."""
+        own = and_(OutboundCall.task == "visit", OutboundCall.task_ref == ticket.number)
+        if ticket.call_id is not None:
+            own = or_(
+                own, and_(OutboundCall.task == "callback", OutboundCall.task_ref == ticket.call_id)
+            )
+        async with self._sessions() as db:
+            recording = (
+                None
+                if ticket.call_id is None
+                else await db.scalar(select(Recording).where(Recording.call_id == ticket.call_id))
+            )
+            dials = (
+                await db.scalars(
+                    select(OutboundCall)
+                    .where(own)
+                    .order_by(OutboundCall.started_at, OutboundCall.id)
+                )
+            ).all()
+        return TicketCalls(recording, dials)
+
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
 
     async def purge(self, now: datetime) -> int:
         """Delete recordings (files and rows) older than the retention period; how many."""

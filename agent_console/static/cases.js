@@ -40,6 +40,46 @@ function el(tag, text, testid) {
   return node;
 }
 
+// A player for a recording: nothing is fetched (nor audited) until the agent presses play;
+// the server answers byte ranges, so the player can seek.
+function player(url, testid) {
+  const audio = el("audio", undefined, testid);
+  audio.controls = true;
+  audio.preload = "none";
+  audio.src = url;
+  audio.className = "recording-player";
+  return audio;
+}
+
+// The calls behind a ticket: its recording and every 回拨 (when, who, outcome).
+async function fillCalls(number, box) {
+  const result = await call("GET", `/api/tickets/${encodeURIComponent(number)}/calls`);
+  if (result.status !== 200) return;
+  const parts = [];
+  if (result.data.recording) {
+    const p = el("p", "通话录音 ", "case-recording-row");
+    p.className = "small";
+    p.append(player(result.data.recording.url, "case-recording"));
+    parts.push(p);
+  }
+  const dials = result.data.outbound_calls;
+  if (dials.length) {
+    parts.push(el("h3", "回拨记录"));
+    const list = el("ol", undefined, "case-dials");
+    list.className = "case-events small";
+    for (const d of dials) {
+      const li = el("li", undefined, "case-dial");
+      li.dataset.outcome = d.outcome || "";
+      li.append(el("span", when(d.started_at)), " ", el("span", `坐席 ${d.agent_id}`), " ",
+        el("b", d.outcome_label, "case-dial-outcome"));
+      if (d.recording) li.append(" ", player(d.recording, "case-dial-recording"));
+      list.append(li);
+    }
+    parts.push(list);
+  }
+  box.replaceChildren(...parts);
+}
+
 function renderCase(view, target) {
   const head = el("p", "", "case-head");
   const badge = el("span", view.state_label, "case-state");
@@ -68,7 +108,9 @@ function renderCase(view, target) {
     if (e.reason) li.append(" — ", el("span", e.reason));
     events.append(li);
   }
-  target.replaceChildren(head, deadline, info, survey, events);
+  const calls = el("div", undefined, "case-calls");
+  target.replaceChildren(head, deadline, info, survey, calls, events);
+  fillCalls(view.number, calls);
 }
 
 async function showTicket(number) {
@@ -188,9 +230,7 @@ async function loadVoicemails() {
   if (!rows.length) { list.replaceChildren(el("li", "暂无", "voicemail-empty")); return; }
   list.replaceChildren(...rows.map((v) => {
     const li = el("li", `${when(v.left_at)} ${v.phone} ${v.duration_seconds}秒 `, "voicemail-item");
-    const listen = el("a", "回听");
-    listen.href = v.recording;
-    listen.target = "_blank";
+    const listen = player(v.recording, "voicemail-recording");
     const complete = el("button", "补全工单", "voicemail-complete");
     complete.type = "button";
     complete.className = "quiet small-btn";

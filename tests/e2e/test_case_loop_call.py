@@ -1,9 +1,11 @@
 """The closed loop from a real call: a SIPp citizen call is answered by a SIPp agent phone,
 the ticket is forwarded to a real HTTP dispatch core, which posts 派遣, 处置, 结案 back; the
-回访 is offered to a ready agent and its outcome closes the case (办结), or reopens it (重办).
+回访 is offered to a ready agent, who presses 回拨: the gateway rings that agent's SIPp phone,
+then calls the citizen (SIPp behind the trunk) at the ticket's number; after they talk, the
+outcome closes the case (办结), or reopens it (重办).
 
-The 回访 click-to-call itself (agent's phone, then the citizen, recorded) is proven in
-tests/e2e/test_click_to_call.py; here the outcome is recorded after the offer."""
+What the click-to-call itself carries (audio both ways, the recording, refusals) is proven
+in tests/e2e/test_click_to_call.py."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 
 from tests.conftest import RunningHotline
 from tests.support.core_events import post_event
+from tests.support.dialling import start_citizen, traced_messages
 from tests.support.peers import (
     CALLER_NUMBER,
     ConsoleClient,
@@ -24,8 +27,20 @@ from tests.support.peers import (
     ticket_form,
 )
 from tests.support.sipp import free_ports
+from tests.support.tones import start_party, tone_payloads
 
 pytestmark = pytest.mark.sipp
+
+
+@pytest.fixture
+def trunk_port() -> int:
+    """The outbound proxy: here the citizen's SIPp itself."""
+    return free_ports(1)
+
+
+@pytest.fixture
+def hotline_overrides(trunk_port: int) -> dict[str, dict[str, object]]:
+    return {"sip": {"outbound_proxy": f"127.0.0.1:{trunk_port}"}}
 
 
 async def call_to_ticket(
@@ -49,6 +64,33 @@ async def call_to_ticket(
     return console, str(ticket["number"]), str(offer["call_id"])
 
 
+async def visit_by_phone(
+    hotline: RunningHotline,
+    tmp_path: Path,
+    visitor: ConsoleClient,
+    number: str,
+    trunk_port: int,
+) -> None:
+    """The offered 回访 by click-to-call: the visitor's phone (1002) rings and answers, the
+    citizen is called through the trunk at the ticket's number, they talk, the citizen hangs
+    up."""
+    phone_port = free_ports(1)
+    phone = await start_party(
+        "visitor-phone", tmp_path, phone_port, free_ports(4), tone_payloads(1300, 3.0)
+    )
+    citizen = await start_citizen(
+        tmp_path, trunk_port, free_ports(4), tone_payloads(700, 3.0), talk_ms=1500
+    )
+    await register_phones(hotline, tmp_path, ["1002"], phone_port)
+    status, body = await visitor.post(f"/api/tickets/{number}/visit/dial", {})
+    assert status == 202, body
+    states = [(await visitor.next_message("dial.state"))["state"] for _ in range(4)]
+    assert states == ["calling-agent", "calling-citizen", "connected", "ended"]
+    assert (await citizen.wait(60))[0] == 0
+    assert (await phone.wait(60))[0] == 0
+    assert f"INVITE sip:{CALLER_NUMBER}@127.0.0.1:{trunk_port} SIP/2.0" in traced_messages(citizen)
+
+
 async def round_trip(
     hotline: RunningHotline, http: aiohttp.ClientSession, number: str, kinds: list[str]
 ) -> None:
@@ -58,7 +100,7 @@ async def round_trip(
 
 
 async def test_a_call_goes_round_to_a_satisfied_visit(
-    hotline: RunningHotline, tmp_path: Path
+    hotline: RunningHotline, tmp_path: Path, trunk_port: int
 ) -> None:
     await hotline.add_agent("1001")
     await hotline.add_agent("1002")
@@ -71,6 +113,7 @@ async def test_a_call_goes_round_to_a_satisfied_visit(
         await visitor.go_ready()
         offered = await visitor.next_message("visit.offered")
         assert offered["ticket"] == number
+        await visit_by_phone(hotline, tmp_path, visitor, number, trunk_port)
         status, view = await visitor.post(f"/api/tickets/{number}/visit", {"outcome": "satisfied"})
         assert status == 200 and view["state"] == "closed", view
         assert view["phone"] == CALLER_NUMBER and view["call_id"] == call_id
@@ -86,7 +129,7 @@ async def test_a_call_goes_round_to_a_satisfied_visit(
 
 
 async def test_a_call_returned_reassigned_then_unsatisfied_is_reopened(
-    hotline: RunningHotline, tmp_path: Path
+    hotline: RunningHotline, tmp_path: Path, trunk_port: int
 ) -> None:
     await hotline.add_agent("1001")
     await hotline.add_agent("1002")
@@ -110,6 +153,7 @@ async def test_a_call_returned_reassigned_then_unsatisfied_is_reopened(
         visitor = await open_console(hotline, http, "1002")
         await visitor.go_ready()
         await visitor.next_message("visit.offered")
+        await visit_by_phone(hotline, tmp_path, visitor, number, trunk_port)
         status, view = await visitor.post(
             f"/api/tickets/{number}/visit", {"outcome": "unsatisfied", "note": "问题依旧"}
         )

@@ -19,6 +19,7 @@ from cases import CaseError, CaseEvent, CaseState, EventType
 from cases.machine import due_reminders, next_reminder_at
 from hotline.case_log import CaseLog, CaseRecord, UnknownCase
 from hotline.models import Ticket
+from hotline.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,8 @@ class CaseScheduler:
         self._task = asyncio.create_task(self._run(), name="case-scheduler")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -4,7 +4,6 @@ and a running server that picks up a newly trained model without a restart."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from hotline.config import NlpConfig
 from hotline.models import ClassifierFeedback, Ticket
+from hotline.tasks import stop_task
 from hotline.tickets import MERGED, OPEN_STATUSES
 from nlp.classifier import Classifier
 from nlp.model import TrainedModel
@@ -171,11 +171,8 @@ class ModelWatcher:
             self.check()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
 
 # Newest open tickets looked at for a repeat; older ones beyond this are not compared.

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from hotline.audit import AuditEntry, AuditLog
 from hotline.switchboard import Switchboard
+from hotline.tasks import stop_task
 from routing import AgentState
 from routing.presence import ConsolePresence
 from telephony.registrar import Registrar
@@ -47,11 +48,8 @@ class PresenceWatch:
         self._task = asyncio.create_task(self._run(), name="console-presence")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.access import Guarded
 from hotline.models import Call, OutboundCall, Recording, Ticket
+from hotline.tasks import stop_task
 from telephony.events import RecordingFinished
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,5 @@ class RecordingArchive:
         self._task = asyncio.get_running_loop().create_task(run(), name="recording-retention")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_task(self._task)
+        self._task = None

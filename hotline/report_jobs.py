@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hotline.reporting import ReportService
+from hotline.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,5 @@ class ReportJobs:
         self._task = asyncio.create_task(self._loop(), name="report-jobs")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
+        self._task = None

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hotline.config import ConfigError
+from hotline.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,5 @@ class DailyJob:
         self._task = asyncio.get_running_loop().create_task(self.run_forever(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_task(self._task)
+        self._task = None

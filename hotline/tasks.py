@@ -34,3 +34,17 @@ class BackgroundTasks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a long-running task (a sender, a scheduler, a watcher) and wait for its end; a
+    failure it had already ended with is logged, so that stopping goes on to the next part."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("task %s had failed", task.get_name())

@@ -28,6 +28,7 @@ from hotline.models import Call, OutboxMessage, Ticket
 from hotline.monitoring import Monitoring
 from hotline.privacy import mask_phone
 from hotline.switchboard import Switchboard
+from hotline.tasks import stop_task
 from reports.calls import CallOptions, CallOutcome, CallRow, outcome
 from routing import AgentState
 from wallboard import (
@@ -107,13 +108,8 @@ class WallboardFeed:
         self._task = asyncio.create_task(self._run(), name="wallboard")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def changed(self) -> None:
         """Calls or agents may have changed (called by the switchboard, synchronously)."""

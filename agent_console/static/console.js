@@ -2,6 +2,7 @@
 // with department suggestions. Plain ES2020 module, no framework, no build step.
 
 import { onTransferMessage, renderTransfer, setupTransfer } from "./transfer.js";
+import { requestJson } from "./http.js";
 import { clearAssist, mergeInto, setupAssist, showAssist } from "./assist.js";
 
 const STATE_LABELS = {
@@ -90,28 +91,12 @@ const desk = {
 class SessionLost extends Error {}
 
 async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch {
-    return { status: 0, data: { message: "无法连接服务器，请检查网络后重试" } };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    /* an empty or non-JSON body */
-  }
-  if (response.status === 401 && desk.agent && path !== "/api/login") {
+  const answer = await requestJson(method, path, body, "无法连接服务器，请检查网络后重试");
+  if (answer.status === 401 && desk.agent && path !== "/api/login") {
     sessionLost();
     throw new SessionLost();
   }
-  return { status: response.status, data };
+  return answer;
 }
 
 function sessionLost() {

@@ -2,29 +2,15 @@
 // agent on the shift, number keys pick an agent in the cell, Delete takes them off; agents can
 // also be dragged onto a shift), and beside it the staffing gap of the selected day.
 
+import { requestJson } from "./http.js";
+
 const $ = (id) => document.getElementById(id);
 const state = { week: null, row: 0, col: 0, editing: null };
 
 async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch {
-    return { status: 0, data: { message: "无法连接服务器" } };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    /* no JSON body */
-  }
-  if (response.status === 401) location.assign("/");
-  return { status: response.status, data };
+  const answer = await requestJson(method, path, body);
+  if (answer.status === 401) location.assign("/");
+  return answer;
 }
 
 function banner(text) {

@@ -2,6 +2,8 @@
 // the websocket (no polling). Durations count on from the server's timestamps every second.
 // Plain ES2020 module, no framework, no build step.
 
+import { requestJson } from "./http.js";
+
 const STATE_LABELS = {
   logged_out: "未签入", ready: "空闲", offered: "振铃", talking: "通话中",
   wrap_up: "话后处理", paused: "示忙",
@@ -55,25 +57,9 @@ function element(tag, attributes = {}, ...children) {
 // ---------------------------------------------------------------------------- API
 
 async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch {
-    return { status: 0, data: { message: "无法连接服务器" } };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    /* no JSON body */
-  }
-  if (response.status === 401) location.assign("/");
-  return { status: response.status, data };
+  const answer = await requestJson(method, path, body);
+  if (answer.status === 401) location.assign("/");
+  return answer;
 }
 
 // ---------------------------------------------------------------------------- sound

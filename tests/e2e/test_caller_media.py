@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import wave
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,11 +21,11 @@ from telephony.events import (
     CallRefused,
     DigitPressed,
     RecordingFinished,
-    TelephonyEvent,
     VoicemailLeft,
 )
 from telephony.sdp import PCMA, PCMU
 from tests.conftest import RunningHotline
+from tests.support.event_watch import EventWatch
 from tests.support.media_audio import (
     decode,
     encode,
@@ -71,34 +69,6 @@ def hotline_overrides(
         },
         "admission": {"max_waiting_per_queue": 1},
     }
-
-
-class EventWatch:
-    """Sees every event the gateway emits (after the switchboard has had it)."""
-
-    def __init__(self, hotline: RunningHotline) -> None:
-        self.events: list[TelephonyEvent] = []
-        self._changed = asyncio.Event()
-        gateway = hotline.system.gateway
-        emit: Callable[[TelephonyEvent], None] = gateway._emit
-
-        def watch(event: TelephonyEvent) -> None:
-            emit(event)
-            self.events.append(event)
-            self._changed.set()
-
-        gateway._emit = watch
-
-    async def first(self, kind: type, timeout: float = 30.0) -> TelephonyEvent:
-        async def found() -> TelephonyEvent:
-            while True:
-                for event in self.events:
-                    if isinstance(event, kind):
-                        return event
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(found(), timeout)
 
 
 async def start_caller(

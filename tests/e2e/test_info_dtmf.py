@@ -4,12 +4,9 @@ the `#` that ends a voicemail."""
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import wave
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,11 +17,11 @@ from telephony.events import (
     CallbackRequested,
     CallEnded,
     DigitPressed,
-    TelephonyEvent,
     VoicemailLeft,
 )
 from telephony.sdp import PCMA
 from tests.conftest import RunningHotline
+from tests.support.event_watch import EventWatch
 from tests.support.media_audio import encode, frames, goertzel, tone_pcm, write_tone_pcap
 from tests.support.peers import CALLER_NUMBER
 from tests.support.rtp_audio import RtpTap
@@ -53,35 +50,6 @@ def hotline_overrides(
         "sip": {"greeting": str(greeting)},
         "media": {"callback_offer_above_seconds": 60.0, **extra},
     }
-
-
-class EventWatch:
-    """Sees every event the gateway emits (after the switchboard has had it)."""
-
-    def __init__(self, hotline: RunningHotline) -> None:
-        self.events: list[TelephonyEvent] = []
-        self._changed = asyncio.Event()
-        gateway = hotline.system.gateway
-        emit: Callable[[TelephonyEvent], None] = gateway._emit
-
-        def watch(event: TelephonyEvent) -> None:
-            emit(event)
-            self.events.append(event)
-            self._changed.set()
-
-        gateway._emit = watch
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self.events if isinstance(event, kind)]
-
-    async def first(self, kind: type, timeout: float = 30.0) -> Any:
-        async def found() -> Any:
-            while not self.of(kind):
-                self._changed.clear()
-                await self._changed.wait()
-            return self.of(kind)[0]
-
-        return await asyncio.wait_for(found(), timeout)
 
 
 async def info_caller(

@@ -4,9 +4,7 @@ up); the outcome is on the call and on the ticket's HTTP view, and the caller ge
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,11 @@ from sqlalchemy import select
 
 from hotline.models import Call, CallEvent
 from telephony.announcements import PROMPTS_DIR, SILENCE, read_prompt
-from telephony.events import CallEnded, SurveyAnswered, TelephonyEvent
+from telephony.events import CallEnded, SurveyAnswered
 from telephony.sdp import PCMA, PCMU
 from telephony.survey_rules import SurveyOutcome
 from tests.conftest import RunningHotline
+from tests.support.event_watch import EventWatch
 from tests.support.media_audio import encode, frames, write_keys_pcap
 from tests.support.peers import (
     CALLER_NUMBER,
@@ -44,35 +43,6 @@ AGENT_TALK_MS = 1500
 @pytest.fixture
 def hotline_overrides() -> dict[str, dict[str, object]]:
     return {"survey": {"enabled": True, "timeout_seconds": 1.0}}
-
-
-class EventWatch:
-    """Sees every event the gateway emits (after the switchboard has had it)."""
-
-    def __init__(self, hotline: RunningHotline) -> None:
-        self.events: list[TelephonyEvent] = []
-        self._changed = asyncio.Event()
-        gateway = hotline.system.gateway
-        emit: Callable[[TelephonyEvent], None] = gateway._emit
-
-        def watch(event: TelephonyEvent) -> None:
-            emit(event)
-            self.events.append(event)
-            self._changed.set()
-
-        gateway._emit = watch
-
-    def of(self, kind: type) -> list[Any]:
-        return [event for event in self.events if isinstance(event, kind)]
-
-    async def first(self, kind: type, timeout: float = 40.0) -> Any:
-        async def found() -> Any:
-            while not self.of(kind):
-                self._changed.clear()
-                await self._changed.wait()
-            return self.of(kind)[0]
-
-        return await asyncio.wait_for(found(), timeout)
 
 
 def prompt_frames(name: str, codec: int) -> set[bytes]:

@@ -64,10 +64,13 @@ class AttendedTransfers:
 
     # --- which INVITEs are ours ----------------------------------------------------------
 
-    def claims(self, request: SipRequest) -> bool:
-        """A new INVITE with Replaces, or one to a transfer target (a consultation)."""
+    def claims(self, request: SipRequest, from_phone: bool) -> bool:
+        """A new INVITE with Replaces, or one from a registered phone to a transfer target (a
+        consultation; the same number dialled by the trunk is a wrong number, not this)."""
         if request.headers.get("Replaces") is not None:
             return True
+        if not from_phone:
+            return False
         try:
             number = (request.request_uri.user or "").split(";", 1)[0]
         except SipParseError:

@@ -355,12 +355,20 @@ class SipGateway:
             )
         )
 
+    def _from_registered_phone(self, request: SipRequest, source: tuple[str, int]) -> bool:
+        """An INVITE from an agent's phone: its From names an agent with a live registration
+        from this address. A trunk's INVITE (the citizen's number in From) never is, even to a
+        number that is also a transfer target, and even when trunk and phones share a host."""
+        now = asyncio.get_running_loop().time()
+        bindings = self.registrar.bindings(_user_of(request.from_), now)
+        return any(binding.source[0] == source[0] for binding in bindings)
+
     def _on_invite(self, request: SipRequest, source: tuple[str, int], reply: Reply) -> None:
         if request.to.tag:
             self._on_reinvite(request, reply)
             return
-        if self.attended.claims(request):  # from a phone: consultation, or Replaces
-            self.attended.handle(request, source, reply)
+        if self.attended.claims(request, self._from_registered_phone(request, source)):
+            self.attended.handle(request, source, reply)  # a consultation, or Replaces
             return
         if not self._is_trunk_peer(source[0]):
             log.warning("invite from a non-peer refused", extra={"source": source[0]})

@@ -4,6 +4,7 @@ served with HTTP Range so an <audio> player can seek; a ticket's calls (its reco
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from agent_console.openapi import operation
 from hotline.access import Decision, may_see
 from hotline.accounts import Principal
 from hotline.audit import AuditEntry
-from hotline.models import OutboundCall
+from hotline.models import Call, OutboundCall
 from hotline.privacy import mask_phone
 from hotline.recordings import RecordingArchive, call_guard, dial_guard
 from hotline.voicemail import list_voicemails
@@ -115,6 +116,25 @@ async def dial_recording(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def inbound_json(call: Call) -> dict[str, Any]:
+    """The inbound call behind a ticket as the ticket view shows it: when, how it ended and
+    its time on hold (no number: the ticket has the caller's)."""
+    return {
+        "call_id": call.id,
+        "agent_id": call.agent_id,
+        "arrived_at": call.arrived_at.isoformat(),
+        "connected_at": _iso(call.connected_at),
+        "ended_at": _iso(call.ended_at),
+        "end_reason": call.end_reason,
+        "hold_seconds": round(call.hold_seconds, 1),
+        "hold_count": call.hold_count,
+    }
+
+
 def dial_json(dial: OutboundCall) -> dict[str, Any]:
     """One 回拨 attempt as the ticket view lists it (the number masked)."""
     return {
@@ -136,8 +156,9 @@ def dial_json(dial: OutboundCall) -> dict[str, Any]:
 
 
 @operation(
-    "The calls behind a ticket: the inbound call's recording and every 回拨 attempt (when, "
-    "who, outcome, its recording), numbers masked; for whoever may see the ticket",
+    "The calls behind a ticket: the inbound call (when, how it ended, its time on hold and "
+    "number of holds) and its recording, and every 回拨 attempt (when, who, outcome, its "
+    "recording), numbers masked; for whoever may see the ticket",
     responses={200: ("The ticket's calls", schemas.TicketCallsSchema)},
     errors=(401, 404),
 )
@@ -155,6 +176,7 @@ async def ticket_calls(request: web.Request) -> web.Response:
                 "url": ROUTE.format(call_id=recording.call_id),
                 "duration_seconds": round(recording.duration_seconds, 1),
             },
+            "call": None if calls.call is None else inbound_json(calls.call),
             "outbound_calls": [dial_json(d) for d in calls.dials],
         }
     )

@@ -295,8 +295,20 @@ class OutboundCallSchema(Schema):
     recording_seconds = fields.Float(allow_none=True)
 
 
+class TicketInboundCallSchema(Schema):
+    call_id = fields.String()
+    agent_id = fields.String(allow_none=True)
+    arrived_at = fields.DateTime()
+    connected_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    hold_seconds = fields.Float(metadata={"description": "time on hold, to the end if ended held"})
+    hold_count = fields.Integer(metadata={"description": "how many times a party held the call"})
+
+
 class TicketCallsSchema(Schema):
     number = fields.String()
+    call = fields.Nested(TicketInboundCallSchema, allow_none=True)
     recording = fields.Nested(TicketRecordingSchema, allow_none=True)
     outbound_calls = fields.List(fields.Nested(OutboundCallSchema))
 

@@ -109,6 +109,10 @@ class Call(Base):
     # fairly_satisfied | unsatisfied | no_answer; None when the caller was not asked or left.
     survey: Mapped[str | None] = mapped_column(String(16), nullable=True)
     survey_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Time on hold (any party holding; until the end for a call ended held) and how many
+    # times a party held (hotline.hold_time), written when the call ends.
+    hold_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    hold_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_calls_arrived_at", "arrived_at"),)
 

@@ -58,6 +58,7 @@ class TicketCalls:
 
     recording: Recording | None
     dials: Sequence[OutboundCall]
+    call: Call | None = None  # the inbound call the ticket was written on
 
 
 class RecordingArchive:
@@ -111,7 +112,8 @@ class RecordingArchive:
                     .order_by(OutboundCall.started_at, OutboundCall.id)
                 )
             ).all()
-        return TicketCalls(recording, dials)
+            inbound = None if ticket.call_id is None else await db.get(Call, ticket.call_id)
+        return TicketCalls(recording, dials, inbound)
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agent_console.notifier import Notifier
 from hotline import call_backs
 from hotline.callback_desk import CallbackDesk
+from hotline.hold_time import HoldClock, HoldFigures
 from hotline.models import AgentEvent, Call, CallEvent
 from hotline.phone_bindings import record_binding
 from hotline.privacy import mask_phone
@@ -81,6 +82,7 @@ class LiveCall:
     agent_id: str | None = None
     state: str = "queued"
     connected_at: datetime | None = None
+    hold: HoldClock = field(default_factory=HoldClock)
 
     def as_message(self, kind: str) -> dict[str, Any]:
         """The call as the console sees it (the agent's own console gets the full number:
@@ -322,10 +324,12 @@ class Switchboard(CallbackDesk):
             # A caller who asked for a callback hangs up: the request lives on in routing.
             callback = live is not None and live.state == "callback"
             agent_id = None if callback else self.routing.agent_for_call(event.call_id)
+            hold = live.hold.figures(now) if live is not None else HoldFigures(0.0, 0)
             # The agent hears of the hang-up before of the wrap-up it starts.
             if agent_id is not None and live is not None:
                 message = self._call_message("call.ended", event.call_id, live)
                 message["reason"] = event.reason
+                message["hold_seconds"], message["hold_count"] = hold.seconds, hold.count
                 self._notifier.to_agent(agent_id, message)
             if not callback and not (
                 live is not None
@@ -342,6 +346,8 @@ class Switchboard(CallbackDesk):
                     end_reason="callback" if callback else event.reason,
                     rtp_from_caller=event.rtp_from_caller,
                     rtp_to_caller=event.rtp_to_caller,
+                    hold_seconds=hold.seconds,
+                    hold_count=hold.count,
                 )
             )
         elif isinstance(event, CallRefused):
@@ -369,6 +375,8 @@ class Switchboard(CallbackDesk):
             kind = "held" if event.held else "resumed"
             self._write(self._log_event(event.call_id, event.at, kind, None, {"by": event.by}))
             live = self.calls.get(event.call_id)
+            if live is not None:
+                live.hold.change(event.by, event.held, event.at)
             if live is not None and live.agent_id:
                 self._notifier.to_agent(
                     live.agent_id,

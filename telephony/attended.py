@@ -53,11 +53,13 @@ class AttendedTransfers:
         proxy: tuple[str, int] | None,
         targets: frozenset[str],
         auth: PhoneAuthenticator,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self._gw = gateway
         self._proxy = proxy
         self._targets = targets
         self._auth = auth
+        self._credentials = credentials  # username, password for a 401/407 from upstream
         self._consults: dict[str, HotlineCall] = {}  # consultation call id → its call
         # A phone's consultation INVITE not answered yet, by its Call-ID.
         self._pending: dict[str, tuple[Leg, SipRequest, Reply]] = {}
@@ -232,18 +234,31 @@ class AttendedTransfers:
         leg.target, leg.mode = number, "attended"
         consult.agent_leg = leg
         uac.offer(gw, leg, [consult.codec])
+        subject = f"{on_call.dialled} hotline consultation"
+        self._send_target_invite(leg, subject, phone_invite, phone_source, None)
+        loop = asyncio.get_running_loop()
+        leg.handles.append(loop.call_later(CONSULT_RING_SECONDS, self._ring_timeout, leg))
+        log.info("consultation", extra={"call": on_call.id, "agent": consult.caller})
+
+    def _send_target_invite(
+        self,
+        leg: Leg,
+        subject: str,
+        phone_invite: SipRequest,
+        phone_source: tuple[str, int],
+        answer: tuple[str, str] | None,
+    ) -> None:
+        """The consultation INVITE to the target, with `answer` to a proxy's challenge."""
         uac.send_invite(
-            gw,
+            self._gw,
             leg,
-            f"{on_call.dialled} hotline consultation",
+            subject,
             lambda invite, response: self._on_target_response(
                 leg, invite, response, phone_invite, phone_source
             ),
             lambda: self._target_failed(leg, 408),
+            [answer] if answer is not None else [],
         )
-        loop = asyncio.get_running_loop()
-        leg.handles.append(loop.call_later(CONSULT_RING_SECONDS, self._ring_timeout, leg))
-        log.info("consultation", extra={"call": on_call.id, "agent": consult.caller})
 
     def _ring_timeout(self, leg: Leg) -> None:
         if leg.answered or leg.ended or leg.invite is None:
@@ -270,6 +285,14 @@ class AttendedTransfers:
             return
         if response.status >= 300:
             gw._ack_failure(leg, invite, response)
+            if leg.invite is not invite or leg.ended:
+                return  # a retransmitted final response to an INVITE already retried
+            answer = uac.challenge_answer(self._credentials, invite, response)
+            if answer is not None:
+                # The same offer again, in the same dialog, with a new CSeq and branch.
+                subject = invite.headers.get("Subject") or ""
+                self._send_target_invite(leg, subject, phone_invite, phone_source, answer)
+                return
             self._target_failed(leg, response.status)
             return
         if not uac.confirm(gw, leg, invite, response):

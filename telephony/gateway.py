@@ -228,6 +228,7 @@ class SipGateway:
             outbound_proxy,
             frozenset(transfer_numbers),
             PhoneAuthenticator(realm, nonce_secret, credentials, lockout),
+            outbound_credentials,
         )
         self.session_timers = session_timer.SessionTimers(self)
         self.surveys = PostCallSurveys(self, survey or SurveyOptions())

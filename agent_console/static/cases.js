@@ -56,6 +56,16 @@ async function fillCalls(number, box) {
   const result = await call("GET", `/api/tickets/${encodeURIComponent(number)}/calls`);
   if (result.status !== 200) return;
   const parts = [];
+  const inbound = result.data.call;
+  if (inbound) {
+    // Time on hold: the citizen listened to music, not to an agent (来电保持时长).
+    const hold = inbound.hold_count
+      ? `保持 ${inbound.hold_count} 次，共 ${inbound.hold_seconds} 秒`
+      : "未保持";
+    const p = el("p", `来电 ${when(inbound.arrived_at)} · ${hold}`, "case-call-hold");
+    p.className = "small";
+    parts.push(p);
+  }
   if (result.data.recording) {
     const p = el("p", "通话录音 ", "case-recording-row");
     p.className = "small";

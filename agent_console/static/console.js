@@ -187,7 +187,10 @@ function tickCall() {
   }
   const end = call.endedAt || Date.now();
   const prefix = call.phase === "connected" ? "通话时长 " : "本次通话 ";
-  $("call-timer").textContent = prefix + formatDuration(end - call.connectedAt);
+  const hold = call.phase === "ended" && call.holdCount
+    ? ` · 保持 ${call.holdCount} 次，共 ${formatDuration(call.holdSeconds * 1000)}`
+    : "";
+  $("call-timer").textContent = prefix + formatDuration(end - call.connectedAt) + hold;
 }
 
 function setCallTicker(running) {
@@ -269,7 +272,7 @@ function onCallMessage(kind, message) {
     if (!known || known.phase !== "connected") $("ticket-description").focus();
   } else if (kind === "call.ended") {
     if (!known && !caller) return; // an end for a call this page never saw
-    desk.call = { ...base, phase: "ended", endedAt: Date.now() };
+    desk.call = { ...base, phase: "ended", endedAt: Date.now(), holdCount: message.hold_count || 0, holdSeconds: message.hold_seconds || 0 };
   } else if (kind === "call.missed") {
     desk.call = { ...base, phase: "missed" };
     if (desk.ticketCall && desk.ticketCall.id === message.call_id) {

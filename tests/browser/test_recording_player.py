@@ -81,6 +81,8 @@ async def test_the_ticket_view_and_the_voicemails_play_their_recordings(
     await expect(page.get_by_test_id("case-dial")).to_have_count(1)
     await expect(page.get_by_test_id("case-dial-outcome")).to_have_text("已通话")
     await expect(page.get_by_test_id("case-dial")).to_contain_text("坐席 1001")
+    # The inbound call's time on hold (recorded_call: held twice, 12.34 s in all).
+    await expect(page.get_by_test_id("case-call-hold")).to_contain_text("保持 2 次，共 12.3 秒")
 
     # Nothing is fetched until play is pressed: a ticket viewed is not a recording heard.
     assert await audit_rows(hotline, "call", "talk") == []

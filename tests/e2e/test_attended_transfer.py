@@ -29,10 +29,18 @@ def department_port() -> int:
 
 
 @pytest.fixture
-def hotline_overrides(department_port: int) -> dict[str, dict[str, object]]:
+def outbound_password() -> str:
+    """The gateway's digest password toward the proxy; empty: no credentials configured."""
+    return ""
+
+
+@pytest.fixture
+def hotline_overrides(department_port: int, outbound_password: str) -> dict[str, dict[str, object]]:
     return {
         "sip": {
             "outbound_proxy": f"127.0.0.1:{department_port}",
+            "outbound_username": "hotline" if outbound_password else "",
+            "outbound_password": outbound_password,
             "transfer_targets": (f"城管执法={DEPARTMENT}",),
         }
     }
@@ -100,6 +108,54 @@ async def test_a_phone_consults_the_department_then_hands_the_caller_over(
     assert len(transfer) == 1
     assert transfer[0].detail == {"target": DEPARTMENT, "mode": "attended"}
     assert transfer[0].agent_id == "1001"
+
+
+@pytest.mark.parametrize("outbound_password", ["sbc-secret"])
+async def test_the_consultation_answers_the_proxys_digest_challenge(
+    hotline: RunningHotline, tmp_path: Path, department_port: int
+) -> None:
+    """The proxy answers the consultation INVITE 401: the gateway sends it again with its
+    digest (user hotline), the department answers, and the attended transfer completes."""
+    await hotline.add_agent("1001")
+    phone, phone_port, _ = await start_agent_phones(
+        tmp_path,
+        1,
+        "agent_attended.xml",
+        extra=["-key", "target", DEPARTMENT, "-au", "1001", "-ap", "sip-1001-secret"],
+    )
+    caller_media = free_ports(4)
+    department = await start_sipp(
+        "department",
+        "department_auth.xml",  # 403 to a wrong digest, which the phone's scenario fails on
+        cwd=tmp_path / "department",
+        local_port=department_port,
+        extra=["-rtp_echo", "-mp", str(free_ports(4)), "-mi", "127.0.0.1"],
+        timeout_s=90,
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({caller_media}) as tap:
+            caller = await start_caller(
+                hotline,
+                tmp_path,
+                1,
+                caller_media,
+                talk_ms=9000,
+                payloads=tone_payloads(CALLER_TONE, 9.0),
+            )
+            await console.next_message("call.offered")
+            await console.next_message("call.connected")
+            transferred = await console.next_message("call.transferred")
+            assert transferred["target"] == DEPARTMENT and transferred["mode"] == "attended"
+            results = [await run.wait(60) for run in (phone, caller, department)]
+        await console.ws.close()
+    for code, output in results:
+        assert code == 0, output
+    # The department echoes what it gets: the caller hears itself back through it.
+    heard = frames_with_tone(tap.payloads.get(caller_media, []), CALLER_TONE, QUIET_BIN)
+    assert heard > 25
 
 
 async def test_an_invite_with_replaces_takes_the_agents_leg_over(

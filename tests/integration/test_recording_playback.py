@@ -55,6 +55,8 @@ async def recorded_call(hotline: RunningHotline, call_id: str, agent_id: str, wa
                 end_reason="caller-hangup",
                 rtp_from_caller=0,
                 rtp_to_caller=0,
+                hold_seconds=12.34,
+                hold_count=2,
             )
         )
         await db.flush()
@@ -229,6 +231,9 @@ async def test_a_ticket_lists_its_recording_and_its_call_back_attempts(
     assert own[0] == 200 and by_lead == own
     body = own[1]
     assert body["recording"] == {"url": "/api/calls/talk/recording", "duration_seconds": 2.0}
+    inbound = body["call"]
+    assert (inbound["call_id"], inbound["end_reason"]) == ("talk", "caller-hangup")
+    assert (inbound["hold_seconds"], inbound["hold_count"]) == (12.3, 2)
     assert [(d["dial_id"], d["outcome"], d["outcome_label"]) for d in body["outbound_calls"]] == [
         ("cb-1", "citizen-unreached", "未接通"),
         ("visit-2", "talked", "已通话"),

@@ -189,6 +189,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0025", set()),  # calls.survey, calls.survey_at, tickets.survey (好差评)
         ("0026", {"outbound_calls"}),
         ("0032", set()),  # call_tallies.surveyed, survey_pleased (通话满意率)
+        ("0041", set()),  # calls.hold_seconds, hold_count
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

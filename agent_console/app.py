@@ -135,6 +135,8 @@ def create_app(
     app.router.add_post("/api/tickets", http.create_ticket)
     app.router.add_get("/api/departments", http.departments)
     app.router.add_post("/api/calls/{call_id}/transfer", transfer.transfer)
+    app.router.add_post("/api/calls/{call_id}/transfer/complete", transfer.complete)
+    app.router.add_post("/api/calls/{call_id}/transfer/cancel", transfer.cancel)
     app.router.add_post("/api/calls/{call_id}/emergency", transfer.emergency)
     app.router.add_get("/api/transfer-targets", transfer.targets)
     app.router.add_get("/api/metrics", metrics.figures)

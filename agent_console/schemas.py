@@ -196,13 +196,25 @@ class DepartmentListSchema(Schema):
 
 class TransferSchema(Schema):
     target = fields.String(required=True, metadata={"description": "name or number"})
-    mode = fields.String(validate=validate.OneOf(["blind", "three_way"]))
+    mode = fields.String(
+        validate=validate.OneOf(["blind", "three_way", "attended"]),
+        metadata={
+            "description": "blind (default); three_way; attended: the caller hears music on "
+            "hold while the agent consults the target, then POST .../transfer/complete or "
+            ".../transfer/cancel"
+        },
+    )
 
 
 class TransferStartedSchema(Schema):
     call_id = fields.String()
     target = fields.String()
     mode = fields.String()
+
+
+class TransferFinishedSchema(Schema):
+    call_id = fields.String()
+    action = fields.String(metadata={"enum": ["complete", "cancel"]})
 
 
 class CallControlSchema(Schema):

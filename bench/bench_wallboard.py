@@ -1,10 +1,13 @@
-"""A console event reaching N connected wallboards: p50/p99 from the event to each websocket.
+"""Console events reaching N connected wallboards: p50/p99 from the event to each websocket.
 
 The hotline runs in this process (SQLite, the whole app); N lead websockets are opened by a
 second process (as N browsers would be), each first receiving the `wallboard` snapshot.
-Each round an agent changes state through the switchboard (as POST /api/agents/…/state does)
-and every socket records when its `wallboard.agents` update arrives. Both processes read
-CLOCK_MONOTONIC, which is one clock for the whole machine. Prints figures; asserts nothing.
+Two kinds of rounds follow. A state change: an agent changes state through the switchboard
+(as POST /api/agents/…/state does) and every socket records when its `wallboard.agents`
+update arrives. A new call: the switchboard hears a call arrive (the gateway's CallArrived,
+as for a caller answered and greeted) and, with every agent paused, queues it; every socket
+records when the `wallboard.calls` naming it arrives. Both processes read CLOCK_MONOTONIC,
+which is one clock for the whole machine. Prints figures; asserts nothing.
 
     python bench/bench_wallboard.py [N=300] [ROUNDS=50]
 """
@@ -31,6 +34,7 @@ async def clients(url: str, token: str, n: int, rounds: int) -> None:
     import aiohttp
 
     arrivals: list[list[float]] = [[] for _ in range(n)]
+    calls: list[list[float]] = [[] for _ in range(n)]
     ready = asyncio.Semaphore(0)
     done = asyncio.Event()
 
@@ -41,7 +45,13 @@ async def clients(url: str, token: str, n: int, rounds: int) -> None:
                 data = json.loads(message.data)
                 if data["type"] == "wallboard":
                     ready.release()
-                elif data["type"] == "wallboard.agents":
+                elif data["type"] == "wallboard.calls" and len(calls[index]) < rounds:
+                    wanted = f"bench-call-{len(calls[index])}"
+                    if any(c["call_id"] == wanted for c in data["calls"]):
+                        calls[index].append(received)
+                        if len(calls[index]) == rounds:
+                            break
+                elif data["type"] == "wallboard.agents" and len(arrivals[index]) < rounds:
                     # Round k pauses agent 1001 when k is even and makes it ready when odd.
                     expected = "paused" if len(arrivals[index]) % 2 == 0 else "ready"
                     if not any(
@@ -49,9 +59,7 @@ async def clients(url: str, token: str, n: int, rounds: int) -> None:
                     ):
                         continue
                     arrivals[index].append(received)
-                    if len(arrivals[index]) == rounds:
-                        break
-        if all(len(a) == rounds for a in arrivals):
+        if all(len(a) == rounds for a in arrivals) and all(len(c) == rounds for c in calls):
             done.set()
 
     connector = aiohttp.TCPConnector(limit=0)
@@ -62,7 +70,7 @@ async def clients(url: str, token: str, n: int, rounds: int) -> None:
         print("ready", flush=True)
         await asyncio.wait_for(done.wait(), timeout=60 + rounds * 5)
         await asyncio.gather(*tasks)
-    print(json.dumps(arrivals), flush=True)
+    print(json.dumps({"state": arrivals, "call": calls}), flush=True)
 
 
 async def server(n: int, rounds: int, url_db: str) -> None:
@@ -71,6 +79,7 @@ async def server(n: int, rounds: int, url_db: str) -> None:
     from hotline.config import HotlineConfig
     from hotline.wiring import build_system
     from routing import AgentState
+    from telephony.events import CallArrived
 
     config = HotlineConfig().replace(
         sip={"host": "127.0.0.1", "port": 0, "rtp_port_min": 34000, "rtp_port_max": 34999},
@@ -119,24 +128,50 @@ async def server(n: int, rounds: int, url_db: str) -> None:
         sent.append(time.monotonic())
         switchboard.request_state("1001", state, "用餐" if state is AgentState.PAUSED else "")
         await asyncio.sleep(ROUND_GAP)
+    # Every agent paused, so each new call waits in the queue (as in a busy hour).
+    for agent in ("1001", "1002"):
+        switchboard.request_state(agent, AgentState.PAUSED, "用餐")
+    await asyncio.sleep(ROUND_GAP)
+    arrived: list[float] = []
+    for k in range(rounds):
+        arrived.append(time.monotonic())
+        switchboard.on_telephony_event(
+            CallArrived(
+                datetime.now(UTC),
+                f"bench-call-{k}",
+                f"bench-sip-{k}@127.0.0.1",
+                f"1380013{k:04d}",
+                "12319",
+                "12319",
+                "PCMA",
+            )
+        )
+        await asyncio.sleep(ROUND_GAP)
     output = await asyncio.wait_for(child.stdout.read(), timeout=120)
     await child.wait()
-    arrivals: list[list[float]] = json.loads(output.decode().strip().splitlines()[-1])
+    received = json.loads(output.decode().strip().splitlines()[-1])
+    await switchboard.synced()
     await site.close()
+    print(f"wallboard fan-out: {n} websockets, {rounds} rounds of each, {os.cpu_count()} CPUs")
+    report("a state change", received["state"], sent, rounds, n)
+    report("a new call", received["call"], arrived, rounds, n)
+
+
+def report(what: str, arrivals: list[list[float]], sent: list[float], rounds: int, n: int) -> None:
     latencies = sorted((times[k] - sent[k]) * 1000 for times in arrivals for k in range(rounds))
     last = sorted(max(times[k] for times in arrivals) - sent[k] for k in range(rounds))
 
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(p * len(values)))]
 
-    print(f"wallboard fan-out: {n} websockets, {rounds} state changes, {os.cpu_count()} CPUs")
+    print(f"  {what}:")
     print(
-        f"  event → each socket: p50 {pct(latencies, 0.50):.1f} ms, "
+        f"    event → each socket: p50 {pct(latencies, 0.50):.1f} ms, "
         f"p99 {pct(latencies, 0.99):.1f} ms, max {latencies[-1]:.1f} ms, "
         f"mean {statistics.fmean(latencies):.1f} ms"
     )
     print(
-        f"  event → last of the {n} sockets: p50 {pct(last, 0.5) * 1000:.1f} ms, "
+        f"    event → last of the {n} sockets: p50 {pct(last, 0.5) * 1000:.1f} ms, "
         f"p99 {pct(last, 0.99) * 1000:.1f} ms"
     )
 

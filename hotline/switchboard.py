@@ -57,6 +57,7 @@ from telephony.events import (
     RecordingFinished,
     SurveyAnswered,
     TelephonyEvent,
+    TransferConsulting,
     TransferFailed,
     VoicemailLeft,
 )
@@ -124,6 +125,7 @@ class Switchboard(CallbackDesk):
         self._clock = clock
         self._ring: Callable[[str, str], None] = lambda call_id, agent_id: None
         self._transfer: Callable[[str, str, str], None] | None = None
+        self._finish_transfer: Callable[[str, str], None] | None = None
         self.transfer_directory: Mapping[str, str] = {}
         self.emergency_numbers: dict[str, str] = {}
         self._emergency_mode = "three_way"
@@ -154,8 +156,10 @@ class Switchboard(CallbackDesk):
         directory: Mapping[str, str],
         emergencies: Mapping[str, str] | None = None,
         emergency_mode: str = "three_way",
+        finish: Callable[[str, str], None] | None = None,
     ) -> None:
         self._transfer, self.transfer_directory = transfer, dict(directory)
+        self._finish_transfer = finish
         self.emergency_numbers, self._emergency_mode = dict(emergencies or {}), emergency_mode
 
     def hand_to_emergency(self, call_id: str, service: str, agent_id: str, lead: bool) -> str:
@@ -186,6 +190,21 @@ class Switchboard(CallbackDesk):
             raise TransferError("no-outbound-proxy", "transfers are not set up")
         self._transfer(call_id, number, checked)
         return number
+
+    def finish_transfer(self, call_id: str, action: str, agent_id: str, lead: bool) -> str:
+        """转接 (complete) or 取回 (cancel) a consulted transfer; the agent on the call, or
+        TransferError."""
+        live = self.calls.get(call_id)
+        if live is None:
+            raise TransferError("unknown-call", f"no call {call_id}")
+        check_holder(live.agent_id, agent_id, lead)
+        if live.state != "connected" or live.agent_id is None:
+            raise TransferError("not-connected", "the call is not connected to an agent")
+        if self._finish_transfer is None:
+            raise TransferError("no-outbound-proxy", "transfers are not set up")
+        on_call = live.agent_id
+        self._finish_transfer(call_id, action)
+        return on_call
 
     @property
     def running(self) -> bool:
@@ -371,6 +390,13 @@ class Switchboard(CallbackDesk):
             self._write(self._log_event(event.call_id, now, "callback-requested", None, {}))
         elif isinstance(event, (CallTransferred, TransferFailed, AgentLeftCall)):
             self._on_transfer(event)
+        elif isinstance(event, TransferConsulting):
+            detail = {"target": event.target}
+            self._write(self._log_event(event.call_id, event.at, "consulting", None, detail))
+            self._notifier.to_agent(
+                event.agent_id,
+                {"type": "call.consulting", "call_id": event.call_id, "target": event.target},
+            )
         elif isinstance(event, CallHeld):
             kind = "held" if event.held else "resumed"
             self._write(self._log_event(event.call_id, event.at, kind, None, {"by": event.by}))

@@ -21,7 +21,7 @@ def resolve_target(directory: Mapping[str, str], target: object) -> str:
 
 def check_mode(mode: object) -> str:
     if mode not in MODES:
-        raise TransferError("invalid-mode", "mode must be blind or three_way")
+        raise TransferError("invalid-mode", "mode must be blind, three_way or attended")
     return str(mode)
 
 

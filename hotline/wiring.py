@@ -245,7 +245,13 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.wrap_up_extension = timedelta(seconds=config.routing.wrap_up_extend_seconds)
     switchboard.wrap_up_longest = timedelta(seconds=config.routing.wrap_up_max_seconds)
-    switchboard.connect_transfers(gateway.transfer, directory, emergencies, config.emergency.mode)
+    switchboard.connect_transfers(
+        gateway.transfer,
+        directory,
+        emergencies,
+        config.emergency.mode,
+        gateway.finish_consultation,
+    )
 
     async def delivered(row: OutboxMessage) -> None:
         if row.kind == "case":

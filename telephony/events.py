@@ -70,18 +70,31 @@ class CallEnded:
 @dataclass(frozen=True)
 class CallTransferred:
     """The target answered: blind, the caller now talks to it and the agent is released;
-    three_way, caller, agent and target hear each other."""
+    three_way, caller, agent and target hear each other; attended, the agent handed the
+    caller over after consulting the target, and is released."""
 
     at: datetime
     call_id: str
     agent_id: str
     target: str
-    mode: str  # blind | three_way
+    mode: str  # blind | three_way | attended
+
+
+@dataclass(frozen=True)
+class TransferConsulting:
+    """A consulted transfer from the console: the target answered and talks with the agent,
+    while the caller hears music on hold until the agent completes or takes the caller back."""
+
+    at: datetime
+    call_id: str
+    agent_id: str
+    target: str
 
 
 @dataclass(frozen=True)
 class TransferFailed:
-    """The target did not answer; the caller stays with the agent."""
+    """The target did not answer (or, consulted, hung up or was dropped by the agent:
+    reason cancelled); the caller stays with the agent."""
 
     at: datetime
     call_id: str
@@ -237,6 +250,7 @@ TelephonyEvent = (
     | RecordingFinished
     | VoicemailLeft
     | CallTransferred
+    | TransferConsulting
     | TransferFailed
     | AgentLeftCall
     | CallHeld

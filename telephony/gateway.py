@@ -17,7 +17,7 @@ from datetime import datetime
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
-from telephony import call_control, hold, sdp, session_timer, uac
+from telephony import call_control, consultation, hold, sdp, session_timer, uac
 from telephony.admission import Admission
 from telephony.attended import AttendedTransfers
 from telephony.busy import refuse_busy
@@ -903,8 +903,12 @@ class SipGateway:
         self.outbound.start(order)
 
     def transfer(self, call_id: str, number: str, mode: str) -> None:
-        """Blind transfer or three-way call to `number` (raises TransferError)."""
+        """Blind, three-way or consulted transfer to `number` (raises TransferError)."""
         self.transfers.start(call_id, number, mode)
+
+    def finish_consultation(self, call_id: str, action: str) -> None:
+        """转接 (complete) or 取回 (cancel) a consulted transfer (raises TransferError)."""
+        consultation.finish(self, call_id, action)
 
     def monitor(self, call_id: str, lead_id: str, mode: str) -> str:
         """A lead's phone joins the call to listen, whisper or barge, or switches mode

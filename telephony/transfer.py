@@ -1,7 +1,10 @@
-"""Blind transfer and three-way calls: the gateway calls a department out through the proxy.
+"""Blind, three-way and consulted transfers: the gateway calls a department out through the
+proxy.
 
 Blind: once the target answers, the caller is bridged to it and the agent's leg is hung up.
 Three-way: once the target answers, caller, agent and target are mixed (telephony/conference.py).
+Attended (consulted): the caller hears music on hold while the target rings; once it answers
+the agent talks with it, then completes or cancels (telephony/consultation.py).
 If the target does not answer, nothing changes for caller and agent.
 """
 
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODES = ("blind", "three_way")
+MODES = ("blind", "three_way", "attended")
 TARGET_RING_SECONDS = 30.0
 
 
@@ -50,7 +53,7 @@ class Transfers:
         """Call `number` for a connected call; CallTransferred or TransferFailed follows."""
         gw = self._gw
         if mode not in MODES:
-            raise TransferError("invalid-mode", "mode must be blind or three_way")
+            raise TransferError("invalid-mode", "mode must be blind, three_way or attended")
         if not number.isdigit():
             raise TransferError("unknown-target", "the target must be a number")
         call = gw._calls.get(call_id)
@@ -79,6 +82,10 @@ class Transfers:
         leg.target = number
         leg.mode = mode
         call.department_leg = leg
+        if mode == "attended":
+            from telephony import consultation
+
+            consultation.hold_caller(gw, call)
         uac.offer(gw, leg, [call.codec])
         self._send_invite(leg, None)
         loop = asyncio.get_running_loop()
@@ -129,6 +136,11 @@ class Transfers:
             log.warning("transfer target answered without usable SDP", extra={"call": call.id})
         leg.answered = True
         leg.cancel_timers()
+        if leg.mode == "attended":
+            from telephony import consultation
+
+            consultation.consulted(gw, leg)
+            return
         agent_id = call.agent_id or ""
         caller_leg = call.caller_leg
         gw.refers.finished(call.id, 200)  # before the BYE, as the phone expects
@@ -158,6 +170,10 @@ class Transfers:
             call.department_leg = None
         if call.ended:
             return
+        if leg is not None and leg.mode == "attended":
+            from telephony import consultation
+
+            consultation.back_to_caller(gw, call)
         from telephony.refer import status_of
 
         gw.refers.finished(call.id, status_of(reason))
@@ -172,6 +188,10 @@ class Transfers:
         was not one of three live parties (its BYE then ends the call as usual)."""
         gw = self._gw
         call = leg.call
+        from telephony import consultation
+
+        if consultation.target_left(gw, leg):
+            return True
         ringing = call.department_leg
         if (
             leg is call.agent_leg

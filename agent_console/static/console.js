@@ -793,6 +793,7 @@ function onSocketMessage(message) {
       onCallMessage(message.type, message);
       break;
     case "call.transferred":
+    case "call.consulting":
     case "call.transfer_failed":
       onTransferMessage(message);
       break;

@@ -286,6 +286,26 @@ class MediaConfig:
     menu_wait_seconds: float = 5.0
     # Recordings older than this are deleted (checked hourly).
     recording_retention_days: int = 180
+    # Where a bridged call's RTP flows: "embedded" (this process) or "rtpengine" (the
+    # daemon at `rtpengine`, "host:port" of its ng control socket; see docs/ARCHITECTURE.md).
+    engine: str = "embedded"
+    rtpengine: str = ""
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("embedded", "rtpengine"):
+            raise ConfigError(
+                f"[media] engine: expected embedded or rtpengine, got {self.engine!r}"
+            )
+        if self.engine == "rtpengine":
+            if self.rtpengine_address is None:
+                raise ConfigError("[media] rtpengine: host:port of its ng socket is required")
+            if self.recordings_dir:
+                # The bridged audio no longer passes through this process to be recorded.
+                raise ConfigError("[media] recordings_dir: not available with engine rtpengine")
+
+    @property
+    def rtpengine_address(self) -> tuple[str, int] | None:
+        return _host_port(self.rtpengine, "[media] rtpengine")
 
 
 @dataclass(frozen=True)

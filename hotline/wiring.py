@@ -82,6 +82,8 @@ from telephony.events import (
 )
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
+from telephony.media_relay import DirectMedia, RtpengineRelay
+from telephony.ng import NgClient
 from telephony.registrar import Registrar
 from telephony.survey import SurveyOptions
 from telephony.trunk_binding import TrunkAccount
@@ -189,6 +191,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     media = MediaEngine(
         config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
     )
+    rtpengine = config.media.rtpengine_address if config.media.engine == "rtpengine" else None
+    relay = RtpengineRelay(NgClient(rtpengine)) if rtpengine is not None else DirectMedia()
     registrar = Registrar()
     guard = sip_guard(config, registrar)
     dials = ClickToCall(
@@ -241,6 +245,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         registrar=registrar,
         lockout=register_lockout(config),
         survey=SurveyOptions(config.survey.enabled, config.survey.timeout_seconds),
+        relay=relay,
     )
     switchboard.connect_gateway(gateway.ring_agent)
     switchboard.wrap_up_extension = timedelta(seconds=config.routing.wrap_up_extend_seconds)

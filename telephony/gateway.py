@@ -41,6 +41,7 @@ from telephony.guard import SipGuard
 from telephony.legs import Dialog, HotlineCall, Leg
 from telephony.lockout import RegisterLockout
 from telephony.media import MediaEngine
+from telephony.media_relay import DirectMedia, MediaRelay, MediaRelayError
 from telephony.monitor import Supervisions
 from telephony.outbound import Origination, OutboundCalls
 from telephony.phone_auth import PhoneAuthenticator
@@ -182,6 +183,7 @@ class SipGateway:
         lockout: RegisterLockout | None = None,
         max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED,
         survey: SurveyOptions | None = None,
+        relay: MediaRelay | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -189,6 +191,7 @@ class SipGateway:
         self._is_trunk_peer = is_trunk_peer
         self._hotlines = dict(hotlines)
         self._media = media
+        self._relay: MediaRelay = relay if relay is not None else DirectMedia()
         self._emit = on_event
         self._clock = clock
         self._ring_seconds = agent_ring_seconds
@@ -293,6 +296,7 @@ class SipGateway:
             self._end_call(call, "shutdown", None)
         self.surveys.stop()
         await self._tasks.cancel_all()
+        self._relay.close()
         self._clients.clear()
         self._servers.clear()
         await self._media.close()
@@ -442,6 +446,27 @@ class SipGateway:
             name="answer-caller",
         )
 
+    async def _relay_caller(self, call: HotlineCall, leg: Leg, request: SipRequest) -> bool:
+        """The caller's media through the relay: the answer it gets, and where the embedded
+        leg's greeting and music go; False (the leg closed) when the relay refuses."""
+        try:
+            path = await self._relay.caller_offer(call.id, request.body, leg.local_sdp)
+            to_player = sdp.SessionDescription.parse(path.to_player)
+        except (MediaRelayError, ValueError) as exc:
+            log.error("media relay refused the caller", extra={"error": str(exc)[:200]})
+            self._media.close_leg(leg.media)
+            return False
+        leg.local_sdp = path.to_caller
+        leg.media.set_remote((to_player.connection_address, to_player.audio_port))
+        return True
+
+    async def _relay_agent(self, leg: Leg, agent_sdp: bytes) -> None:
+        try:
+            await self._relay.agent_answer(leg.call.id, agent_sdp)
+        except MediaRelayError as exc:
+            log.error("media relay refused the agent's answer", extra={"error": str(exc)[:200]})
+            self._end_call(leg.call, "media-relay", None)
+
     def _refused(
         self, request: SipRequest, dialled: str, queue: str, reason: str, status: int
     ) -> None:
@@ -518,6 +543,10 @@ class SipGateway:
             offer, self._advertised, media.port, codec, secrets.randbelow(2**31)
         )
         leg.local_sdp = bytes(answer)
+        if not await self._relay_caller(call, leg, request):
+            reply(response_for(request, 503, extra=[("Retry-After", "5")]))
+            self._refused(request, dialled, queue, "no-media-relay", 503)
+            return
         media.payload_type = answer.payload_types[0]
         if len(answer.payload_types) > 1:
             media.event_payload_type = answer.payload_types[1]  # telephone-event
@@ -809,6 +838,17 @@ class SipGateway:
         leg = Leg("agent", call, dialog, media)
         call.agent_leg = leg
         uac.offer(self, leg, [call.codec])
+        if not self._relay.direct:
+            try:
+                leg.local_sdp = await self._relay.agent_offer(call.id, leg.local_sdp)
+            except MediaRelayError as exc:
+                log.error("media relay refused the agent leg", extra={"error": str(exc)})
+                self._close_leg(leg)
+                self._emit(AgentLegFailed(self._clock(), call.id, agent_id, "no-media-relay"))
+                return
+            if call.ended:
+                self._close_leg(leg)
+                return
         request = uac.send_invite(
             self,
             leg,
@@ -855,9 +895,12 @@ class SipGateway:
         leg.answered = True
         leg.cancel_timers()
         caller_leg = leg.call.caller_leg
+        if not self._relay.direct:
+            leg.media.remote = None  # its RTP goes to the relay; the embedded leg stays silent
+            self._tasks.spawn(self._relay_agent(leg, response.body), name="relay-answer")
         if caller_leg is not None:
             self._media.bridge(caller_leg.media, leg.media)
-            if leg.call.media is not None:
+            if leg.call.media is not None and self._relay.direct:
                 leg.call.media.bridged(self._media, caller_leg.media, leg.media, self._clock())
         agent_id = leg.call.agent_id or ""
         log.info("agent answered; legs bridged", extra={"call": leg.call.id, "agent": agent_id})
@@ -960,6 +1003,8 @@ class SipGateway:
                 self._cancel_ringing(leg)
         self._calls.pop(call.id, None)
         self._call_ended.set()
+        if not self._relay.direct:
+            self._tasks.spawn(self._relay.delete(call.id), name="relay-delete")
         log.info("call ended", extra={"call": call.id, "reason": reason})
         if call.started:
             self._emit(CallEnded(self._clock(), call.id, reason, received, sent))

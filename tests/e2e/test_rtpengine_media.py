@@ -1,0 +1,185 @@
+"""`[media] engine = "rtpengine"`: a SIPp caller and a SIPp agent phone talk through a real
+rtpengine (Debian's rtpengine-daemon, userspace, loopback), started with deploy/rtpengine."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from telephony.ng import NgClient, NgError
+from telephony.sdp import PCMA
+from tests.conftest import RunningHotline
+from tests.e2e.test_caller_media import AGENT_TONE, CALLER_TONE, tone_frames
+from tests.support.dialling import traced_messages
+from tests.support.media_audio import write_tone_pcap
+from tests.support.peers import CALLER_NUMBER, open_console, register_phones
+from tests.support.rtp_audio import RtpTap
+from tests.support.sipp import free_ports, start_sipp
+
+pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "rtpengine" / "rtpengine.conf"
+PORTS = 40
+
+
+@dataclass
+class Rtpengine:
+    ng: tuple[str, int]
+    port_min: int
+    port_max: int
+    client: NgClient
+
+    def owns(self, port: int) -> bool:
+        return self.port_min <= port <= self.port_max
+
+
+@pytest.fixture
+async def rtpengine(tmp_path: Path) -> AsyncIterator[Rtpengine]:
+    binary = shutil.which("rtpengine")
+    if binary is None:
+        pytest.fail("rtpengine is not installed (tools/install-test-deps.sh installs it)")
+    ng_port, port_min = free_ports(1), free_ports(PORTS)
+    log = (tmp_path / "rtpengine.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        f"--config-file={CONFIG}",
+        f"--listen-ng=127.0.0.1:{ng_port}",
+        f"--port-min={port_min}",
+        f"--port-max={port_min + PORTS - 1}",
+        "--log-stderr",
+        stdout=log,
+        stderr=log,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    client = NgClient(("127.0.0.1", ng_port), timeout_seconds=10.0)
+    try:
+        await client.command("ping")  # retransmitted until the daemon listens, 10 s at most
+        yield Rtpengine(("127.0.0.1", ng_port), port_min, port_min + PORTS - 1, client)
+    finally:
+        client.close()
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        log.close()
+
+
+@pytest.fixture
+def hotline_overrides(rtpengine: Rtpengine) -> dict[str, dict[str, object]]:
+    host, port = rtpengine.ng
+    return {"media": {"engine": "rtpengine", "rtpengine": f"{host}:{port}"}}
+
+
+def sdp_media(message_log: str, first_line: str) -> tuple[str, int]:
+    """The c= address and m=audio port of the first traced message starting `first_line`."""
+    for message in re.split(r"^-{10,}.*$", message_log, flags=re.M):
+        # Each traced message: SIPp's "UDP message sent/received" line, then the message.
+        text = message.strip().partition("\n")[2].lstrip()
+        if text.startswith(first_line):
+            address = re.search(r"^c=IN IP4 (\S+)", text, re.M)
+            port = re.search(r"^m=audio (\d+)", text, re.M)
+            assert address and port, text
+            return address.group(1), int(port.group(1))
+    raise AssertionError(f"no {first_line!r} in {message_log[-2000:]}")
+
+
+async def session_gone(client: NgClient, call_id: str, timeout: float = 10.0) -> bool:
+    """Whether rtpengine forgets `call_id` within `timeout` (the gateway deletes on BYE)."""
+
+    async def poll() -> None:
+        while True:
+            try:
+                await client.command("query", **{"call-id": call_id})
+            except NgError as exc:
+                if "Unknown call-id" in str(exc):
+                    return
+                raise
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(poll(), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_a_bridged_call_flows_through_rtpengine_and_bye_deletes_it(
+    hotline: RunningHotline, rtpengine: Rtpengine, tmp_path: Path
+) -> None:
+    codec = PCMA
+    await hotline.add_agent("1001")
+    phone_dir, caller_dir = tmp_path / "phone", tmp_path / "caller"
+    phone_dir.mkdir()
+    caller_dir.mkdir()
+    write_tone_pcap(phone_dir / "agent.pcap", AGENT_TONE, 3.0, codec)
+    write_tone_pcap(caller_dir / "caller.pcap", CALLER_TONE, 3.0, codec)
+    phone_port, phone_media, caller_media = free_ports(1), free_ports(4), free_ports(4)
+    phone = await start_sipp(
+        "agent-phone",
+        "agent_talks.xml",
+        cwd=phone_dir,
+        local_port=phone_port,
+        calls=1,
+        extra=["-mp", str(phone_media), "-mi", "127.0.0.1", "-trace_msg"],
+        timeout_s=90,
+    )
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({phone_media, caller_media}) as tap:
+            caller = await start_sipp(
+                "caller",
+                "caller_codec.xml",
+                cwd=caller_dir,
+                local_port=free_ports(1),
+                remote=hotline.sip_address,
+                calls=1,
+                extra=[
+                    *("-key", "caller", CALLER_NUMBER),
+                    *("-key", "codec", str(codec)),
+                    *("-key", "codec_name", "PCMA"),
+                    *("-s", "12319", "-d", "4000", "-l", "1", "-r", "1"),
+                    *("-mp", str(caller_media), "-mi", "127.0.0.1", "-trace_msg"),
+                ],
+                timeout_s=90,
+            )
+            offer = await console.next_message("call.offered")
+            await console.next_message("call.connected")
+            # While the call is up rtpengine holds its session, with the two sides named.
+            session = await rtpengine.client.command("query", **{"call-id": offer["call_id"]})
+            assert set(session.body[b"tags"]) == {b"caller", b"callee"}
+            await console.next_message("call.ended")
+            code, output = await caller.wait(60)
+            assert code == 0, output
+            code, output = await phone.wait(60)
+            assert code == 0, output
+        await console.ws.close()
+
+    # What each side was told to send its RTP to is rtpengine's, not the gateway's.
+    caller_sees = sdp_media(traced_messages(caller), "SIP/2.0 200")
+    phone_sees = sdp_media(traced_messages(phone), "INVITE ")
+    assert caller_sees[0] == phone_sees[0] == "127.0.0.1"
+    assert rtpengine.owns(caller_sees[1]), caller_sees
+    assert rtpengine.owns(phone_sees[1]), phone_sees
+    assert caller_sees[1] != phone_sees[1]
+
+    # Each side's tone reached the other (through rtpengine: nothing else was given their ports).
+    assert tone_frames(tap.payloads.get(phone_media, []), codec, CALLER_TONE, AGENT_TONE) >= 50
+    assert tone_frames(tap.payloads.get(caller_media, []), codec, AGENT_TONE, CALLER_TONE) >= 50
+
+    # BYE deleted the media session.
+    assert await session_gone(rtpengine.client, offer["call_id"])
+    listed = await rtpengine.client.command("list")
+    assert offer["call_id"].encode() not in listed.body.get(b"calls", [])

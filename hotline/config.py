@@ -264,6 +264,9 @@ class ReportsConfig:
     top_categories: int = 15
 
 
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
 @dataclass(frozen=True)
 class MediaConfig:
     # Directory of caller prompts (see tools/make_prompts.sh for the names); empty = shipped.
@@ -286,6 +289,15 @@ class MediaConfig:
     menu_wait_seconds: float = 5.0
     # Recordings older than this are deleted (checked hourly).
     recording_retention_days: int = 180
+    # The process's event loop, where RTP is relayed: "asyncio" (the standard library's) or
+    # "uvloop" (libuv, less CPU per packet; install the `uvloop` extra).
+    event_loop: str = "asyncio"
+
+    def __post_init__(self) -> None:
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"[media] event_loop: expected asyncio or uvloop, got {self.event_loop!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -295,11 +295,13 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     if subject.name == "hotline":  # pyVoIP's SIP side would answer from another thread
         probe = OptionsProbe(subject.sip_port)
     cpu_start = subject.server.cpu_seconds()
+    system_start = subject.server.system_cpu_seconds()
     machine_start = machine_cpu_seconds()
     threads = subject.server.threads()
     time.sleep(WINDOW_SECONDS)
     streams = counter.close_window()
     cpu = (subject.server.cpu_seconds() - cpu_start) / WINDOW_SECONDS * 100
+    system = (subject.server.system_cpu_seconds() - system_start) / WINDOW_SECONDS * 100
     machine = (machine_cpu_seconds() - machine_start) / WINDOW_SECONDS * 100
     if probe is not None:
         probe.close()
@@ -329,7 +331,8 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     gap_p99 = sorted(s.gap_percentile(0.99) for s in whole)
     lag = sorted(probe.round_trips) if probe is not None else []
     print(
-        f"        CPU per call {cpu / concurrent:.3f}% of a core (machine {machine:.0f}% of"
+        f"        CPU per call {cpu / concurrent:.3f}% of a core, of it in the kernel"
+        f" {system / concurrent:.3f}% (machine {machine:.0f}% of"
         f" {100 * (os.cpu_count() or 1)}%, load {os.getloadavg()[0]:.1f})"
         f" | interarrival p99 median stream {1000 * _middle(gap_p99):.1f} ms, worst"
         f" {1000 * (gap_p99[-1] if gap_p99 else 0):.1f} ms"

@@ -170,6 +170,11 @@ class Process:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def system_cpu_seconds(self) -> float:
+        """The part of cpu_seconds spent in the kernel (on loopback: sending and delivering)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[12]) / CLOCK_TICKS
+
     def threads(self) -> int:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[17])

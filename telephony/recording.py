@@ -158,9 +158,9 @@ class FinishedRecording:
 # Packets a recorder gathers on the event loop before handing them to the worker: both sides
 # of one second of a call. Per packet the loop only appends a tuple to a list.
 BATCH_PACKETS = 100
-# Batches waiting for the worker, all calls together (about 40 s of 250 recorded calls).
-# Past this a batch is dropped and counted: the loop never waits on the worker.
-MAX_WAITING_BATCHES = 10_000
+# Batches waiting for the worker, all calls together: 8 s of 250 recorded calls, some 50 MiB
+# of payloads at most. Past this a batch is dropped and counted: the loop never waits.
+MAX_WAITING_BATCHES = 2_000
 
 # side, RTP sequence number, G.711 payload, codec
 Packet = tuple[int, int, bytes, int]

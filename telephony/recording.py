@@ -55,7 +55,7 @@ class _Side:
     # The sequence number whose frame goes next into `pcm`.
     expected: int | None = None
     # Frames that came before the one expected, by sequence number.
-    waiting: dict[int, bytes] = field(default_factory=dict)
+    waiting: dict[int, bytes | memoryview] = field(default_factory=dict)
 
     def release(self, final: bool) -> None:
         """Move frames to `pcm` in order; give a missing frame up (as silence) once more
@@ -77,12 +77,16 @@ class StereoMixer:
         self._sides = (_Side(), _Side())
         self.samples_out = 0
 
-    def add(self, side: int, sequence: int, pcm: bytes) -> None:
+    def add(self, side: int, sequence: int, pcm: bytes | memoryview) -> None:
         """A decoded frame from one side, placed by its sequence number."""
         state = self._sides[side]
         if state.expected is None:
             state.expected = sequence
         ahead = (sequence - state.expected) & 0xFFFF
+        if ahead == 0 and not state.waiting:  # the usual case: the next frame, in order
+            state.pcm += pcm
+            state.expected = (sequence + 1) & 0xFFFF
+            return
         if ahead >= 0x8000:
             return  # too late: its place has been filled already
         if ahead > MAX_FILLED_GAP + JITTER_FRAMES:
@@ -187,8 +191,17 @@ class _Recording:
 
     def feed(self, packets: list[Packet]) -> None:
         mixer = self.mixer
-        for side, sequence, payload, codec in packets:
-            mixer.add(side, sequence, decode(payload, codec))
+        codec = packets[0][3] if packets else 0
+        if any(packet[3] != codec for packet in packets):
+            for side, sequence, payload, codec in packets:
+                mixer.add(side, sequence, decode(payload, codec))
+        else:  # one codec (nearly always): decode the batch at once, then cut it per packet
+            pcm = memoryview(decode(b"".join(packet[2] for packet in packets), codec))
+            at = 0
+            for side, sequence, payload, _ in packets:
+                end = at + 2 * len(payload)
+                mixer.add(side, sequence, pcm[at:end])
+                at = end
         if mixer.pending_samples() >= CHUNK_SAMPLES:
             self._write(mixer.take())
 

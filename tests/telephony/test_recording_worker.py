@@ -38,15 +38,16 @@ def _stereo_frames(path: Path) -> tuple[list[tuple[int, ...]], list[tuple[int, .
     return cut(left), cut(right), count
 
 
-async def test_each_side_lands_on_its_channel_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("agent_codec", [PCMU, PCMA])  # a batch of two codecs, or of one
+async def test_each_side_lands_on_its_channel_in_order(tmp_path: Path, agent_codec: int) -> None:
     worker = RecordingWorker()
     path = tmp_path / "day" / "call.wav"
     recorder = CallRecorder(path, worker)
     caller = tone_payloads(400, 3.1, PCMA)  # 155 frames: three batches and a remainder
-    agent = tone_payloads(1000, 3.1, PCMU)
+    agent = tone_payloads(1000, 3.1, agent_codec)
     for sequence, (mine, theirs) in enumerate(zip(caller, agent, strict=True)):
         recorder.add(CALLER, 60_000 + sequence, mine, PCMA)  # wraps past 65535
-        recorder.add(AGENT, sequence, theirs, PCMU)
+        recorder.add(AGENT, sequence, theirs, agent_codec)
     finished = await recorder.finish()
     assert finished.path == path
     assert finished.duration_seconds == pytest.approx(3.1)

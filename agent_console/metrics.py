@@ -17,8 +17,10 @@ from agent_console.http import current
 from agent_console.openapi import operation
 from agent_console.wallboard_api import wallboard_key
 from hotline.statistics import figures_json, shifts_json
+from telephony import recording
 from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.media import MediaEngine, MediaErrors
+from telephony.recording import RecordingFigures
 from telephony.trunk_binding import TrunkStatus
 from wallboard import AlertKind
 
@@ -31,10 +33,12 @@ media_engine_key = web.AppKey("media_engine", MediaEngine)
 
 
 class MediaCollector(Collector):
-    """Media errors kept to one leg, and restarts of the shared 20 ms clock."""
+    """Media errors kept to one leg, restarts of the shared 20 ms clock, and what the
+    recording worker could not keep up with."""
 
-    def __init__(self, errors: MediaErrors) -> None:
+    def __init__(self, errors: MediaErrors, recording: RecordingFigures | None = None) -> None:
         self._errors = errors
+        self._recording = recording if recording is not None else RecordingFigures()
 
     def collect(self) -> Iterator[Metric]:
         errors = CounterMetricFamily(
@@ -49,6 +53,17 @@ class MediaCollector(Collector):
             "hotline_media_clock_restarts",
             "Times the shared media clock died of an error and was restarted",
             value=self._errors.clock_restarts,
+        )
+        recording = self._recording
+        yield CounterMetricFamily(
+            "hotline_recording_dropped_packets",
+            "RTP packets left out of recordings because the recording worker was too far behind",
+            value=recording.dropped_packets,
+        )
+        yield CounterMetricFamily(
+            "hotline_recording_write_errors",
+            "Recordings whose file could not be written",
+            value=recording.write_errors,
         )
 
 
@@ -214,7 +229,7 @@ async def prometheus(request: web.Request) -> web.Response:
         registry.register(GuardCollector(guard.figures(asyncio.get_running_loop().time())))
     media = request.app.get(media_engine_key)
     if media is not None:
-        registry.register(MediaCollector(media.errors))
+        registry.register(MediaCollector(media.errors, recording.WORKER.figures))
     feed = request.app.get(wallboard_key)
     if feed is not None:
         registry.register(AlertCollector(feed.raised))

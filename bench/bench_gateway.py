@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.gateway_peers import (  # noqa: E402
+    CLOCK_TICKS,
     TIMED_OUT,
+    OptionsProbe,
     Process,
     PyVoipServer,
     SippResult,
@@ -277,6 +279,7 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     ramp = concurrent / CALLS_PER_SECOND_RAMP
     hold_ms = int((ramp + SETTLE_SECONDS * 2 + WINDOW_SECONDS + 2) * 1000)
     counter = StreamCounter(subject.rtp_low, subject.rtp_high)
+    probe: OptionsProbe | None = None
     cpu_before = subject.server.cpu_seconds()
     result: list[SippResult] = []
 
@@ -289,11 +292,19 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
     runner.start()
     time.sleep(ramp + SETTLE_SECONDS)  # the bench's schedule, not synchronisation of a test
     counter.open_window()
+    if subject.name == "hotline":  # pyVoIP's SIP side would answer from another thread
+        probe = OptionsProbe(subject.sip_port)
     cpu_start = subject.server.cpu_seconds()
+    system_start = subject.server.system_cpu_seconds()
+    machine_start = machine_cpu_seconds()
     threads = subject.server.threads()
     time.sleep(WINDOW_SECONDS)
     streams = counter.close_window()
     cpu = (subject.server.cpu_seconds() - cpu_start) / WINDOW_SECONDS * 100
+    system = (subject.server.system_cpu_seconds() - system_start) / WINDOW_SECONDS * 100
+    machine = (machine_cpu_seconds() - machine_start) / WINDOW_SECONDS * 100
+    if probe is not None:
+        probe.close()
     runner.join()
     dropped = counter.dropped()
     counter.close()
@@ -315,12 +326,44 @@ def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
         f" | whole step CPU {subject.server.cpu_seconds() - cpu_before:.1f} s",
         flush=True,
     )
-    for stream in below:
+    # Each whole stream against 50 packets a second over its span; gaps by kernel time.
+    loss = sorted(max(0.0, 1 - s.packets / (1 + 50 * (s.last - s.first))) for s in whole)
+    gap_p99 = sorted(s.gap_percentile(0.99) for s in whole)
+    lag = sorted(probe.round_trips) if probe is not None else []
+    print(
+        f"        CPU per call {cpu / concurrent:.3f}% of a core, of it in the kernel"
+        f" {system / concurrent:.3f}% (machine {machine:.0f}% of"
+        f" {100 * (os.cpu_count() or 1)}%, load {os.getloadavg()[0]:.1f})"
+        f" | interarrival p99 median stream {1000 * _middle(gap_p99):.1f} ms, worst"
+        f" {1000 * (gap_p99[-1] if gap_p99 else 0):.1f} ms"
+        f" | loss median {100 * _middle(loss):.2f}% worst {100 * (loss[-1] if loss else 0):.2f}%"
+        + (
+            f" | OPTIONS round trip p50 {1000 * percentile(lag, 0.5):.1f} ms"
+            f" p99 {1000 * percentile(lag, 0.99):.1f} ms (lost {probe.lost})"
+            if probe is not None and lag
+            else ""
+        ),
+        flush=True,
+    )
+    for stream in below[:5]:
         print(
             f"        below 49.5: port {stream.port} {stream.packets} packets"
             f" in {stream.last - stream.first:.1f} s",
             flush=True,
         )
+    if len(below) > 5:
+        print(f"        … and {len(below) - 5} more below 49.5", flush=True)
+
+
+def _middle(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine, all cores (from /proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
 def answer_latency(subject: Subject, work: Path, calls: int) -> None:

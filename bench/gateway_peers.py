@@ -26,6 +26,8 @@ ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
+SO_TIMESTAMPNS = 35  # Linux: each received frame carries the kernel's receive time
+_TIMESPEC = struct.Struct("qq")
 SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE, as an unsigned offset
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -55,6 +57,12 @@ class Stream:
     packets: int
     first: float
     last: float
+    # Gaps between consecutive packets, seconds, by the kernel's receive time on loopback.
+    gaps: tuple[float, ...] = ()
+
+    def gap_percentile(self, fraction: float) -> float:
+        ordered = sorted(self.gaps)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
     @property
     def rate(self) -> float:
@@ -75,9 +83,11 @@ class StreamCounter:
         )
         fprog = struct.pack("HL", len(program), ctypes.addressof(self._program))
         self._socket.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._socket.bind(("lo", 0))
         self._socket.settimeout(0.2)
         self._counts: Counter[int] = Counter()
+        self._gaps: dict[int, list[float]] = {}
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._counting = False
@@ -87,22 +97,30 @@ class StreamCounter:
         self.opened_at = self.closed_at = 0.0
 
     def _run(self) -> None:
-        counts, first, last = self._counts, self._first, self._last
-        clock = time.monotonic
+        counts, first, last, gaps = self._counts, self._first, self._last, self._gaps
         while not self._stop.is_set():
             try:
-                frame = self._socket.recv(96)
+                frame, ancillary, _, _ = self._socket.recvmsg(96, 64)
             except TimeoutError:
                 continue
             if self._counting:
+                # The kernel's receive time: this thread's own delays do not count as jitter.
+                seconds, nanoseconds = _TIMESPEC.unpack_from(ancillary[0][2])
+                at = seconds + nanoseconds / 1e9
                 header = (frame[14] & 0x0F) * 4
                 port = int.from_bytes(frame[14 + header : 16 + header], "big")
                 counts[port] += 1
-                last[port] = clock()
-                first.setdefault(port, last[port])
+                previous = last.get(port)
+                if previous is None:
+                    first[port] = at
+                    gaps[port] = []
+                else:
+                    gaps.setdefault(port, []).append(at - previous)
+                last[port] = at
 
     def open_window(self) -> None:
         self._counts.clear()
+        self._gaps.clear()
         self._first.clear()
         self._last.clear()
         self.opened_at = time.monotonic()
@@ -113,7 +131,9 @@ class StreamCounter:
         self._counting = False
         self.closed_at = time.monotonic()
         return {
-            port: Stream(port, count, self._first[port], self._last[port])
+            port: Stream(
+                port, count, self._first[port], self._last[port], tuple(self._gaps.get(port, ()))
+            )
             for port, count in self._counts.items()
         }
 
@@ -149,6 +169,11 @@ class Process:
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def system_cpu_seconds(self) -> float:
+        """The part of cpu_seconds spent in the kernel (on loopback: sending and delivering)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[12]) / CLOCK_TICKS
 
     def threads(self) -> int:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -302,6 +327,52 @@ class PyVoipServer:
         return (
             "\r\n".join([f"SIP/2.0 {status}", *keep, *extra, "Content-Length: 0", "", ""])
         ).encode()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+
+
+class OptionsProbe:
+    """An OPTIONS every 50 ms to the subject's SIP port from a thread: the round trip is how
+    long a request waits for the subject's event loop (its lag, seen from outside)."""
+
+    INTERVAL = 0.05
+
+    def __init__(self, sip_port: int) -> None:
+        self._gateway = ("127.0.0.1", sip_port)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(1.0)
+        self.round_trips: list[float] = []
+        self.lost = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        source = self._socket.getsockname()
+        host, port = self._gateway
+        number = 0
+        while not self._stop.wait(self.INTERVAL):
+            number += 1
+            call_id = f"lag-{number}"
+            request = (
+                f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {source[0]}:{source[1]};branch=z9hG4bK-lag-{number};rport\r\n"
+                f"From: <sip:probe@{source[0]}>;tag=lag\r\nTo: <sip:{host}>\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            ).encode()
+            sent = time.monotonic()
+            self._socket.sendto(request, self._gateway)
+            try:
+                while call_id.encode() not in self._socket.recv(65535):
+                    pass  # a late answer to an earlier probe
+            except TimeoutError:
+                self.lost += 1
+                continue
+            self.round_trips.append(time.monotonic() - sent)
 
     def close(self) -> None:
         self._stop.set()

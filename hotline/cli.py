@@ -8,7 +8,7 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +50,20 @@ def _accounts(config: HotlineConfig) -> tuple[AsyncEngine, Accounts]:
     return engine, Accounts(session_factory(engine), config.sip.realm, config.console.session_hours)
 
 
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The loop `serve` runs in: None for asyncio's own, uvloop's when configured."""
+    if name != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError as exc:
+        raise ConfigError(
+            '[media] event_loop = "uvloop" needs the uvloop package: pip install "hotline[uvloop]"'
+        ) from exc
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.logs import configure_logging
     from hotline.wiring import System, serve
@@ -67,7 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"SIP:      udp {host}:{port}  (hotlines: {', '.join(config.hotlines)})", flush=True)
 
     try:
-        asyncio.run(serve(config, ready))
+        with asyncio.Runner(loop_factory=event_loop_factory(config.media.event_loop)) as runner:
+            runner.run(serve(config, ready))
     except KeyboardInterrupt:
         pass
     return 0

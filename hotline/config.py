@@ -264,6 +264,9 @@ class ReportsConfig:
     top_categories: int = 15
 
 
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
 @dataclass(frozen=True)
 class MediaConfig:
     # Directory of caller prompts (see tools/make_prompts.sh for the names); empty = shipped.
@@ -290,8 +293,15 @@ class MediaConfig:
     # daemon at `rtpengine`, "host:port" of its ng control socket; see docs/ARCHITECTURE.md).
     engine: str = "embedded"
     rtpengine: str = ""
+    # The process's event loop, where RTP is relayed: "asyncio" (the standard library's) or
+    # "uvloop" (libuv, less CPU per packet; install the `uvloop` extra).
+    event_loop: str = "asyncio"
 
     def __post_init__(self) -> None:
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"[media] event_loop: expected asyncio or uvloop, got {self.event_loop!r}"
+            )
         if self.engine not in ("embedded", "rtpengine"):
             raise ConfigError(
                 f"[media] engine: expected embedded or rtpengine, got {self.engine!r}"

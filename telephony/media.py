@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import wave
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
@@ -34,6 +35,9 @@ PROMPT_GAP_SECONDS = 2.0
 # Packets after an SDP within which the media may latch to another host than the SDP named.
 LATCH_PACKETS = 10
 
+
+_FIXED_FIELDS = struct.Struct("!BHI")  # marker and payload type, sequence, timestamp
+_FIXED_HEADER = struct.Struct("!BBHII")
 
 # A leg's errors get one log line each this often at most; the counters take every one.
 ERROR_LOG_SECONDS = 60.0
@@ -121,30 +125,39 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._unlatched_packets = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            packet = RtpPacket.parse(data)
-        except ValueError:
-            self.dropped += 1
-            return
+        # Nearly every packet is a bare 12-byte header and its payload (no CSRC, extension or
+        # padding: first byte 0x80): read the three fields needed without building a packet.
+        if len(data) >= 12 and data[0] == 0x80:
+            second, sequence, timestamp = _FIXED_FIELDS.unpack_from(data, 1)
+            payload = data[12:]
+        else:
+            try:
+                packet = RtpPacket.parse(data)
+            except ValueError:
+                self.dropped += 1
+                return
+            second = packet.payload_type | (0x80 if packet.marker else 0)
+            sequence, timestamp, payload = packet.sequence, packet.timestamp, packet.payload
         self.received += 1
+        payload_type = second & 0x7F
         if not self._latched:
-            self._latch(addr, packet.payload_type)
-        if packet.payload_type == self.event_payload_type:
+            self._latch(addr, payload_type)
+        if payload_type == self.event_payload_type:
             on_digit = self.on_digit
-            for digit in self._dtmf.feed(packet.payload, packet.timestamp):
+            for digit in self._dtmf.feed(payload, timestamp):
                 if on_digit is not None:
                     on_digit(digit)
-        elif self.recorder is not None and packet.payload_type == self.payload_type:
-            self.recorder.add(self.record_side, packet.sequence, packet.payload, self.codec)
+        elif self.recorder is not None and payload_type == self.payload_type:
+            self.recorder.add(self.record_side, sequence, payload, self.codec)
         if self.silenced:
             return  # the agent still hears the caller; the caller no longer hears the agent
         if self.conference is not None:
-            if packet.payload_type == self.payload_type:
-                self.conference.receive(self, packet.payload)
+            if payload_type == self.payload_type:
+                self.conference.receive(self, payload)
             return
         partner = self.partner
         if partner is not None:
-            partner.relay(packet)
+            partner._relay(payload_type, sequence, timestamp, bool(second & 0x80), payload)
 
     def _latch(self, addr: tuple[str, int], payload_type: int) -> None:
         """Symmetric RTP (what phones behind NAT expect, as rtpengine does): answer to where
@@ -169,17 +182,23 @@ class RtpLeg(asyncio.DatagramProtocol):
         on the way in stays visible to the far end's jitter buffer instead of being hidden
         as a clean stream with broken timing.
         """
+        self._relay(
+            packet.payload_type, packet.sequence, packet.timestamp, packet.marker, packet.payload
+        )
+
+    def _relay(
+        self, payload_type: int, sequence: int, timestamp: int, marker: bool, payload: bytes
+    ) -> None:
         if self._offset is None:
-            self._offset = (self._timestamp - packet.timestamp) & 0xFFFFFFFF
-            self._sequence_offset = (self._sequence + 1 - packet.sequence) & 0xFFFF
+            self._offset = (self._timestamp - timestamp) & 0xFFFFFFFF
+            self._sequence_offset = (self._sequence + 1 - sequence) & 0xFFFF
             self._marker = True
-        timestamp = (packet.timestamp + self._offset) & 0xFFFFFFFF
-        sequence = (packet.sequence + self._sequence_offset) & 0xFFFF
-        marker = packet.marker or self._marker
-        self._emit(packet.payload_type, packet.payload, timestamp, marker, sequence)
+        timestamp = (timestamp + self._offset) & 0xFFFFFFFF
+        sequence = (sequence + self._sequence_offset) & 0xFFFF
+        self._emit(payload_type, payload, timestamp, marker or self._marker, sequence)
         if (sequence - self._sequence) & 0xFFFF < 0x8000:  # newest so far: our own frames follow it
             self._sequence = sequence
-            self._timestamp = (timestamp + len(packet.payload)) & 0xFFFFFFFF
+            self._timestamp = (timestamp + len(payload)) & 0xFFFFFFFF
 
     def play_frame(self, now: float = 0.0) -> None:
         """Send the next 20 ms of the prompt (called by the shared clock)."""
@@ -214,17 +233,18 @@ class RtpLeg(asyncio.DatagramProtocol):
             return
         if sequence is None:
             self._sequence = sequence = (self._sequence + 1) & 0xFFFF
-        packet = RtpPacket(
-            payload_type=payload_type,
-            sequence=sequence,
-            timestamp=timestamp,
-            ssrc=self._ssrc,
-            payload=payload,
-            marker=marker,
+        # What RtpPacket would serialise (version 2, no CSRC, extension or padding), without
+        # building one for every packet.
+        header = _FIXED_HEADER.pack(
+            0x80,
+            (0x80 if marker else 0) | (payload_type & 0x7F),
+            sequence,
+            timestamp,
+            self._ssrc,
         )
         self._marker = False
         try:
-            self.transport.sendto(bytes(packet), self.remote)
+            self.transport.sendto(header + payload, self.remote)
         except Exception as exc:  # whatever one leg's send raises stays its own
             self.errors.send += 1
             self.log_error("rtp send failed", exc)

@@ -3,8 +3,10 @@
 `StereoMixer` is the pure part: it places each side's decoded 20 ms frames by RTP sequence
 number through a small jitter buffer (a packet up to JITTER_FRAMES late is put back in its
 place, a lost one becomes silence, a later one is dropped) and interleaves the two sides.
-`CallRecorder` is the adapter: it hands mixed audio to one writer thread in chunks, so the
-event loop never waits on the disk.
+`CallRecorder` is the event loop's side: it only gathers raw payloads and hands them, a second
+of a call at a time, to `RecordingWorker`, one thread that decodes, mixes and writes for every
+call (bounded: a batch it cannot take is dropped and counted, never waited for). The WAV
+header's sizes are written once, when the recording closes.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from __future__ import annotations
 import array
 import asyncio
 import logging
+import queue
 import sys
+import threading
 import wave
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from telephony import g711
@@ -49,7 +55,7 @@ class _Side:
     # The sequence number whose frame goes next into `pcm`.
     expected: int | None = None
     # Frames that came before the one expected, by sequence number.
-    waiting: dict[int, bytes] = field(default_factory=dict)
+    waiting: dict[int, bytes | memoryview] = field(default_factory=dict)
 
     def release(self, final: bool) -> None:
         """Move frames to `pcm` in order; give a missing frame up (as silence) once more
@@ -71,12 +77,16 @@ class StereoMixer:
         self._sides = (_Side(), _Side())
         self.samples_out = 0
 
-    def add(self, side: int, sequence: int, pcm: bytes) -> None:
+    def add(self, side: int, sequence: int, pcm: bytes | memoryview) -> None:
         """A decoded frame from one side, placed by its sequence number."""
         state = self._sides[side]
         if state.expected is None:
             state.expected = sequence
         ahead = (sequence - state.expected) & 0xFFFF
+        if ahead == 0 and not state.waiting:  # the usual case: the next frame, in order
+            state.pcm += pcm
+            state.expected = (sequence + 1) & 0xFFFF
+            return
         if ahead >= 0x8000:
             return  # too late: its place has been filled already
         if ahead > MAX_FILLED_GAP + JITTER_FRAMES:
@@ -135,7 +145,9 @@ class StereoWavFile:
         self._wav.setframerate(SAMPLE_RATE)
 
     def write(self, stereo: bytes) -> None:
-        self._wav.writeframes(stereo)
+        # writeframesraw leaves the header alone; wave.writeframes would seek back and
+        # rewrite it after every chunk. close() writes the final sizes once.
+        self._wav.writeframesraw(stereo)
 
     def close(self) -> None:
         self._wav.close()
@@ -147,49 +159,171 @@ class FinishedRecording:
     duration_seconds: float
 
 
-# One writer thread for every recording: writes stay in order and never block the loop.
-_WRITER: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-writer")
+# Packets a recorder gathers on the event loop before handing them to the worker: both sides
+# of one second of a call. Per packet the loop only appends a tuple to a list.
+BATCH_PACKETS = 100
+# Batches waiting for the worker, all calls together: 8 s of 250 recorded calls, some 50 MiB
+# of payloads at most. Past this a batch is dropped and counted: the loop never waits.
+MAX_WAITING_BATCHES = 2_000
+
+# side, RTP sequence number, G.711 payload, codec
+Packet = tuple[int, int, bytes, int]
+
+
+@dataclass
+class RecordingFigures:
+    """Totals since start, for /metrics."""
+
+    batches: int = 0  # handed to the worker
+    dropped_batches: int = 0  # refused because the worker was too far behind
+    dropped_packets: int = 0
+    write_errors: int = 0
+
+
+class _Recording:
+    """One call's mixer and file: touched only by the worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.mixer = StereoMixer()
+        self.file: StereoWavFile | None = None
+        self.error: OSError | None = None
+
+    def feed(self, packets: list[Packet]) -> None:
+        mixer = self.mixer
+        codec = packets[0][3] if packets else 0
+        if any(packet[3] != codec for packet in packets):
+            for side, sequence, payload, codec in packets:
+                mixer.add(side, sequence, decode(payload, codec))
+        else:  # one codec (nearly always): decode the batch at once, then cut it per packet
+            pcm = memoryview(decode(b"".join(packet[2] for packet in packets), codec))
+            at = 0
+            for side, sequence, payload, _ in packets:
+                end = at + 2 * len(payload)
+                mixer.add(side, sequence, pcm[at:end])
+                at = end
+        if mixer.pending_samples() >= CHUNK_SAMPLES:
+            self._write(mixer.take())
+
+    def close(self) -> FinishedRecording:
+        self._write(self.mixer.take(final=True))
+        if self.file is None and self.error is None:
+            self._write(b"", force=True)  # a call with no audio still leaves a valid file
+        if self.file is not None:
+            try:
+                self.file.close()  # the header's sizes are written here, once
+            except OSError as exc:
+                self.error = self.error or exc
+        if self.error is not None:
+            raise self.error
+        return FinishedRecording(self.path, self.mixer.samples_out / SAMPLE_RATE)
+
+    def _write(self, stereo: bytes, force: bool = False) -> None:
+        if self.error is not None or not (stereo or force):
+            return
+        try:
+            if self.file is None:
+                self.file = StereoWavFile(self.path)
+            if stereo:
+                self.file.write(stereo)
+        except OSError as exc:  # reported by close(), to whoever awaits the recording
+            self.error = exc
+
+
+class RecordingWorker:
+    """One thread for every recording: decodes, mixes and writes what the loop hands it.
+
+    Data batches are bounded (a full queue drops the batch and counts it); a recording's
+    close is never refused, so every recording is finished and its file closed.
+    """
+
+    def __init__(self, max_waiting_batches: int = MAX_WAITING_BATCHES) -> None:
+        self.figures = RecordingFigures()
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._room = threading.BoundedSemaphore(max_waiting_batches)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def feed(self, recording: _Recording, packets: list[Packet]) -> bool:
+        """Queue a batch of packets; False (and counted) if the worker is too far behind."""
+        if not self._room.acquire(blocking=False):
+            self.figures.dropped_batches += 1
+            self.figures.dropped_packets += len(packets)
+            return False
+        self.figures.batches += 1
+        self._put(partial(self._feed, recording, packets))
+        return True
+
+    def _feed(self, recording: _Recording, packets: list[Packet]) -> None:
+        try:
+            recording.feed(packets)
+        finally:
+            self._room.release()
+
+    def close(self, recording: _Recording) -> Future[FinishedRecording]:
+        """Write what is left and close the file, after every batch queued before."""
+        done: Future[FinishedRecording] = Future()
+
+        def close() -> None:
+            try:
+                done.set_result(recording.close())
+            except BaseException as exc:
+                self.figures.write_errors += 1
+                done.set_exception(exc)
+
+        self._put(close)
+        return done
+
+    def _put(self, job: Callable[[], None]) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="recording-worker", daemon=True
+                    )
+                    self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            except Exception:  # one call's fault must not stop every other recording
+                log.exception("recording job failed")
+
+
+# One worker for the process: writes stay in order per call and never block the loop.
+WORKER = RecordingWorker()
 
 
 class CallRecorder:
-    """Records one bridged call; fed from the RTP legs, flushed to disk in one-second chunks."""
+    """Records one call; the event loop only gathers payloads, the worker does the rest."""
 
-    def __init__(self, path: Path, writer: Executor = _WRITER) -> None:
+    def __init__(self, path: Path, worker: RecordingWorker = WORKER) -> None:
         self.path = path
-        self._mixer = StereoMixer()
-        self._writer = writer
-        self._file: StereoWavFile | None = None
-        self._last_write: asyncio.Future[None] | None = None
+        self._worker = worker
+        self._recording = _Recording(path)
+        self._packets: list[Packet] = []
         self._closed = False
+        self._finished: Future[FinishedRecording] | None = None
 
     def add(self, side: int, sequence: int, payload: bytes, codec: int) -> None:
         """A received audio packet of one side (called from datagram_received)."""
         if self._closed:
             return
-        self._mixer.add(side, sequence, decode(payload, codec))
-        if self._mixer.pending_samples() >= CHUNK_SAMPLES:
-            self._submit(self._mixer.take())
-
-    def _submit(self, stereo: bytes, close: bool = False) -> None:
-        if not stereo and not close:
-            return
-        loop = asyncio.get_running_loop()
-        self._last_write = loop.run_in_executor(self._writer, self._write, stereo, close)
-
-    def _write(self, stereo: bytes, close: bool) -> None:
-        # Runs on the writer thread only.
-        if self._file is None:
-            self._file = StereoWavFile(self.path)
-        if stereo:
-            self._file.write(stereo)
-        if close:
-            self._file.close()
+        packets = self._packets
+        packets.append((side, sequence, payload, codec))
+        if len(packets) >= BATCH_PACKETS:
+            self._packets = []
+            self._worker.feed(self._recording, packets)
 
     async def finish(self) -> FinishedRecording:
         """Write what is left, close the file; the path and length of the recording."""
-        if not self._closed:
+        if self._finished is None:
             self._closed = True
-            self._submit(self._mixer.take(final=True), close=True)
-        if self._last_write is not None:
-            await self._last_write
-        return FinishedRecording(self.path, self._mixer.samples_out / SAMPLE_RATE)
+            if self._packets:
+                self._worker.feed(self._recording, self._packets)
+                self._packets = []
+            self._finished = self._worker.close(self._recording)
+        return await asyncio.wrap_future(self._finished)

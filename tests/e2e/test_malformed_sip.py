@@ -108,6 +108,8 @@ async def test_media_errors_are_exposed_in_metrics(hotline: RunningHotline) -> N
     assert 'hotline_media_leg_errors_total{kind="send"} 3.0' in text
     assert 'hotline_media_leg_errors_total{kind="frame"} 2.0' in text
     assert "hotline_media_clock_restarts_total 0.0" in text
+    assert "hotline_recording_dropped_packets_total 0.0" in text
+    assert "hotline_recording_write_errors_total 0.0" in text
 
 
 async def test_a_reinvite_to_a_host_name_gets_488_and_the_call_goes_on(

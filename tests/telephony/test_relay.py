@@ -51,3 +51,27 @@ def test_a_gap_and_a_reordering_reach_the_far_end_as_they_came() -> None:
     agent.send_frame(b"\xff" * 160)  # back to its own audio: continues after the newest
     assert wire.sent[-1].sequence == (relayed[-1].sequence + 1) & 0xFFFF
     assert wire.sent[-1].timestamp == (relayed[-1].timestamp + 160) & 0xFFFFFFFF
+
+
+def test_a_datagram_is_relayed_the_same_with_or_without_csrcs_extension_and_padding() -> None:
+    caller, _ = leg()
+    agent, wire = leg()
+    caller.partner = agent
+    payload = bytes(range(160))
+    plain = RtpPacket(PCMU, 7, 5000, 0x1234, payload, marker=True)
+    dressed = RtpPacket(PCMU, 8, 5160, 0x1234, payload, csrcs=(1, 2), extension=b"\xbe\xde\0\0")
+    padded = bytes(RtpPacket(PCMU, 9, 5320, 0x1234, payload))
+    padded = bytes([padded[0] | 0x20]) + padded[1:] + b"\0\0\0\x04"  # 4 bytes of padding
+    caller.datagram_received(bytes(plain), ("127.0.0.1", 40010))
+    caller.datagram_received(bytes(dressed), ("127.0.0.1", 40010))
+    caller.datagram_received(padded, ("127.0.0.1", 40010))
+    caller.datagram_received(b"\x80\x00\x01", ("127.0.0.1", 40010))  # too short: dropped
+    caller.datagram_received(b"\x40" + bytes(20), ("127.0.0.1", 40010))  # not version 2
+    assert (caller.received, caller.dropped) == (3, 2)
+    first, second, third = wire.sent
+    assert first.marker and not second.marker and not third.marker
+    assert [p.payload for p in wire.sent] == [payload] * 3
+    assert [(p.csrcs, p.extension) for p in wire.sent] == [((), None)] * 3
+    assert {p.ssrc for p in wire.sent} == {agent._ssrc}
+    assert [(p.sequence - first.sequence) & 0xFFFF for p in wire.sent] == [0, 1, 2]
+    assert [p.timestamp - first.timestamp for p in wire.sent] == [0, 160, 320]

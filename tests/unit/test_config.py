@@ -114,3 +114,14 @@ def test_cases_settings_are_checked_when_the_policy_is_built() -> None:
         deadline_policy(config.replace(cases={"category_limits": ("01",)}))
     with pytest.raises(ConfigError, match="remind_share"):
         deadline_policy(config.replace(cases={"remind_share": 1.5}))
+
+
+def test_the_event_loop_is_asyncio_or_uvloop() -> None:
+    from hotline.cli import event_loop_factory
+
+    assert load_config(DEMO, environ={}).media.event_loop == "asyncio"
+    assert event_loop_factory("asyncio") is None
+    chosen = load_config(DEMO, environ={"HOTLINE_MEDIA_EVENT_LOOP": "uvloop"})
+    assert chosen.media.event_loop == "uvloop"
+    with pytest.raises(ConfigError, match=r"\[media\] event_loop"):
+        load_config(DEMO, environ={"HOTLINE_MEDIA_EVENT_LOOP": "trio"})

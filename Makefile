@@ -56,11 +56,13 @@ prompts:
 sample-report: install
 	$(BIN)/python tools/sample_report.py docs/sample-report
 
-# The wallboard with 30 agents at 1920×1080 and 1366×768, and the roster editor with its
-# staffing gap, under docs/screenshots/ (Chromium).
+# The wallboard with 30 agents at 1920×1080 and 1366×768, the roster editor with its
+# staffing gap, and the agent's desk in a call and in wrap-up, under docs/screenshots/
+# (Chromium).
 screenshots: install
 	$(BIN)/python tools/wallboard_screenshots.py docs/screenshots
 	$(BIN)/python tools/roster_screenshot.py docs/screenshots
+	$(BIN)/python tools/desk_screenshot.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -120,10 +120,16 @@ class WallboardAgentsMessage(Schema):
     )
 
 
-class WallboardCallsMessage(Schema):
-    type = fields.Constant("wallboard.calls")
+class WallboardCallMessage(Schema):
+    type = fields.Constant("wallboard.call")
     at = fields.DateTime()
-    calls = fields.List(fields.Nested(CallTileSchema), metadata={"description": "every call"})
+    calls = fields.List(
+        fields.Nested(CallTileSchema),
+        metadata={"description": "calls that arrived or changed: add, or replace by call_id"},
+    )
+    removed = fields.List(
+        fields.String(), metadata={"description": "call_ids of calls that ended: drop them"}
+    )
 
 
 class WallboardAlertMessage(Schema):
@@ -134,6 +140,6 @@ class WallboardAlertMessage(Schema):
 WEBSOCKET_MESSAGES: dict[str, type[Schema]] = {
     "WebsocketWallboardQueues": WallboardQueuesMessage,
     "WebsocketWallboardAgents": WallboardAgentsMessage,
-    "WebsocketWallboardCalls": WallboardCallsMessage,
+    "WebsocketWallboardCall": WallboardCallMessage,
     "WebsocketWallboardAlert": WallboardAlertMessage,
 }

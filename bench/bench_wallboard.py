@@ -6,7 +6,7 @@ Two kinds of rounds follow. A state change: an agent changes state through the s
 (as POST /api/agents/…/state does) and every socket records when its `wallboard.agents`
 update arrives. A new call: the switchboard hears a call arrive (the gateway's CallArrived,
 as for a caller answered and greeted) and, with every agent paused, queues it; every socket
-records when the `wallboard.calls` naming it arrives. Both processes read CLOCK_MONOTONIC,
+records when the `wallboard.call` naming it arrives. Both processes read CLOCK_MONOTONIC,
 which is one clock for the whole machine. Prints figures; asserts nothing.
 
     python bench/bench_wallboard.py [N=300] [ROUNDS=50]
@@ -45,7 +45,7 @@ async def clients(url: str, token: str, n: int, rounds: int) -> None:
                 data = json.loads(message.data)
                 if data["type"] == "wallboard":
                     ready.release()
-                elif data["type"] == "wallboard.calls" and len(calls[index]) < rounds:
+                elif data["type"] == "wallboard.call" and len(calls[index]) < rounds:
                     wanted = f"bench-call-{len(calls[index])}"
                     if any(c["call_id"] == wanted for c in data["calls"]):
                         calls[index].append(received)

@@ -92,7 +92,7 @@ class WallboardFeed:
         self._book = AlertBook()
         self._sent_queues: list[dict[str, Any]] = []
         self._sent_agents: dict[str, dict[str, Any]] = {}
-        self._sent_calls: list[dict[str, Any]] = []
+        self._sent_calls: dict[str, dict[str, Any]] = {}
         self._next_alert_check: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         # Alerts raised since start, by kind (Prometheus counts them).
@@ -239,10 +239,16 @@ class WallboardFeed:
         if moved:
             self._sent_agents = agents
             self._notifier.to_leads({"type": "wallboard.agents", "at": at, "agents": moved})
-        calls = [call_json(c) for c in board.calls]
-        if calls != self._sent_calls:
+        # Calls as changes: a new call costs one entry, not the whole list (the snapshot on
+        # connect is whole; applying an entry twice is harmless, so the order of the two is not).
+        calls = {c.call_id: call_json(c) for c in board.calls}
+        changed = [c for call_id, c in calls.items() if self._sent_calls.get(call_id) != c]
+        removed = [call_id for call_id in self._sent_calls if call_id not in calls]
+        if changed or removed:
             self._sent_calls = calls
-            self._notifier.to_leads({"type": "wallboard.calls", "at": at, "calls": calls})
+            self._notifier.to_leads(
+                {"type": "wallboard.call", "at": at, "calls": changed, "removed": removed}
+            )
         self._check_alerts(now)
 
     def _check_alerts(self, now: datetime) -> None:

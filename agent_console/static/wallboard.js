@@ -348,11 +348,17 @@ function onMessage(message) {
       for (const agent of message.agents) board.agents.set(agent.agent_id, agent);
       renderAgents();
       break;
-    case "wallboard.calls":
+    case "wallboard.call": {
+      // Only what changed: entries to add or replace, ids of calls that ended.
       if (!board.synced) return;
-      board.calls = message.calls;
+      const calls = new Map(board.calls.map((c) => [c.call_id, c]));
+      for (const call of message.calls) calls.set(call.call_id, call);
+      for (const callId of message.removed) calls.delete(callId);
+      board.calls = [...calls.values()].sort(
+        (a, b) => Date.parse(a.arrived_at) - Date.parse(b.arrived_at));
       renderCalls();
       break;
+    }
     case "wallboard.alert": {
       if (!board.synced) return;
       const alert = message.alert;

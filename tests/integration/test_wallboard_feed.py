@@ -59,8 +59,9 @@ async def test_a_lead_gets_a_snapshot_then_live_changes(hotline: RunningHotline)
         call_id = arrive(hotline)
         waiting = await until(lead, "wallboard.queues", lambda m: queue(m)["waiting"] == 1)
         assert queue(waiting)["oldest_since"] is not None
-        calls = await until(lead, "wallboard.calls", lambda m: len(m["calls"]) == 1)
+        calls = await until(lead, "wallboard.call", lambda m: len(m["calls"]) == 1)
         assert calls["calls"][0]["caller"] == "138****8000"  # masked on the wall screen
+        assert calls["calls"][0]["call_id"] == call_id and calls["removed"] == []
 
         await agent.go_ready()  # the call is offered at once
         offered = await until(
@@ -78,6 +79,8 @@ async def test_a_lead_gets_a_snapshot_then_live_changes(hotline: RunningHotline)
         hotline.system.switchboard.on_telephony_event(
             CallEnded(datetime.now(UTC), call_id, "caller-hangup", 10, 10)
         )
+        ended = await until(lead, "wallboard.call", lambda m: m["removed"] == [call_id])
+        assert ended["calls"] == []  # only the change travels, not the list
         # Today's figures follow from the call log once the call's record is written.
         answered = await until(
             lead, "wallboard.queues", lambda m: queue(m)["today"]["answered"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -55,8 +56,11 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
     if presence is not None:
         presence.connected(principal.agent_id)
     switchboard = request.app[services_key].switchboard
+    socket_done = asyncio.Event()
     watchdog = asyncio.create_task(
-        _close_when_session_ends(ws, request.app[services_key].accounts, principal, options.clock),
+        _close_when_session_ends(
+            ws, request.app[services_key].accounts, principal, options.clock, socket_done
+        ),
         name=f"ws-session-{principal.agent_id}",
     )
     rate = MessageRate(limits.messages_per_second, limits.burst)
@@ -95,11 +99,15 @@ async def handler(request: web.Request) -> web.WebSocketResponse:
             elif message.type == WSMsgType.ERROR:
                 log.debug("websocket error", extra={"agent": principal.agent_id})
     finally:
-        watchdog.cancel()
+        # Told, not cancelled: a task cancelled inside a SQLite query leaves its connection
+        # invalidated with the write lock still held, and every later write "database is
+        # locked". The watchdog ends after its current check.
         notifier.remove(connection)
         if presence is not None:
             presence.disconnected(principal.agent_id)
+        socket_done.set()
         await connection.close()
+        await asyncio.shield(watchdog)
     return ws
 
 
@@ -108,13 +116,17 @@ async def _close_when_session_ends(
     accounts: Accounts,
     principal: Principal,
     clock: Callable[[], datetime],
+    socket_done: asyncio.Event,
 ) -> None:
-    """Close the socket with 1008 when its session expires (absolute or idle) or is revoked."""
-    while not ws.closed:
+    """Close the socket with 1008 when its session expires (absolute or idle) or is revoked;
+    end once `socket_done` is set."""
+    while not ws.closed and not socket_done.is_set():
         ends = await accounts.session_ends_at(principal.session_key)
         now = clock()
         if ends is None or ends <= now:
             log.info("session ended; websocket closed", extra={"agent": principal.agent_id})
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
             return
-        await asyncio.sleep(min(RECHECK_SECONDS, (ends - now).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            wait = min(RECHECK_SECONDS, (ends - now).total_seconds())
+            await asyncio.wait_for(socket_done.wait(), timeout=wait)

@@ -293,6 +293,9 @@ class MediaConfig:
     # daemon at `rtpengine`, "host:port" of its ng control socket; see docs/ARCHITECTURE.md).
     engine: str = "embedded"
     rtpengine: str = ""
+    # With rtpengine and recordings_dir: rtpengine's `recording-dir` (method pcap) as this
+    # node sees it (the same directory, or a share of it when rtpengine runs elsewhere).
+    rtpengine_recording_dir: str = ""
     # The process's event loop, where RTP is relayed: "asyncio" (the standard library's) or
     # "uvloop" (libuv, less CPU per packet; install the `uvloop` extra).
     event_loop: str = "asyncio"
@@ -309,9 +312,12 @@ class MediaConfig:
         if self.engine == "rtpengine":
             if self.rtpengine_address is None:
                 raise ConfigError("[media] rtpengine: host:port of its ng socket is required")
-            if self.recordings_dir:
-                # The bridged audio no longer passes through this process to be recorded.
-                raise ConfigError("[media] recordings_dir: not available with engine rtpengine")
+            if self.recordings_dir and not self.rtpengine_recording_dir:
+                # The bridged audio no longer passes through this process: rtpengine records
+                # it, and the node turns rtpengine's capture into the WAV.
+                raise ConfigError(
+                    "[media] rtpengine_recording_dir: required to record with engine rtpengine"
+                )
 
     @property
     def rtpengine_address(self) -> tuple[str, int] | None:

@@ -82,9 +82,10 @@ from telephony.events import (
 )
 from telephony.gateway import SipGateway
 from telephony.media import DEFAULT_GREETING, MediaEngine, Prompt
-from telephony.media_relay import DirectMedia, RtpengineRelay
+from telephony.media_relay import DirectMedia, MediaRelay, RtpengineRelay
 from telephony.ng import NgClient
 from telephony.registrar import Registrar
+from telephony.rtpengine_recording import RtpengineRecordings
 from telephony.survey import SurveyOptions
 from telephony.trunk_binding import TrunkAccount
 from telephony.upstream import UpstreamTrunk
@@ -192,7 +193,11 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
     )
     rtpengine = config.media.rtpengine_address if config.media.engine == "rtpengine" else None
-    relay = RtpengineRelay(NgClient(rtpengine)) if rtpengine is not None else DirectMedia()
+    relay: MediaRelay = DirectMedia()
+    if rtpengine is not None:
+        spool = config.media.rtpengine_recording_dir
+        recordings = RtpengineRecordings(Path(spool)) if spool else None
+        relay = RtpengineRelay(NgClient(rtpengine), recordings)
     registrar = Registrar()
     guard = sip_guard(config, registrar)
     dials = ClickToCall(

@@ -69,6 +69,8 @@ class CallerMedia:
     callback_confirmed: bool = False
     voicemail: Admission | None = None  # why the caller is leaving a voicemail
     queued: bool = False
+    # With rtpengine: where the relay's recording of the bridged call is to be written.
+    relayed_recording: Path | None = None
 
     def hold(self, engine: MediaEngine, leg: RtpLeg, now: float) -> None:
         """Start what a queued caller hears."""
@@ -127,12 +129,18 @@ class CallerMedia:
             return len(confirmation) / 16000  # 8 kHz, 2 bytes a sample
         return None
 
-    def bridged(self, engine: MediaEngine, caller: RtpLeg, agent: RtpLeg, at: datetime) -> None:
-        """Start recording a just-bridged call, if recording is on."""
+    def recording_path(self, at: datetime) -> Path | None:
+        """Where a call bridged at `at` is recorded, or None when recording is off."""
         directory = self.options.recordings_dir
         if directory is None:
+            return None
+        return directory / at.strftime("%Y-%m-%d") / f"{self.call_id}.wav"
+
+    def bridged(self, engine: MediaEngine, caller: RtpLeg, agent: RtpLeg, at: datetime) -> None:
+        """Start recording a just-bridged call, if recording is on."""
+        path = self.recording_path(at)
+        if path is None:
             return
-        path = directory / at.strftime("%Y-%m-%d") / f"{self.call_id}.wav"
         self.recorder = CallRecorder(path)
         engine.record(caller, agent, self.recorder)
 

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 
 from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
@@ -460,9 +461,9 @@ class SipGateway:
         leg.media.set_remote((to_player.connection_address, to_player.audio_port))
         return True
 
-    async def _relay_agent(self, leg: Leg, agent_sdp: bytes) -> None:
+    async def _relay_agent(self, leg: Leg, agent_sdp: bytes, record: bool) -> None:
         try:
-            await self._relay.agent_answer(leg.call.id, agent_sdp)
+            await self._relay.agent_answer(leg.call.id, agent_sdp, record)
         except MediaRelayError as exc:
             log.error("media relay refused the agent's answer", extra={"error": str(exc)[:200]})
             self._end_call(leg.call, "media-relay", None)
@@ -710,7 +711,14 @@ class SipGateway:
         )
         in_conference = leg.media.conference is not None
         if other is not None and other.answered and not other.ended and not in_conference:
-            if held:
+            if not self._relay.direct:
+                # The parties' RTP runs through the relay: it blocks and plays the music.
+                if not other.held:
+                    hold_task = self._relay_hold(
+                        call, held, music_to_caller=other is call.caller_leg
+                    )
+                    self._tasks.spawn(hold_task, name="relay-hold")
+            elif held:
                 leg.media.partner = other.media.partner = None
                 library = self._caller_media.prompts
                 if library is not None:
@@ -897,7 +905,13 @@ class SipGateway:
         caller_leg = leg.call.caller_leg
         if not self._relay.direct:
             leg.media.remote = None  # its RTP goes to the relay; the embedded leg stays silent
-            self._tasks.spawn(self._relay_agent(leg, response.body), name="relay-answer")
+            record = None
+            if leg.call.media is not None:  # the relay records it, as the engine would
+                record = leg.call.media.recording_path(self._clock())
+                leg.call.media.relayed_recording = record
+            self._tasks.spawn(
+                self._relay_agent(leg, response.body, record is not None), name="relay-answer"
+            )
         if caller_leg is not None:
             self._media.bridge(caller_leg.media, leg.media)
             if leg.call.media is not None and self._relay.direct:
@@ -1004,7 +1018,8 @@ class SipGateway:
         self._calls.pop(call.id, None)
         self._call_ended.set()
         if not self._relay.direct:
-            self._tasks.spawn(self._relay.delete(call.id), name="relay-delete")
+            recording = call.media.relayed_recording if call.media is not None else None
+            self._tasks.spawn(self._end_relay(call.id, recording), name="relay-delete")
         log.info("call ended", extra={"call": call.id, "reason": reason})
         if call.started:
             self._emit(CallEnded(self._clock(), call.id, reason, received, sent))
@@ -1035,6 +1050,30 @@ class SipGateway:
                     finished.duration_seconds,
                 )
             )
+
+    async def _end_relay(self, call_id: str, recording: Path | None) -> None:
+        """The relay frees the call's media; its recording, if any, is then written."""
+        await self._relay.delete(call_id)
+        if recording is None:
+            return
+        finished = await self._relay.finish_recording(call_id, recording)
+        if finished is not None:
+            self._emit(
+                RecordingFinished(
+                    self._clock(), call_id, str(finished.path), finished.duration_seconds
+                )
+            )
+
+    async def _relay_hold(self, call: HotlineCall, held: bool, music_to_caller: bool) -> None:
+        library = self._caller_media.prompts
+        try:
+            if held:
+                music = library.clip("moh") if library is not None else b""
+                await self._relay.hold(call.id, music_to_caller, music)
+            else:
+                await self._relay.resume(call.id)
+        except MediaRelayError as exc:
+            log.error("media relay could not hold or resume", extra={"error": str(exc)[:200]})
 
     async def _finish_recording(self, call_id: str, media: CallerMedia) -> None:
         finished = await media.finish()

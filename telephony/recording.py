@@ -118,6 +118,19 @@ class StereoMixer:
     def pending_samples(self) -> int:
         return min(len(side.pcm) for side in self._sides) // 2
 
+    def covered(self, side: int) -> int:
+        """Samples of one side placed so far, from the start of the recording."""
+        return self.samples_out + len(self._sides[side].pcm) // 2
+
+    def pad(self, side: int, until: int) -> None:
+        """Silence on one side up to sample `until` (it paused); its next frame starts anew."""
+        state = self._sides[side]
+        state.release(final=True)
+        missing = until - self.covered(side)
+        if missing > 0:
+            state.pcm += b"\x00\x00" * missing
+        state.expected = None
+
 
 def interleave(left: bytes, right: bytes) -> bytes:
     """Two equal-length 16-bit mono buffers to one stereo buffer (L R L R ...)."""

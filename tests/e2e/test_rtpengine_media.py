@@ -1,26 +1,42 @@
 """`[media] engine = "rtpengine"`: a SIPp caller and a SIPp agent phone talk through a real
-rtpengine (Debian's rtpengine-daemon, userspace, loopback), started with deploy/rtpengine."""
+rtpengine (Debian's rtpengine-daemon, userspace, loopback), started with deploy/rtpengine;
+the call is recorded (rtpengine's pcap, turned into the stereo WAV the embedded engine
+writes) and a held caller hears music played by rtpengine."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import shutil
 import signal
+import struct
+import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
+from hotline.models import Call, Recording
+from telephony.announcements import PROMPTS_DIR, PromptLibrary
+from telephony.events import RecordingFinished
 from telephony.ng import NgClient, NgError
 from telephony.sdp import PCMA
 from tests.conftest import RunningHotline
 from tests.e2e.test_caller_media import AGENT_TONE, CALLER_TONE, tone_frames
 from tests.support.dialling import traced_messages
-from tests.support.media_audio import write_tone_pcap
-from tests.support.peers import CALLER_NUMBER, open_console, register_phones
+from tests.support.event_watch import EventWatch
+from tests.support.media_audio import decode, goertzel, write_tone_pcap
+from tests.support.peers import (
+    CALLER_NUMBER,
+    open_console,
+    register_phones,
+    start_agent_phones,
+    start_caller,
+)
 from tests.support.rtp_audio import RtpTap
 from tests.support.sipp import free_ports, start_sipp
 
@@ -36,6 +52,7 @@ class Rtpengine:
     port_min: int
     port_max: int
     client: NgClient
+    spool: Path  # its recording-dir
 
     def owns(self, port: int) -> bool:
         return self.port_min <= port <= self.port_max
@@ -46,14 +63,19 @@ async def rtpengine(tmp_path: Path) -> AsyncIterator[Rtpengine]:
     binary = shutil.which("rtpengine")
     if binary is None:
         pytest.fail("rtpengine is not installed (tools/install-test-deps.sh installs it)")
-    ng_port, port_min = free_ports(1), free_ports(PORTS)
+    ng_port, cli_port, port_min = free_ports(1), free_ports(1), free_ports(PORTS)
+    spool = tmp_path / "rtpengine-spool"
+    spool.mkdir()
     log = (tmp_path / "rtpengine.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         binary,
         f"--config-file={CONFIG}",
         f"--listen-ng=127.0.0.1:{ng_port}",
+        # Its own CLI port: the default one is taken by any other rtpengine on the machine.
+        f"--listen-cli=127.0.0.1:{cli_port}",
         f"--port-min={port_min}",
         f"--port-max={port_min + PORTS - 1}",
+        f"--recording-dir={spool}",
         "--log-stderr",
         stdout=log,
         stderr=log,
@@ -62,7 +84,7 @@ async def rtpengine(tmp_path: Path) -> AsyncIterator[Rtpengine]:
     client = NgClient(("127.0.0.1", ng_port), timeout_seconds=10.0)
     try:
         await client.command("ping")  # retransmitted until the daemon listens, 10 s at most
-        yield Rtpengine(("127.0.0.1", ng_port), port_min, port_min + PORTS - 1, client)
+        yield Rtpengine(("127.0.0.1", ng_port), port_min, port_min + PORTS - 1, client, spool)
     finally:
         client.close()
         if process.returncode is None:
@@ -76,9 +98,16 @@ async def rtpengine(tmp_path: Path) -> AsyncIterator[Rtpengine]:
 
 
 @pytest.fixture
-def hotline_overrides(rtpengine: Rtpengine) -> dict[str, dict[str, object]]:
+def hotline_overrides(rtpengine: Rtpengine, tmp_path: Path) -> dict[str, dict[str, object]]:
     host, port = rtpengine.ng
-    return {"media": {"engine": "rtpengine", "rtpengine": f"{host}:{port}"}}
+    return {
+        "media": {
+            "engine": "rtpengine",
+            "rtpengine": f"{host}:{port}",
+            "recordings_dir": str(tmp_path / "recordings"),
+            "rtpengine_recording_dir": str(rtpengine.spool),
+        }
+    }
 
 
 def sdp_media(message_log: str, first_line: str) -> tuple[str, int]:
@@ -92,6 +121,31 @@ def sdp_media(message_log: str, first_line: str) -> tuple[str, int]:
             assert address and port, text
             return address.group(1), int(port.group(1))
     raise AssertionError(f"no {first_line!r} in {message_log[-2000:]}")
+
+
+def _music_clip_frames() -> list[list[int]]:
+    pcm = PromptLibrary.load(PROMPTS_DIR).clip("moh")
+    samples = list(struct.unpack(f"<{len(pcm) // 2}h", pcm))
+    return [samples[i : i + 160] for i in range(0, len(samples) - 160, 160)]
+
+
+MUSIC_CLIP = _music_clip_frames()
+
+
+def is_music_frame(payload: bytes, codec: int) -> bool:
+    """Whether a 20 ms payload is one of the music clip's frames (correlation near 1)."""
+    heard = decode(payload, codec)
+    heard_energy = sum(x * x for x in heard)
+    if heard_energy == 0:
+        return False
+    for frame in MUSIC_CLIP:
+        energy = sum(x * x for x in frame) * heard_energy
+        if (
+            energy
+            and sum(x * y for x, y in zip(heard, frame, strict=True)) / math.sqrt(energy) > 0.99
+        ):
+            return True
+    return False
 
 
 async def session_gone(client: NgClient, call_id: str, timeout: float = 10.0) -> bool:
@@ -114,10 +168,11 @@ async def session_gone(client: NgClient, call_id: str, timeout: float = 10.0) ->
     return True
 
 
-async def test_a_bridged_call_flows_through_rtpengine_and_bye_deletes_it(
+async def test_a_bridged_call_flows_through_rtpengine_is_recorded_and_bye_deletes_it(
     hotline: RunningHotline, rtpengine: Rtpengine, tmp_path: Path
 ) -> None:
     codec = PCMA
+    watch = EventWatch(hotline)
     await hotline.add_agent("1001")
     phone_dir, caller_dir = tmp_path / "phone", tmp_path / "caller"
     phone_dir.mkdir()
@@ -183,3 +238,76 @@ async def test_a_bridged_call_flows_through_rtpengine_and_bye_deletes_it(
     assert await session_gone(rtpengine.client, offer["call_id"])
     listed = await rtpengine.client.command("list")
     assert offer["call_id"].encode() not in listed.body.get(b"calls", [])
+
+    # The recording: where the embedded engine puts it, stereo 8 kHz, caller left, agent right.
+    finished = await watch.first(RecordingFinished)
+    assert finished.call_id == offer["call_id"]
+    path = Path(finished.path)
+    day = finished.at.strftime("%Y-%m-%d")
+    assert path == tmp_path / "recordings" / day / f"{offer['call_id']}.wav"
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        stereo = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(stereo) // 2}h", stereo)
+    left, right = list(samples[0::2]), list(samples[1::2])
+    assert finished.duration_seconds == pytest.approx(len(left) / 8000)
+    assert goertzel(left, CALLER_TONE) > 50 * goertzel(left, AGENT_TONE)
+    assert goertzel(right, AGENT_TONE) > 50 * goertzel(right, CALLER_TONE)
+    assert goertzel(left, CALLER_TONE) > 100_000 and goertzel(right, AGENT_TONE) > 100_000
+    # Each side sent 3 s of tone: that much audio, and no more than the call was connected.
+    await hotline.system.switchboard.synced()
+    async with hotline.system.sessions() as db:
+        call = await db.get(Call, offer["call_id"])
+        recording = await db.scalar(select(Recording).where(Recording.call_id == offer["call_id"]))
+    assert call is not None and call.connected_at is not None and call.ended_at is not None
+    connected = (call.ended_at - call.connected_at).total_seconds()
+    assert 2.9 <= finished.duration_seconds <= connected + 0.5, (finished, connected)
+    # Linked to the call as the embedded engine's recordings are; rtpengine's capture is gone.
+    assert recording is not None and recording.path == str(path)
+    assert recording.duration_seconds == finished.duration_seconds
+    assert not list((rtpengine.spool / "pcaps").iterdir())
+    assert not list((rtpengine.spool / "metadata").iterdir())
+
+    # The console plays it back as any other.
+    async with aiohttp.ClientSession() as http:
+        token = await hotline.login(http, "1001")
+        url = hotline.url(f"/api/calls/{offer['call_id']}/recording")
+        async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.status == 200
+            assert await response.read() == path.read_bytes()
+
+
+async def test_a_held_caller_hears_music_played_by_rtpengine(
+    hotline: RunningHotline, rtpengine: Rtpengine, tmp_path: Path
+) -> None:
+    await hotline.add_agent("1001")
+    # The phone answers, holds (a=sendonly) for 1.5 s, resumes, and echoes what it hears.
+    phone, phone_port, _ = await start_agent_phones(tmp_path, 1, "agent_hold.xml")
+    caller_media = free_ports(4)
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({caller_media}) as tap:
+            caller = await start_caller(hotline, tmp_path, 1, caller_media, talk_ms=5000)
+            offer = await console.next_message("call.offered")
+            session = await rtpengine.client.command("query", **{"call-id": offer["call_id"]})
+            held = await console.next_message("call.held")
+            assert (held["held"], held["by"]) == (True, "agent")
+            resumed = await console.next_message("call.held")
+            assert resumed["held"] is False
+            await console.next_message("call.ended")
+            code, output = await caller.wait(60)
+        await console.ws.close()
+    assert code == 0, output
+    code, output = await phone.wait(60)
+    assert code == 0, output
+    assert set(session.body[b"tags"]) == {b"caller", b"callee"}
+    # rtpengine played the clip to the caller: its frames, encoded in the caller's codec.
+    # rtpengine played the clip to the caller (decoded and encoded again by its own codec, so
+    # frames match the clip's by shape, not byte for byte), and only the clip: while it
+    # played, neither the caller's audio echoed by the phone nor anything else came between.
+    music = [is_music_frame(payload, PCMA) for payload in tap.payloads[caller_media]]
+    assert sum(music) > 25, music
+    first, last = music.index(True), len(music) - 1 - music[::-1].index(True)
+    assert all(music[first : last + 1]), music

@@ -1,4 +1,5 @@
-"""`[media] engine`: embedded by default, rtpengine only with its ng address, never recording."""
+"""`[media] engine`: embedded by default, rtpengine only with its ng address, and recording
+with rtpengine only where its captures can be read."""
 
 from __future__ import annotations
 
@@ -28,7 +29,14 @@ def test_an_unknown_engine_is_refused(engine: str) -> None:
         MediaConfig(engine=engine)
 
 
-def test_recording_is_refused_with_rtpengine() -> None:
-    # The bridged audio no longer passes through the process that writes the WAV.
-    with pytest.raises(ConfigError, match=r"\[media\] recordings_dir"):
+def test_recording_with_rtpengine_needs_its_recording_dir() -> None:
+    # The bridged audio no longer passes through this process: rtpengine's captures are read.
+    with pytest.raises(ConfigError, match=r"\[media\] rtpengine_recording_dir"):
         MediaConfig(engine="rtpengine", rtpengine="127.0.0.1:22222", recordings_dir="var/rec")
+    media = MediaConfig(
+        engine="rtpengine",
+        rtpengine="127.0.0.1:22222",
+        recordings_dir="var/rec",
+        rtpengine_recording_dir="/var/spool/rtpengine",
+    )
+    assert media.rtpengine_recording_dir == "/var/spool/rtpengine"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -499,6 +500,33 @@ class BackupConfig:
     keep_full: int = 12
 
 
+# pg_try_advisory_lock takes a signed 64-bit key.
+LEASE_KEYS = range(-(2**63), 2**63)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    # Several `hotline serve` nodes on one PostgreSQL database: the one holding the advisory
+    # lock lease_key is active and runs everything; the others are standbys (their SIP port
+    # closed, every console request answered 503) until the lock is theirs. Off: one node.
+    enabled: bool = False
+    lease_key: int = 72319
+    # How often a standby tries to take the lease, and the active checks it still holds it.
+    poll_seconds: float = 0.5
+    # This node's name in logs, /healthz and /metrics; empty: the host name.
+    node_name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.lease_key not in LEASE_KEYS:
+            raise ConfigError("[cluster] lease_key: expected a signed 64-bit integer")
+        if self.poll_seconds <= 0:
+            raise ConfigError("[cluster] poll_seconds: expected more than 0")
+
+    @property
+    def node(self) -> str:
+        return self.node_name or socket.gethostname()
+
+
 DEMO_DISPATCH_PATH = "/demo/dispatch-core/cases"
 
 
@@ -538,6 +566,14 @@ class HotlineConfig:
     register_lockout: RegisterLockoutConfig = field(default_factory=RegisterLockoutConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+    def __post_init__(self) -> None:
+        if self.cluster.enabled and not self.database.url.startswith("postgresql"):
+            raise ConfigError(
+                "[cluster] enabled: the nodes share one PostgreSQL database, "
+                "[database] url must be postgresql+asyncpg://…"
+            )
 
     @property
     def dispatch_url(self) -> str:

@@ -69,12 +69,22 @@ class ConsoleOptions:
 
 HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
 
+
+@dataclass(frozen=True)
+class NodeRole:
+    """Which node of several this is ([cluster] node_name), and its role (active)."""
+
+    node: str
+    role: str
+
+
 services_key = web.AppKey("services", ConsoleServices)
 options_key = web.AppKey("options", ConsoleOptions)
 notifier_key = web.AppKey("notifier", Notifier)
 health_key: web.AppKey[HealthCheck] = web.AppKey("health")
 throttle_key = web.AppKey("login_throttles", LoginThrottles)
 audit_key = web.AppKey("audit", AuditLog)
+cluster_key = web.AppKey("cluster", NodeRole)
 
 
 @web.middleware

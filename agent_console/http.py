@@ -14,6 +14,7 @@ from agent_console.app import (
     STATIC,
     ApiError,
     audit_key,
+    cluster_key,
     health_key,
     notifier_key,
     options_key,
@@ -90,7 +91,11 @@ async def index(request: web.Request) -> web.FileResponse:
 async def healthz(request: web.Request) -> web.Response:
     checks = await request.app[health_key]()
     status = 200 if all(checks.values()) else 503
-    return web.json_response({"ok": status == 200, "checks": checks}, status=status)
+    body: dict[str, Any] = {"ok": status == 200, "checks": checks}
+    node = request.app.get(cluster_key)
+    if node is not None:
+        body |= {"role": node.role, "node": node.node}
+    return web.json_response(body, status=status)
 
 
 @operation(

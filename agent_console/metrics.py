@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agent_console import schemas
-from agent_console.app import ApiError, options_key, services_key
+from agent_console.app import ApiError, cluster_key, options_key, services_key
 from agent_console.http import current
 from agent_console.openapi import operation
 from agent_console.wallboard_api import wallboard_key
@@ -233,6 +233,12 @@ async def prometheus(request: web.Request) -> web.Response:
     feed = request.app.get(wallboard_key)
     if feed is not None:
         registry.register(AlertCollector(feed.raised))
+    node = request.app.get(cluster_key)
+    if node is not None:
+        # A standby answers 503 here (its scrape fails): the sum over nodes is 1.
+        Gauge(
+            "hotline_cluster_active", "1 on the node holding the lease", ["node"], registry=registry
+        ).labels(node=node.node).set(1 if node.role == "active" else 0)
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

@@ -272,6 +272,10 @@ class MetricsSchema(Schema):
 class HealthSchema(Schema):
     ok = fields.Boolean()
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    # With [cluster] enabled: this node's name, and "active" (a standby answers 503 with
+    # role "standby" to every request).
+    role = fields.String()
+    node = fields.String()
 
 
 class VoicemailSchema(Schema):

@@ -65,15 +65,12 @@ def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from hotline.cluster import LEASE_LOST_EXIT, LeaseLost
     from hotline.logs import configure_logging
     from hotline.wiring import System, serve
 
     config = _config(args)
     configure_logging(args.log_level, json_output=not args.plain_logs)
-    if args.migrate:
-        import migrations
-
-        migrations.upgrade(config.database.url)
 
     def ready(system: System) -> None:
         host, port = system.gateway.address
@@ -82,9 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(config.media.event_loop)) as runner:
-            runner.run(serve(config, ready))
+            runner.run(serve(config, ready, migrate=args.migrate))
     except KeyboardInterrupt:
         pass
+    except LeaseLost:
+        return LEASE_LOST_EXIT  # stopped serving; restarted, it waits as a standby
     return 0
 
 

@@ -33,6 +33,7 @@ from agent_console.ws import presence_key
 from cases import EventType
 from dispatch import OutboxSender
 from dispatch.sender import Target
+from hotline import cluster
 from hotline.accounts import Accounts
 from hotline.audit import AuditEntry, AuditLog
 from hotline.backup import FULL, backups_in, engine_of, kind_due, prune, take_backup
@@ -529,16 +530,38 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     return system
 
 
-async def serve(config: HotlineConfig, ready: Callable[[System], None] | None = None) -> None:
-    """Run gateway, console and sender in this process until cancelled (Ctrl-C, SIGTERM)."""
+async def serve(
+    config: HotlineConfig, ready: Callable[[System], None] | None = None, migrate: bool = False
+) -> None:
+    """Run gateway, console and sender in this process until cancelled (Ctrl-C, SIGTERM).
+
+    With [cluster] enabled the node first waits as a standby until it holds the lease (only
+    then is the database migrated); should the lease be lost it stops and raises LeaseLost."""
     system = build_system(config)
-    runner = web.AppRunner(system.app, handle_signals=True, shutdown_timeout=10)
-    await runner.setup()
-    site = web.TCPSite(runner, config.console.host, config.console.port)
-    await site.start()
-    if ready is not None:
-        ready(system)
+    lease = await cluster.wait_until_active(config) if config.cluster.enabled else None
     try:
-        await asyncio.Event().wait()
+        if migrate:
+            import migrations
+
+            await asyncio.to_thread(migrations.upgrade, config.database.url)
+        if lease is not None:
+            cluster.mark_active(system.app, lease)
+            lease.watch()
+        runner = web.AppRunner(system.app, handle_signals=True, shutdown_timeout=10)
+        await runner.setup()
+        site = web.TCPSite(runner, config.console.host, config.console.port)
+        await site.start()
+        if ready is not None:
+            ready(system)
+        try:
+            await (lease.lost() if lease is not None else asyncio.Event().wait())
+        finally:
+            if lease is not None and lease.is_lost:
+                await cluster.fenced_shutdown(runner.cleanup(), config)
+            else:
+                await runner.cleanup()
     finally:
-        await runner.cleanup()
+        if lease is not None:
+            await lease.release()  # only now may a standby take over
+    # Only a lost lease ends the wait without a cancellation.
+    raise cluster.LeaseLost(lease.lost_reason if lease is not None else "")

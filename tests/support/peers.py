@@ -116,7 +116,7 @@ async def start_agent_phones(
 
 
 async def start_caller(
-    hotline: RunningHotline,
+    hotline: RunningHotline | None,
     tmp: Path,
     calls: int,
     media_port: int,
@@ -129,7 +129,11 @@ async def start_caller(
     remote: tuple[str, int] | None = None,
 ) -> SippRun:
     """SIPp as the carrier trunk: `calls` citizens dial at once, each playing caller.pcap;
-    `transport` is SIPp's -t (u1 UDP, t1 one TCP connection)."""
+    `transport` is SIPp's -t (u1 UDP, t1 one TCP connection); with no `hotline`, `remote`
+    says where to call."""
+    if remote is None:
+        assert hotline is not None, "where to call: a running hotline or a remote address"
+        remote = hotline.sip_address
     workdir = tmp / f"caller-{media_port}"
     workdir.mkdir(parents=True, exist_ok=True)
     audio = caller_payloads(AUDIO_SECONDS, 8) if payloads is None else payloads
@@ -148,7 +152,7 @@ async def start_caller(
         scenario,
         cwd=workdir,
         local_port=free_ports(1),
-        remote=remote or hotline.sip_address,  # or a proxy in front of the gateway
+        remote=remote,  # the gateway, or a proxy in front of it
         calls=calls,
         extra=[
             *("-key", "caller", CALLER_NUMBER),

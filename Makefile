@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config/demo.toml
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-deps lint bench eval prompts sample-report screenshots clean
+.PHONY: install run cluster test test-deps lint bench eval prompts sample-report screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install
 	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline migrate
 	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline demo-agents
 	HOTLINE_CONFIG=$(CONFIG) $(BIN)/hotline serve --plain-logs
+
+# Two nodes sharing PostgreSQL behind Kamailio (with rtpengine, and nginx if installed) on
+# this machine; Ctrl-C stops them. See docs/CLUSTER.md.
+cluster: install
+	mkdir -p var
+	$(BIN)/python tools/cluster.py
 
 # SIPp (sip-tester) and Chromium are real peers of the tests; install them if missing.
 test-deps:

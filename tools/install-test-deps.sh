@@ -4,7 +4,8 @@
 # that its screenshots and the report charts show Chinese instead of boxes, Pango, which
 # WeasyPrint lays the PDF reports out with, and pg_dump and pg_restore (postgresql-client) for
 # the backup tests, and Kamailio and baresip, which the interop tests run as the carrier's edge
-# and as an agent's phone, and rtpengine, the media relay of `[media] engine = "rtpengine"`.
+# and as an agent's phone, and rtpengine, the media relay of `[media] engine = "rtpengine"`,
+# and nginx, the console proxy of the cluster tests.
 set -euo pipefail
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
@@ -16,6 +17,7 @@ dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || missing+=(libpangoft2-1.0-0)
 [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip-core)
 command -v rtpengine >/dev/null 2>&1 || missing+=(rtpengine-daemon)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -8,7 +8,6 @@ core exactly once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 from collections import Counter
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from hotline.models import Call, MissedCall
+from tests.support.cluster_db import cluster_postgres_url
 from tests.support.cluster_peers import NodeConsole, register_through, start_phone
 from tests.support.dispatch_core import DispatchCoreStub
 from tests.support.peers import CALLER_NUMBER, ticket_form
@@ -32,10 +32,6 @@ from tests.support.sipp import SippRun, free_ports, start_sipp
 from tools.cluster import Cluster, ClusterSettings, options_status
 
 pytestmark = [pytest.mark.sipp, pytest.mark.postgres]
-# The standby mode of `hotline serve` (hotline/cluster.py) comes with the node lease's branch.
-pytest.importorskip("hotline.cluster", reason="the standby mode of hotline serve is not here")
-
-POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 AGENT = "1001"
 TAKEOVER_DEADLINE = 60.0  # generous: the machine may be busy; nothing asserts on time
 
@@ -72,9 +68,8 @@ async def dispatch_core() -> AsyncIterator[tuple[DispatchCoreStub, str]]:
 async def cluster(
     tmp_path: Path, dispatch_core: tuple[DispatchCoreStub, str]
 ) -> AsyncIterator[Cluster]:
-    if POSTGRES_URL is None:
-        pytest.skip("HOTLINE_TEST_POSTGRES_URL is not set")
-    database_url = await fresh_database(POSTGRES_URL, "_failover")
+    # Checked and emptied on a thread: the check runs its own event loop.
+    database_url = await fresh_database(await asyncio.to_thread(cluster_postgres_url), "_failover")
     _, dispatch_url = dispatch_core
     rtp, relay = free_ports(200), free_ports(100)
     settings = ClusterSettings(

@@ -1,6 +1,15 @@
 """The outbox sender: POSTs each saved case (and each command about one: 改派, 催办, 督办,
 重办, 退回) to the dispatch core or 12345 until it answers 2xx. A 4xx other than 408/429 is a
-refusal that retrying cannot change: the row becomes a dead letter shift leads see."""
+refusal that retrying cannot change: the row becomes a dead letter shift leads see.
+
+Several senders (nodes sharing one PostgreSQL, a paused node waking up) may run at once. Each
+pass claims its due rows in one transaction (`FOR UPDATE SKIP LOCKED`, so another sender
+neither waits for them nor takes them) and, in that transaction, moves their
+`next_attempt_at` past the claim's lease (the POST timeout plus a margin) and writes its claim
+token. A 2xx is recorded whoever holds the row by then (the receiver has the case); a failure
+only by the sender still holding the claim. A sender that dies mid-POST leaves the row due
+again when the lease ends; it is sent again with the same Idempotency-Key, which receivers
+deduplicate."""
 
 from __future__ import annotations
 
@@ -10,12 +19,13 @@ import hmac
 import json
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.models import OutboxMessage
@@ -27,6 +37,8 @@ SIGNATURE_HEADER = "X-Hotline-Signature"
 BATCH = 50
 # Even with nothing due, look again this often: another process may have written the outbox.
 IDLE_POLL_SECONDS = 5.0
+# A claim lasts the POST timeout plus this: time to record the outcome after the answer.
+CLAIM_MARGIN_SECONDS = 15.0
 
 
 def sign_body(secret: str, body: bytes) -> str:
@@ -58,6 +70,12 @@ def backoff_seconds(attempts: int, cap: float, rng: random.Random) -> float:
     return max(0.5, rng.uniform(ceiling / 2, ceiling))
 
 
+def claim_lease(now: datetime, timeout_seconds: float) -> datetime:
+    """Until when a claimed row is left to its sender: past it, another sender may take it
+    (the first one has died, or is paused), and sends it again under the same key."""
+    return now + timedelta(seconds=timeout_seconds + CLAIM_MARGIN_SECONDS)
+
+
 class OutboxSender:
     """Background task delivering outbox rows; `wake()` after a save sends at once."""
 
@@ -76,6 +94,7 @@ class OutboxSender:
         self._targets = {"core": Target(url, secret), **(targets or {})}
         self._on_delivered = on_delivered
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._timeout_seconds = timeout_seconds
         self._max_backoff = max_backoff_seconds
         self._clock = clock
         self._wake = asyncio.Event()
@@ -127,7 +146,7 @@ class OutboxSender:
             row = await db.get(OutboxMessage, row_id)
             if row is None or row.dead_at is None:
                 return None
-            row.dead_at, row.next_attempt_at = None, self._clock()
+            row.dead_at, row.next_attempt_at, row.claimed_by = None, self._clock(), None
         self.wake()
         return row
 
@@ -148,50 +167,12 @@ class OutboxSender:
                     pass
 
     async def deliver_due(self, http: aiohttp.ClientSession) -> float:
-        """Send every due row once; return seconds until the next one is due."""
-        now = self._clock()
-        async with self._sessions() as db:
-            due = (
-                await db.scalars(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.delivered_at.is_(None),
-                        OutboxMessage.dead_at.is_(None),
-                        OutboxMessage.next_attempt_at <= now,
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(BATCH)
-                )
-            ).all()
+        """Claim the due rows, send each once, record what came of it; return seconds until
+        the next row is due."""
+        token = uuid.uuid4().hex
+        due = await self._claim(self._clock(), token)
         results = await asyncio.gather(*(self._post(http, row) for row in due))
-        delivered: list[OutboxMessage] = []
-        async with self._sessions.begin() as db:
-            for row, attempt in zip(due, results, strict=True):
-                stored = await db.get(OutboxMessage, row.id)
-                if stored is None or stored.delivered_at is not None:
-                    continue
-                stored.attempts += 1
-                error = attempt.error
-                if error is None:
-                    stored.delivered_at = self._clock()
-                    stored.last_error = None
-                    delivered.append(stored)
-                    log.info("case delivered", extra={"ticket": row.idempotency_key})
-                elif attempt.refused:
-                    stored.dead_at = self._clock()
-                    stored.last_error = error
-                    log.error(
-                        "refused by the receiver; kept as a dead letter",
-                        extra={"ticket": row.idempotency_key, "error": error},
-                    )
-                else:
-                    wait = backoff_seconds(stored.attempts, self._max_backoff, self._rng)
-                    stored.next_attempt_at = self._clock() + timedelta(seconds=wait)
-                    stored.last_error = error
-                    log.warning(
-                        "case delivery failed, retrying",
-                        extra={"ticket": row.idempotency_key, "error": error, "retry_in": wait},
-                    )
+        delivered = await self._record(due, results, token)
         if self._on_delivered is not None:
             for row in delivered:
                 try:
@@ -210,6 +191,95 @@ class OutboxSender:
             return IDLE_POLL_SECONDS
         return max(0.0, min(IDLE_POLL_SECONDS, (next_due - self._clock()).total_seconds()))
 
+    async def _claim(self, now: datetime, token: str) -> list[OutboxMessage]:
+        """Take up to BATCH due rows for this pass: rows another sender is claiming right now
+        are skipped, not waited for, and the rows taken are not due again until the lease
+        ends (SQLite has one writer at a time and ignores FOR UPDATE)."""
+        async with self._sessions.begin() as db:
+            rows = list(
+                (
+                    await db.scalars(
+                        select(OutboxMessage)
+                        .where(
+                            OutboxMessage.delivered_at.is_(None),
+                            OutboxMessage.dead_at.is_(None),
+                            OutboxMessage.next_attempt_at <= now,
+                        )
+                        .order_by(OutboxMessage.id)
+                        .limit(BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+            )
+            lease = claim_lease(now, self._timeout_seconds)
+            for row in rows:
+                row.claimed_by, row.next_attempt_at = token, lease
+        return rows
+
+    async def _record(
+        self, rows: list[OutboxMessage], results: list[Attempt], token: str
+    ) -> list[OutboxMessage]:
+        """Write each outcome; the rows this pass delivered (and nobody had before it)."""
+        delivered: list[OutboxMessage] = []
+        async with self._sessions.begin() as db:
+            for row, attempt in zip(rows, results, strict=True):
+                now = self._clock()
+                where: list[ColumnElement[bool]] = [
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.delivered_at.is_(None),
+                ]
+                error = attempt.error
+                retry_at = now + timedelta(
+                    seconds=backoff_seconds(row.attempts + 1, self._max_backoff, self._rng)
+                )
+                if error is None:
+                    # The receiver has it, whoever holds the claim by now.
+                    values: dict[str, object] = {"delivered_at": now, "dead_at": None}
+                else:
+                    # A failure is the holder's to record: a later claim has its own attempt.
+                    where.append(OutboxMessage.claimed_by == token)
+                    values = {"dead_at": now} if attempt.refused else {"next_attempt_at": retry_at}
+                result = await db.execute(
+                    update(OutboxMessage)
+                    .where(*where)
+                    .values(
+                        attempts=OutboxMessage.attempts + 1,
+                        last_error=error,
+                        claimed_by=None,
+                        **values,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(result, "rowcount", 0) != 1:
+                    log.info(
+                        "outcome not recorded: another sender holds the row now",
+                        extra={"ticket": row.idempotency_key, "error": error},
+                    )
+                    continue
+                row.attempts += 1
+                row.last_error, row.claimed_by = error, None
+                if error is None:
+                    row.delivered_at, row.dead_at = now, None
+                    delivered.append(row)
+                    log.info("case delivered", extra={"ticket": row.idempotency_key})
+                elif attempt.refused:
+                    row.dead_at = now
+                    log.error(
+                        "refused by the receiver; kept as a dead letter",
+                        extra={"ticket": row.idempotency_key, "error": error},
+                    )
+                else:
+                    row.next_attempt_at = retry_at
+                    log.warning(
+                        "case delivery failed, retrying",
+                        extra={
+                            "ticket": row.idempotency_key,
+                            "error": error,
+                            "retry_in": (row.next_attempt_at - now).total_seconds(),
+                        },
+                    )
+        return delivered
+
     async def _post(self, http: aiohttp.ClientSession, row: OutboxMessage) -> Attempt:
         target = self._targets.get(row.target)
         if target is None or not target.url:
@@ -221,7 +291,11 @@ class OutboxSender:
             SIGNATURE_HEADER: sign_body(target.secret, body),
         }
         try:
-            async with http.post(target.url, data=body, headers=headers) as response:
+            # The timeout bounds the POST whatever session it goes through: the claim's lease
+            # is counted from it.
+            async with http.post(
+                target.url, data=body, headers=headers, timeout=self._timeout
+            ) as response:
                 if 200 <= response.status < 300:
                     return Attempt(None)
                 text = (await response.text(errors="replace"))[:300]

@@ -286,8 +286,30 @@ class OutboxMessage(Base):
     dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Retention: when the delivered payload (the case with the citizen's data) was erased.
     payload_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The sender holding the row now (a token written when it claimed the row, until
+    # next_attempt_at): only that sender records a failure; see dispatch/sender.py.
+    claimed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+
+class JobRunRow(Base):
+    """One run of a scheduled job (retention, backup …) for one due time: the row is written
+    before the job runs, so of several nodes only the one that wrote it runs it."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(64))
+    due: Mapped[datetime] = mapped_column(UtcDateTime)
+    token: Mapped[str] = mapped_column(String(32))  # the run holding it (a takeover changes it)
+    node: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_job_runs_job_due", "job", "due", unique=True),)
 
 
 class RosterEntryRow(Base):

@@ -51,6 +51,7 @@ from hotline.demo_sink import add_demo_dispatch_core
 from hotline.dial_outcomes import TaskOutcomes
 from hotline.duty import DutyRoster
 from hotline.guard_setup import register_lockout, sip_guard
+from hotline.job_runs import JobRuns
 from hotline.missed_calls import MissedCalls, MissedCallView, changed_message
 from hotline.models import OutboxMessage
 from hotline.monitoring import CallMonitoring
@@ -279,7 +280,8 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         on_delivered=delivered,
     )
     reports = ReportService(sessions, report_settings(config, departments), clock)
-    report_jobs = ReportJobs(reports)
+    job_runs = JobRuns(sessions)  # each scheduled run once, whichever nodes share the database
+    report_jobs = ReportJobs(reports, runs=job_runs, clock=clock)
     scheduler = CaseScheduler(
         sessions,
         cases,
@@ -379,6 +381,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
             parse_time_of_day(config.retention.run_at, "[retention] run_at"),
             zone,
             clock,
+            runs=job_runs,
         )
     ]
     if config.backup.dir:
@@ -411,6 +414,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
                 parse_time_of_day(config.backup.run_at, "[backup] run_at"),
                 zone,
                 clock,
+                runs=job_runs,
             )
         )
     recording_routes.add_routes(app, archive)

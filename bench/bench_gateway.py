@@ -2,6 +2,7 @@
 
     python bench/bench_gateway.py                      # both subjects, all three measurements
     python bench/bench_gateway.py --subject hotline --steps 50,100,200 --memory-calls 10000
+    python bench/bench_gateway.py --engines embedded,rtpengine --calls 250 --memory-calls 10000
 
 For each subject it measures:
 - capacity: N calls at once (stepped), each caller streaming A-law audio for the whole
@@ -11,7 +12,8 @@ For each subject it measures:
 - memory: resident set size after 100 short calls and after --memory-calls.
 
 The hotline bridges each call to an agent phone (SIPp, echoing) and records it; pyVoIP can
-only answer and echo (one leg). Prints figures; asserts nothing.
+only answer and echo (one leg). `--engines` compares the hotline's media engines side by side
+instead (see bench/gateway_engines.py). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations

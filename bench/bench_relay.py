@@ -125,17 +125,19 @@ def _callgrind_total(out: Path) -> int:
 
 def run_once(args: argparse.Namespace, work: Path, port_min: int) -> dict[str, float]:
     recordings = work / "recordings"
+    code = str((args.code or ROOT).resolve())
     command = [sys.executable, __file__, "--serve", str(args.calls), str(recordings), str(port_min)]
+    command += ["--code", code]
     out = work / "callgrind.out"
     if args.callgrind:
         command = [
             "valgrind",
             "--tool=callgrind",
-            "--collect-atstart=no",
+            "--instr-atstart=no",
             f"--callgrind-out-file={out}",
             *command,
         ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": code}
     subject = subprocess.Popen(
         command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -174,9 +176,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--port-min", type=int, default=24000)
     parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument("--code", type=Path, help="the subject runs this checkout's telephony")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
+        if args.code:
+            sys.path.insert(0, str(args.code))
         calls, recordings, port_min = args.serve
         asyncio.run(serve(int(calls), Path(recordings), int(port_min)))
         return

@@ -2,6 +2,7 @@
 
     python bench/bench_gateway.py                      # both subjects, all three measurements
     python bench/bench_gateway.py --subject hotline --steps 50,100,200 --memory-calls 10000
+    python bench/bench_gateway.py --engines embedded,rtpengine --calls 250 --memory-calls 10000
 
 For each subject it measures:
 - capacity: N calls at once (stepped), each caller streaming A-law audio for the whole
@@ -11,7 +12,8 @@ For each subject it measures:
 - memory: resident set size after 100 short calls and after --memory-calls.
 
 The hotline bridges each call to an agent phone (SIPp, echoing) and records it; pyVoIP can
-only answer and echo (one leg). Prints figures; asserts nothing.
+only answer and echo (one leg). `--engines` compares the hotline's media engines side by side
+instead (see bench/gateway_engines.py). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bench.gateway_peers import (  # noqa: E402
     OptionsProbe,
     Process,
     PyVoipServer,
+    SippLoad,
     SippResult,
     StreamCounter,
     run_sipp,
@@ -54,6 +57,7 @@ BENCH_SCENARIOS = ROOT / "bench" / "sipp"
 CALLS_PER_SECOND_RAMP = 20
 SETTLE_SECONDS = 3.0
 WINDOW_SECONDS = 10.0
+CODE = ROOT  # where the subject's `hotline` package comes from (--code)
 TRANSACTION_LINGER_SECONDS = 40.0
 
 
@@ -67,11 +71,25 @@ class Subject:
     legs_per_call: int
     peers: list[Process]
     close: Callable[[], None] | None = None
+    # rtpengine, when it relays the calls' media (then its ports send the streams).
+    relay: Process | None = None
+    relay_low: int = 0
+    relay_high: int = 0
+
+    @property
+    def stream_low(self) -> int:
+        return self.relay_low if self.relay is not None else self.rtp_low
+
+    @property
+    def stream_high(self) -> int:
+        return self.relay_high if self.relay is not None else self.rtp_high
 
     def stop(self) -> None:
         self.server.stop()
         for peer in self.peers:
             peer.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.close is not None:
             self.close()
 
@@ -134,12 +152,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_hotline(work: Path, agent_count: int) -> Subject:
+def start_hotline(
+    work: Path,
+    agent_count: int,
+    media: dict[str, str] | None = None,
+    relay: tuple[Process, int, int] | None = None,
+) -> Subject:
+    """`hotline serve`, fresh; `media` overrides [media] keys (the engine, the event loop);
+    `relay` is rtpengine's process and port range when it carries the media."""
     sip_port, console_port = free_ports(1), free_ports(1)
     rtp_low = 30000
     database = f"sqlite+aiosqlite:///{work / 'bench.db'}"
     env = {
         **os.environ,
+        # The code under test is this checkout's (or --code's), whatever the venv installed.
+        "PYTHONPATH": str(CODE),
         "HOTLINE_CONFIG": str(ROOT / "config" / "demo.toml"),
         "HOTLINE_SIP_PORT": str(sip_port),
         "HOTLINE_SIP_REALM": "bench",
@@ -149,8 +176,10 @@ def start_hotline(work: Path, agent_count: int) -> Subject:
         "HOTLINE_DATABASE_URL": database,
         "HOTLINE_ROUTING_WRAP_UP_SECONDS": "0",
         "HOTLINE_MEDIA_RECORDINGS_DIR": str(work / "recordings"),
+        **{f"HOTLINE_MEDIA_{key.upper()}": value for key, value in (media or {}).items()},
     }
     hotline = [sys.executable, "-m", "hotline.cli"]
+    (work / "bench.db").unlink(missing_ok=True)  # a kept folder of an earlier run: start afresh
     start_process("migrate", [*hotline, "migrate"], work, env).popen.wait()
     agents = [str(2000 + n) for n in range(agent_count)]
     asyncio.run(_add_agents(database, agents))
@@ -160,9 +189,13 @@ def start_hotline(work: Path, agent_count: int) -> Subject:
         _wait_for(lambda: _healthy(f"{console}/healthz"), "the hotline to serve")
     except RuntimeError:
         server.stop()
+        if relay is not None:
+            relay[0].stop()
         raise RuntimeError(server.log.read_text()[-2000:]) from None
     phone_port, phone_media = free_ports(1), free_ports(4)
     subject = Subject("hotline", server, sip_port, rtp_low, rtp_low + 1999, 2, [])
+    if relay is not None:
+        subject.relay, subject.relay_low, subject.relay_high = relay
     try:
         _put_agents_on_duty(subject, work, console, agents, phone_port, phone_media)
     except BaseException:
@@ -246,6 +279,19 @@ def call(
     rtt: bool = False,
 ) -> SippResult:
     """SIPp as the carrier trunk: `calls` citizens at `rate` per second, each talking hold_ms."""
+    return start_calls(subject, work, calls, rate, hold_ms, concurrent, rtt).finish()
+
+
+def start_calls(
+    subject: Subject,
+    work: Path,
+    calls: int,
+    rate: float,
+    hold_ms: int,
+    concurrent: int | None = None,
+    rtt: bool = False,
+) -> SippLoad:
+    """SIPp as the carrier trunk: `calls` citizens at `rate` per second, each talking hold_ms."""
     work.mkdir(parents=True, exist_ok=True)
     pcap = work / "caller.pcap"
     if not pcap.exists():
@@ -272,87 +318,123 @@ def call(
     args = sipp_args(
         SCENARIOS / "caller.xml", free_ports(1), calls, extra, f"127.0.0.1:{subject.sip_port}"
     )
-    return run_sipp(args, work, timeout_s=calls / rate + hold_ms / 1000 + 120)
+    return SippLoad(args, work, timeout_s=calls / rate + hold_ms / 1000 + 120)
 
 
-def capacity_step(subject: Subject, work: Path, concurrent: int) -> None:
+@dataclass
+class StepFigures:
+    """One capacity step: what the window measured."""
+
+    concurrent: int
+    result: SippResult
+    streams: int  # outgoing streams seen in the window
+    expected: int  # streams there should be (calls × legs)
+    window: float  # seconds, by the kernel's receive time
+    loss: list[float]  # per stream, over the whole window (missing streams count as 1.0)
+    gap_p99: list[float]  # per stream, seconds
+    cpu: float  # the subject's process, % of one core over the window
+    system: float  # of it in the kernel
+    relay_cpu: float  # rtpengine's process, % of one core (0 without it)
+    load_cpu: float  # the SIPp processes (callers and agent phones), % of one core
+    machine: float  # all cores busy, % of one core
+    threads: int
+    lag: list[float]  # OPTIONS round trips, seconds
+    lost_probes: int
+    dropped: int  # frames the tap could not keep up with
+    load_average: float
+
+
+def capacity_step(
+    subject: Subject, work: Path, concurrent: int, window: float = WINDOW_SECONDS
+) -> StepFigures:
     ramp = concurrent / CALLS_PER_SECOND_RAMP
-    hold_ms = int((ramp + SETTLE_SECONDS * 2 + WINDOW_SECONDS + 2) * 1000)
-    counter = StreamCounter(subject.rtp_low, subject.rtp_high)
+    hold_ms = int((ramp + SETTLE_SECONDS * 2 + window + 2) * 1000)
+    counter = StreamCounter(subject.stream_low, subject.stream_high)
     probe: OptionsProbe | None = None
     cpu_before = subject.server.cpu_seconds()
-    result: list[SippResult] = []
-
-    def run() -> None:
-        result.append(call(subject, work, concurrent, CALLS_PER_SECOND_RAMP, hold_ms))
-
-    import threading
-
-    runner = threading.Thread(target=run)
-    runner.start()
+    callers = start_calls(subject, work, concurrent, CALLS_PER_SECOND_RAMP, hold_ms)
     time.sleep(ramp + SETTLE_SECONDS)  # the bench's schedule, not synchronisation of a test
     counter.open_window()
-    if subject.name == "hotline":  # pyVoIP's SIP side would answer from another thread
+    if subject.name != "pyVoIP 1.6.8":  # pyVoIP's SIP side would answer from another thread
         probe = OptionsProbe(subject.sip_port)
+    load = [callers.process, *subject.peers]
+    relay = [subject.relay] if subject.relay is not None else []
     cpu_start = subject.server.cpu_seconds()
     system_start = subject.server.system_cpu_seconds()
+    relay_start = sum(p.cpu_seconds() for p in relay)
+    load_start = sum(p.cpu_seconds() for p in load)
     machine_start = machine_cpu_seconds()
     threads = subject.server.threads()
-    time.sleep(WINDOW_SECONDS)
+    time.sleep(window)
+    cpu = (subject.server.cpu_seconds() - cpu_start) / window * 100
+    system = (subject.server.system_cpu_seconds() - system_start) / window * 100
+    relay_cpu = (sum(p.cpu_seconds() for p in relay) - relay_start) / window * 100
+    load_cpu = (sum(p.cpu_seconds() for p in load) - load_start) / window * 100
+    machine = (machine_cpu_seconds() - machine_start) / window * 100
+    load_average = os.getloadavg()[0]
     streams = counter.close_window()
-    cpu = (subject.server.cpu_seconds() - cpu_start) / WINDOW_SECONDS * 100
-    system = (subject.server.system_cpu_seconds() - system_start) / WINDOW_SECONDS * 100
-    machine = (machine_cpu_seconds() - machine_start) / WINDOW_SECONDS * 100
+    seconds = counter.window_seconds
     if probe is not None:
         probe.close()
-    runner.join()
+    done = callers.finish()
     dropped = counter.dropped()
     counter.close()
-    done = result[0]
     expected = concurrent * subject.legs_per_call
-    # A stream that began or ended inside the window (a leg opened for a re-offered call)
-    # is rated over its own span; one shorter than 2 s is too short to rate and is listed.
-    whole = [s for s in streams.values() if s.last - s.first >= 2.0]
-    short = [s for s in streams.values() if s.last - s.first < 2.0]
-    rates = sorted(s.rate for s in whole)
-    below = [s for s in whole if s.rate < 49.5]
-    unfinished = " (SIPp stopped at its time limit)" if done.code == TIMED_OUT else ""
+    # Each stream rated over the whole window: a stream that began or ended inside it (a leg
+    # opened for a re-offered call) shows as loss; a stream that never came counts as lost.
+    rated = sorted(streams.values(), key=lambda s: s.loss_over(seconds))
+    loss = [s.loss_over(seconds) for s in rated] + [1.0] * max(0, expected - len(rated))
+    figures = StepFigures(
+        concurrent,
+        done,
+        len(streams),
+        expected,
+        seconds,
+        loss,
+        sorted(s.gap_percentile(0.99) for s in rated),
+        cpu,
+        system,
+        relay_cpu,
+        load_cpu,
+        machine,
+        threads,
+        sorted(probe.round_trips) if probe is not None else [],
+        probe.lost if probe is not None else 0,
+        dropped,
+        load_average,
+    )
+    print_step(figures, subject.server.cpu_seconds() - cpu_before)
+    return figures
+
+
+def print_step(f: StepFigures, step_cpu: float) -> None:
+    unfinished = " (SIPp stopped at its time limit)" if f.result.code == TIMED_OUT else ""
+    below = sum(1 for loss in f.loss if loss > 0.01)
     print(
-        f"  {concurrent:4d} at once: calls ok {done.successful}/{concurrent} failed {done.failed}"
-        f"{unfinished} | streams {len(whole)}/{expected} (+{len(short)} under 2 s)"
-        f" min {rates[0] if rates else 0:.1f} median "
-        f"{statistics.median(rates) if rates else 0:.1f} pkt/s, below 49.5: {len(below)}"
-        f" | CPU {cpu:.0f}% threads {threads} | tap drops {dropped}"
-        f" | whole step CPU {subject.server.cpu_seconds() - cpu_before:.1f} s",
+        f"  {f.concurrent:4d} at once: calls ok {f.result.successful}/{f.concurrent} failed"
+        f" {f.result.failed}{unfinished} | streams {f.streams}/{f.expected} over"
+        f" {f.window:.1f} s, losing over 1%: {below} | CPU {f.cpu:.0f}% threads {f.threads}"
+        + (f", rtpengine {f.relay_cpu:.0f}%" if f.relay_cpu else "")
+        + f" | tap drops {f.dropped} | whole step CPU {step_cpu:.1f} s",
         flush=True,
     )
-    # Each whole stream against 50 packets a second over its span; gaps by kernel time.
-    loss = sorted(max(0.0, 1 - s.packets / (1 + 50 * (s.last - s.first))) for s in whole)
-    gap_p99 = sorted(s.gap_percentile(0.99) for s in whole)
-    lag = sorted(probe.round_trips) if probe is not None else []
+    per_call = (f.cpu + f.relay_cpu) / f.concurrent
     print(
-        f"        CPU per call {cpu / concurrent:.3f}% of a core, of it in the kernel"
-        f" {system / concurrent:.3f}% (machine {machine:.0f}% of"
-        f" {100 * (os.cpu_count() or 1)}%, load {os.getloadavg()[0]:.1f})"
-        f" | interarrival p99 median stream {1000 * _middle(gap_p99):.1f} ms, worst"
-        f" {1000 * (gap_p99[-1] if gap_p99 else 0):.1f} ms"
-        f" | loss median {100 * _middle(loss):.2f}% worst {100 * (loss[-1] if loss else 0):.2f}%"
+        f"        CPU per call {per_call:.3f}% of a core, of it in the kernel"
+        f" {f.system / f.concurrent:.3f}% (machine {f.machine:.0f}% of"
+        f" {100 * (os.cpu_count() or 1)}%, SIPp {f.load_cpu:.0f}%, load {f.load_average:.1f})"
+        f" | interarrival p99 median stream {1000 * _middle(f.gap_p99):.1f} ms, worst"
+        f" {1000 * (f.gap_p99[-1] if f.gap_p99 else 0):.1f} ms"
+        f" | loss median {100 * _middle(f.loss):.2f}% worst"
+        f" {100 * (f.loss[-1] if f.loss else 0):.2f}%"
         + (
-            f" | OPTIONS round trip p50 {1000 * percentile(lag, 0.5):.1f} ms"
-            f" p99 {1000 * percentile(lag, 0.99):.1f} ms (lost {probe.lost})"
-            if probe is not None and lag
+            f" | OPTIONS round trip p50 {1000 * percentile(f.lag, 0.5):.1f} ms"
+            f" p99 {1000 * percentile(f.lag, 0.99):.1f} ms (lost {f.lost_probes})"
+            if f.lag
             else ""
         ),
         flush=True,
     )
-    for stream in below[:5]:
-        print(
-            f"        below 49.5: port {stream.port} {stream.packets} packets"
-            f" in {stream.last - stream.first:.1f} s",
-            flush=True,
-        )
-    if len(below) > 5:
-        print(f"        … and {len(below) - 5} more below 49.5", flush=True)
 
 
 def _middle(values: list[float]) -> float:
@@ -380,21 +462,48 @@ def answer_latency(subject: Subject, work: Path, calls: int) -> None:
     )
 
 
-def memory(subject: Subject, work: Path, total: int, rate: float) -> None:
+@dataclass
+class MemoryFigures:
+    calls: int
+    first: float  # the subject's RSS after 100 calls, MiB
+    last: float  # after `calls`
+    relay_first: float  # rtpengine's (0 without it)
+    relay_last: float
+    ok: int
+    failed: int
+
+
+def memory(subject: Subject, work: Path, total: int, rate: float) -> MemoryFigures:
     # Ended calls stay referenced until their transactions' Timer H/J (32 s) run out, so
     # RSS is read once those have passed: what is left then is what a call leaves behind.
     first = call(subject, work / "first", 100, rate, 1000)
     time.sleep(TRANSACTION_LINGER_SECONDS)
     after_first = subject.server.rss_mib()
+    relay_first = subject.relay.rss_mib() if subject.relay is not None else 0.0
     rest = call(subject, work / "rest", total - 100, rate, 1000)
     time.sleep(TRANSACTION_LINGER_SECONDS)
     after_all = subject.server.rss_mib()
+    relay_last = subject.relay.rss_mib() if subject.relay is not None else 0.0
+    figures = MemoryFigures(
+        total,
+        after_first,
+        after_all,
+        relay_first,
+        relay_last,
+        first.successful + rest.successful,
+        first.failed + rest.failed,
+    )
     print(
         f"  RSS after 100 calls {after_first:.1f} MiB, after {total:,} calls {after_all:.1f} MiB"
-        f" (growth {after_all - after_first:+.1f} MiB; failed"
-        f" {first.failed + rest.failed}, ok {first.successful + rest.successful})",
+        f" (growth {after_all - after_first:+.1f} MiB; failed {figures.failed}, ok {figures.ok})"
+        + (
+            f"; rtpengine {relay_first:.1f} → {relay_last:.1f} MiB"
+            if subject.relay is not None
+            else ""
+        ),
         flush=True,
     )
+    return figures
 
 
 def main() -> None:
@@ -407,7 +516,26 @@ def main() -> None:
     parser.add_argument("--memory-rate", type=float, default=30)
     parser.add_argument("--skip", default="", help="comma list of capacity,latency,memory")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep its logs")
+    parser.add_argument(
+        "--engines",
+        help="embedded,rtpengine: the hotline with each media engine side by side (fresh"
+        " processes), one capacity step of --calls calls, then memory after --memory-calls",
+    )
+    parser.add_argument("--calls", type=int, default=250, help="calls at once for --engines")
+    parser.add_argument("--window", type=float, default=WINDOW_SECONDS, help="seconds measured")
+    parser.add_argument("--event-loop", default="asyncio", help="[media] event_loop")
+    parser.add_argument(
+        "--code", type=Path, help="run the hotline from this checkout (e.g. an older commit)"
+    )
     args = parser.parse_args()
+    if args.code:
+        global CODE
+        CODE = args.code.resolve()
+    if args.engines:
+        from bench.gateway_engines import compare
+
+        compare(args)
+        return
     steps = [int(s) for s in args.steps.split(",")]
     skip = set(args.skip.split(","))
     subjects = ["hotline", "pyvoip"] if args.subject == "both" else [args.subject]

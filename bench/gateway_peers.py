@@ -64,6 +64,10 @@ class Stream:
         ordered = sorted(self.gaps)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
+    def loss_over(self, window: float, rate: float = 50.0) -> float:
+        """The share of the packets due over the whole window that never came."""
+        return max(0.0, 1 - self.packets / (rate * window)) if window > 0 else 0.0
+
     @property
     def rate(self) -> float:
         """Packets per second between the first and last packet seen."""
@@ -91,6 +95,10 @@ class StreamCounter:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._counting = False
+        # The window by the kernel's receive time (CLOCK_REALTIME, as time.time()).
+        self._start = 0.0
+        self._end = float("inf")
+        self._past_end = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -107,6 +115,11 @@ class StreamCounter:
                 # The kernel's receive time: this thread's own delays do not count as jitter.
                 seconds, nanoseconds = _TIMESPEC.unpack_from(ancillary[0][2])
                 at = seconds + nanoseconds / 1e9
+                if at < self._start:
+                    continue
+                if at > self._end:
+                    self._past_end.set()  # every frame of the window has been read
+                    continue
                 header = (frame[14] & 0x0F) * 4
                 port = int.from_bytes(frame[14 + header : 16 + header], "big")
                 counts[port] += 1
@@ -124,10 +137,19 @@ class StreamCounter:
         self._first.clear()
         self._last.clear()
         self.opened_at = time.monotonic()
+        self._start, self._end = time.time(), float("inf")
+        self._past_end.clear()
         self._counting = True
 
+    @property
+    def window_seconds(self) -> float:
+        return self._end - self._start
+
     def close_window(self) -> dict[int, Stream]:
-        """Each source port seen while the window was open: its packets and their span."""
+        """Each source port seen in the window: its packets and their span. The window is
+        cut by the kernel's receive time, so every stream is counted over the same span."""
+        self._end = time.time()
+        self._past_end.wait(2.0)  # the tap reads frames received before the end
         self._counting = False
         self.closed_at = time.monotonic()
         return {
@@ -243,31 +265,47 @@ TIMED_OUT = -1
 
 def run_sipp(args: list[str], cwd: Path, timeout_s: float) -> SippResult:
     """Run SIPp to the end (bounded in time) and read its final counters."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    for old in cwd.glob("*.csv"):
-        old.unlink()
-    try:
-        done = subprocess.run(
-            args, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s
-        )
-        returncode, stdout = done.returncode, done.stdout
-    except subprocess.TimeoutExpired as expired:
-        # A saturated subject never finishes some calls: SIPp is killed, its last counters
-        # (dumped every second) still say how far it got.
-        returncode, stdout = TIMED_OUT, expired.stdout or b""
-    successful = failed = 0
-    stats = cwd / "stats.csv"
-    if stats.exists():
-        rows = list(csv.DictReader(stats.open(), delimiter=";"))
-        if rows:
-            successful = int(rows[-1]["SuccessfulCall(C)"])
-            failed = int(rows[-1]["FailedCall(C)"])
-    response_ms: list[float] = []
-    for rtt in cwd.glob("*_rtt.csv"):
-        for row in csv.DictReader(rtt.open(), delimiter=";"):
-            response_ms.append(float(row["response_time_ms"]))
-    output = stdout.decode(errors="replace")[-2000:]
-    return SippResult(returncode, successful, failed, response_ms, output)
+    return SippLoad(args, cwd, timeout_s).finish()
+
+
+class SippLoad:
+    """A SIPp run in the background (its CPU can be read while it runs), then its counters."""
+
+    def __init__(self, args: list[str], cwd: Path, timeout_s: float) -> None:
+        cwd.mkdir(parents=True, exist_ok=True)
+        for old in cwd.glob("*.csv"):
+            old.unlink()
+        self._cwd = cwd
+        self._deadline = time.monotonic() + timeout_s
+        self._out = cwd / "sipp.out"
+        with self._out.open("wb") as out:
+            popen = subprocess.Popen(
+                args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.process = Process("sipp", popen, self._out)
+
+    def finish(self) -> SippResult:
+        try:
+            returncode = self.process.popen.wait(max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            # A saturated subject never finishes some calls: SIPp is stopped, its last
+            # counters (dumped every second) still say how far it got.
+            self.process.popen.kill()
+            self.process.popen.wait()
+            returncode = TIMED_OUT
+        successful = failed = 0
+        stats = self._cwd / "stats.csv"
+        if stats.exists():
+            rows = list(csv.DictReader(stats.open(), delimiter=";"))
+            if rows:
+                successful = int(rows[-1]["SuccessfulCall(C)"])
+                failed = int(rows[-1]["FailedCall(C)"])
+        response_ms: list[float] = []
+        for rtt in self._cwd.glob("*_rtt.csv"):
+            for row in csv.DictReader(rtt.open(), delimiter=";"):
+                response_ms.append(float(row["response_time_ms"]))
+        output = self._out.read_bytes()[-2000:].decode(errors="replace")
+        return SippResult(returncode, successful, failed, response_ms, output)
 
 
 def start_sipp(name: str, args: list[str], cwd: Path) -> Process:

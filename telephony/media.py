@@ -39,6 +39,11 @@ LATCH_PACKETS = 10
 _FIXED_FIELDS = struct.Struct("!BHI")  # marker and payload type, sequence, timestamp
 _FIXED_HEADER = struct.Struct("!BBHII")
 
+# The largest datagram a leg reads (an RTP packet of G.711 at 20 ms is 172 bytes). asyncio
+# reads each datagram into a 256 KiB buffer of its own, which the C library maps and unmaps
+# for every packet (three system calls); a buffer this small comes from the heap.
+MAX_DATAGRAM_BYTES = 4096
+
 # A leg's errors get one log line each this often at most; the counters take every one.
 ERROR_LOG_SECONDS = 60.0
 
@@ -113,6 +118,8 @@ class RtpLeg(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+        if hasattr(transport, "max_size"):  # asyncio's own transport (uvloop's reads in place)
+            transport.max_size = MAX_DATAGRAM_BYTES
 
     def restart_digits(self) -> None:
         """Key presses are counted afresh from here (a new question is being asked): a phone

@@ -278,6 +278,7 @@ async def test_the_standby_takes_over_and_the_waiting_call_is_counted_as_missed(
                 cut = await admin.fetchval(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE application_name = 'hotline lease node-b'"
+                    " AND datname = current_database()"
                 )
             finally:
                 await admin.close()

@@ -47,7 +47,8 @@ from bench.gateway_peers import (  # noqa: E402
 from tests.support.cluster_peers import PHONE_HOST  # noqa: E402
 from tests.support.rtp_audio import caller_payloads, write_rtp_pcap  # noqa: E402
 from tests.support.sipp import free_ports  # noqa: E402
-from tools.cluster import Cluster, ClusterSettings, Node, options_status  # noqa: E402
+from tools.cluster_launcher import Cluster, ClusterSettings, Node  # noqa: E402
+from tools.cluster_support import options_status  # noqa: E402
 
 SCENARIOS = ROOT / "tests" / "sipp"
 BENCH_SCENARIOS = ROOT / "bench" / "sipp"

@@ -29,7 +29,8 @@ from tests.support.dispatch_core import DispatchCoreStub
 from tests.support.peers import CALLER_NUMBER, ticket_form
 from tests.support.rtp_audio import caller_payloads, write_rtp_pcap
 from tests.support.sipp import SippRun, free_ports, start_sipp
-from tools.cluster import Cluster, ClusterSettings, options_status
+from tools.cluster_launcher import Cluster, ClusterSettings
+from tools.cluster_support import options_status
 
 pytestmark = [pytest.mark.sipp, pytest.mark.postgres]
 AGENT = "1001"

@@ -76,6 +76,7 @@ async def start_cluster(work: Path, database_url: str, agents: list[str]) -> Clu
             rtp_ports=(rtp, rtp + 3999),
             proxy=("127.0.0.1", free_ports(1)),
             rtpengine_ng=free_ports(1),
+            rtpengine_cli=free_ports(1),
             rtpengine_ports=(relay, relay + 1999),
             nginx_port=None,
             database_url=database_url,
@@ -84,6 +85,8 @@ async def start_cluster(work: Path, database_url: str, agents: list[str]) -> Clu
                 "survey": {"enabled": False},
                 "sip": {"drain_seconds": 0, "realm": "bench"},  # the agents' HA1 realm
                 "guard": {"requests_per_window": 0},
+                # Without recording, as the figures in docs/CLUSTER.md were measured.
+                "media": {"recordings_dir": "", "rtpengine_recording_dir": ""},
             },
         )
     )

@@ -60,6 +60,7 @@ class ClusterSettings:
     rtp_ports: tuple[int, int] = (20000, 21999)  # shared out between the nodes
     proxy: tuple[str, int] = ("127.0.0.1", 5060)
     rtpengine_ng: int = 22222
+    rtpengine_cli: int = 22223
     rtpengine_ports: tuple[int, int] = (30000, 30999)
     media_engine: str = "rtpengine"  # or "embedded": no rtpengine started
     nginx_port: int | None = 8000  # None: no nginx even if installed
@@ -112,6 +113,11 @@ class Cluster:
         self.nodes: list[Node] = []
         self.database_url = ""
         self.nginx_url: str | None = None
+
+    @property
+    def rtpengine_spool(self) -> Path:
+        """rtpengine's recording-dir: its pcaps, turned into WAVs by the active node."""
+        return self.settings.workdir.resolve() / "rtpengine-spool"
 
     @property
     def sip_address(self) -> tuple[str, int]:
@@ -266,9 +272,11 @@ class Cluster:
                 "media": {
                     "engine": settings.media_engine,
                     "rtpengine": f"127.0.0.1:{settings.rtpengine_ng}",
-                    # Recording needs the embedded engine (it taps the relayed RTP).
-                    "recordings_dir": (
-                        str(work / "recordings") if settings.media_engine == "embedded" else ""
+                    # Every bridged call recorded; under rtpengine from its captures in
+                    # its recording-dir, which both nodes see (one machine).
+                    "recordings_dir": str(work / "recordings"),
+                    "rtpengine_recording_dir": (
+                        str(self.rtpengine_spool) if settings.media_engine == "rtpengine" else ""
                     ),
                     "voicemail_dir": str(work / "voicemail"),
                 },
@@ -341,8 +349,11 @@ class Cluster:
                 binary,
                 f"--config-file={RTPENGINE_CONF}",
                 f"--listen-ng=127.0.0.1:{ng}",
+                # Its own CLI port: two rtpengines on their default one clash.
+                f"--listen-cli=127.0.0.1:{self.settings.rtpengine_cli}",
                 f"--port-min={low}",
                 f"--port-max={high}",
+                f"--recording-dir={self.rtpengine_spool}",
                 "--log-stderr",
             ],
         )

@@ -1,6 +1,7 @@
 """Two real `hotline serve` nodes sharing one PostgreSQL behind a real Kamailio
 (deploy/kamailio/cluster.cfg) and rtpengine, started by tools/cluster.py: the active node is
-killed (-9, by its PID) with one call bridged to an agent and one waiting; the standby takes
+killed (-9, by its PID) with one call bridged to an agent and one waiting (a short call
+recorded by rtpengine before); the standby takes
 over, Kamailio's probes send new calls and the phone's REGISTER to it, nothing saved before
 is lost, the dead node's calls are closed as "restart", and every case reaches the dispatch
 core exactly once."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import wave
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from hotline.models import Call, MissedCall
+from hotline.models import Call, MissedCall, Recording
 from tests.support.cluster_db import cluster_postgres_url
 from tests.support.cluster_peers import NodeConsole, register_through, start_phone
 from tests.support.dispatch_core import DispatchCoreStub
@@ -80,6 +82,7 @@ async def cluster(
         rtp_ports=(rtp, rtp + 199),
         proxy=("127.0.0.1", free_ports(1)),
         rtpengine_ng=free_ports(1),
+        rtpengine_cli=free_ports(1),
         rtpengine_ports=(relay, relay + 99),
         nginx_port=free_ports(1) if shutil.which("nginx") else None,
         database_url=database_url,
@@ -88,6 +91,7 @@ async def cluster(
             "demo": {"dispatch_sink": False},
             "survey": {"enabled": False},
             "sip": {"drain_seconds": 0},
+            "routing": {"wrap_up_seconds": 0},  # the next call right after the short one
         },
     )
     running = Cluster(settings)
@@ -152,6 +156,18 @@ async def queued_calls(sessions: async_sessionmaker[AsyncSession]) -> int:
             await asyncio.sleep(0.1)
 
 
+async def recorded(sessions: async_sessionmaker[AsyncSession], call_id: str) -> Recording:
+    """The call's recording row, once the node has written its WAV (asked every 100 ms, for
+    60 s: rtpengine's capture is turned into the WAV after the call's media session ends)."""
+    async with asyncio.timeout(60):
+        while True:
+            async with sessions() as db:
+                row = await db.scalar(select(Recording).where(Recording.call_id == call_id))
+            if row is not None:
+                return row
+            await asyncio.sleep(0.1)
+
+
 async def test_the_standby_takes_over_when_the_active_node_is_killed(
     cluster: Cluster, dispatch_core: tuple[DispatchCoreStub, str], tmp_path: Path
 ) -> None:
@@ -164,7 +180,7 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
     assert options_status((second.address, second.sip_port), 0.5) is None  # not listening
 
     phone_port = free_ports(1)
-    phone = await start_phone(tmp_path / "phone-1", phone_port, calls=1)
+    phone = await start_phone(tmp_path / "phone-1", phone_port, calls=2)
     callers: list[SippRun] = []
     async with aiohttp.ClientSession() as http:
         try:
@@ -173,6 +189,13 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
             await register_through(cluster.sip_address, tmp_path / "reg-1", AGENT, phone_port)
             console = await NodeConsole.open(http, first.console_url, AGENT)
             await console.go_ready()
+            # A short call, bridged and finished before the crash: recorded by rtpengine.
+            short_call = await call_in(cluster, tmp_path / "caller-0", 3000)
+            short = await console.next_message("call.offered")
+            await console.next_message("call.ended")
+            code, output = await short_call.wait(120)
+            assert code == 0, output
+            recording = await recorded(sessions, short["call_id"])
             callers.append(await call_in(cluster, tmp_path / "caller-1", 600_000))
             offer = await console.next_message("call.offered")
             await console.next_message("call.connected")
@@ -243,9 +266,16 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
     hops = call_hops(cluster, last_call.sip_call_id)
     assert hops and hops[-1] == new_uri, hops
 
+    # The call finished before the crash has its recording, stereo, linked to it.
+    assert Path(recording.path).parent.parent == cluster.settings.workdir.resolve() / "recordings"
+    with wave.open(recording.path, "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        assert wav.getnframes() > 0
+    assert calls[short["call_id"]].end_reason == "caller-hangup"
+
     # None silently lost: the bridged call and the waiting one ended as "restart", the one
     # waiting is on the missed-call list, the last call ended normally.
-    assert len(calls) == 3, calls
+    assert len(calls) == 4, calls
     restarted = [c for c in calls.values() if c.end_reason == "restart"]
     assert len(restarted) == 2, [(c.state, c.end_reason) for c in calls.values()]
     assert all(c.state == "ended" for c in calls.values())

@@ -60,7 +60,7 @@ DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/hotline_cluster
 
 
 async def empty_database(url: str) -> None:
-    from tests.cluster.test_failover import fresh_database
+    from tests.support.cluster_run import fresh_database
 
     base, _, name = url.rpartition("/")
     await fresh_database(f"{base}/{name}", "")

@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import wave
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import asyncpg
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from hotline.models import Call, MissedCall, Recording
-from tests.support.cluster_db import cluster_postgres_url
 from tests.support.cluster_peers import NodeConsole, register_through, start_phone
+from tests.support.cluster_run import call_in, dispatch_core_running, running_cluster
 from tests.support.dispatch_core import DispatchCoreStub
 from tests.support.peers import CALLER_NUMBER, ticket_form
-from tests.support.rtp_audio import caller_payloads, write_rtp_pcap
-from tests.support.sipp import SippRun, free_ports, start_sipp
-from tools.cluster_launcher import Cluster, ClusterSettings
+from tests.support.sipp import SippRun, free_ports
+from tools.cluster_launcher import Cluster
 from tools.cluster_support import options_status
 
 pytestmark = [pytest.mark.sipp, pytest.mark.postgres]
@@ -39,86 +34,21 @@ AGENT = "1001"
 TAKEOVER_DEADLINE = 60.0  # generous: the machine may be busy; nothing asserts on time
 
 
-async def fresh_database(url: str, suffix: str) -> str:
-    """A new, empty database named after the test database, on the same server."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + suffix
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture
 async def dispatch_core() -> AsyncIterator[tuple[DispatchCoreStub, str]]:
-    stub = DispatchCoreStub()
-    runner = web.AppRunner(stub.app())
-    await runner.setup()
-    port = free_ports(1)
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield stub, f"http://127.0.0.1:{port}/cases"
-    finally:
-        await runner.cleanup()
+    async with dispatch_core_running() as running:
+        yield running
 
 
 @pytest.fixture
 async def cluster(
     tmp_path: Path, dispatch_core: tuple[DispatchCoreStub, str]
 ) -> AsyncIterator[Cluster]:
-    # Checked and emptied on a thread: the check runs its own event loop.
-    database_url = await fresh_database(await asyncio.to_thread(cluster_postgres_url), "_failover")
     _, dispatch_url = dispatch_core
-    rtp, relay = free_ports(200), free_ports(100)
-    settings = ClusterSettings(
-        workdir=tmp_path / "cluster",
-        node_sip_port=free_ports(1),
-        node_console_port=free_ports(1),
-        rtp_ports=(rtp, rtp + 199),
-        proxy=("127.0.0.1", free_ports(1)),
-        rtpengine_ng=free_ports(1),
-        rtpengine_cli=free_ports(1),
-        rtpengine_ports=(relay, relay + 99),
-        nginx_port=free_ports(1) if shutil.which("nginx") else None,
-        database_url=database_url,
-        overrides={
-            "dispatch": {"url": dispatch_url, "max_backoff_seconds": 2},
-            "demo": {"dispatch_sink": False},
-            "survey": {"enabled": False},
-            "sip": {"drain_seconds": 0},
-            "routing": {"wrap_up_seconds": 0},  # the next call right after the short one
-        },
-    )
-    running = Cluster(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def call_in(cluster: Cluster, workdir: Path, talk_ms: int) -> SippRun:
-    """A citizen calls through Kamailio and talks for `talk_ms`, then hangs up."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    write_rtp_pcap(workdir / "caller.pcap", caller_payloads(3.0, 0), 0)
-    return await start_sipp(
-        "caller",
-        "caller_hangs_up_via_proxy.xml",
-        cwd=workdir,
-        local_port=free_ports(1),
-        remote=cluster.sip_address,
-        calls=1,
-        extra=[
-            *("-key", "caller", CALLER_NUMBER, "-s", "12319", "-d", str(talk_ms)),
-            *("-mp", str(free_ports(4)), "-mi", "127.0.0.1"),
-        ],
-        timeout_s=600,
-    )
+    # No wrap-up: the next call right after the short one.
+    overrides = {"routing": {"wrap_up_seconds": 0}}
+    async with running_cluster(tmp_path / "cluster", dispatch_url, "_failover", overrides) as c:
+        yield c
 
 
 def routed(cluster: Cluster, pattern: str) -> list[str]:

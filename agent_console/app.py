@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
@@ -129,7 +130,7 @@ def create_app(
     from agent_console import http, metrics, openapi, transfer, ws
     from agent_console.proxies import forwarded_for_middleware
 
-    middlewares = [error_middleware, http.auth_middleware]
+    middlewares: list[Middleware] = [error_middleware, http.auth_middleware]
     if options.trusted_proxies:
         middlewares.insert(0, forwarded_for_middleware(options.trusted_proxies))
     app = web.Application(middlewares=middlewares, client_max_size=256 * 1024)

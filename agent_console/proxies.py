@@ -6,14 +6,12 @@ X-Forwarded-For says who the browser is. It is believed only on a connection fro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from aiohttp_remotes import XForwardedFiltered
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def trusted_networks(entries: Sequence[str]) -> list[IPv4Network | IPv6Network]:

@@ -66,11 +66,20 @@ async def saved_as(sessions: async_sessionmaker[AsyncSession], agent_id: str, st
 
 
 async def node_behind_nginx(page: Page) -> str:
-    """Which node answers the page's requests through nginx (/healthz names it)."""
-    body = await page.evaluate(
-        """async () => (await fetch("/healthz", {credentials: "same-origin"})).text()"""
-    )
-    return str(json.loads(body)["node"])
+    """Which node answers the page's requests through nginx (/healthz names it). Asked
+    until one answers 200 (every 100 ms, 60 s): just after a failover nginx may still count
+    both nodes as failed (the dead one, and the standby's 503) and answer 502 itself."""
+    async with asyncio.timeout(DEADLINE_MS / 1000):
+        while True:
+            status, body = await page.evaluate(
+                """async () => {
+                    const response = await fetch("/healthz", {credentials: "same-origin"});
+                    return [response.status, await response.text()];
+                }"""
+            )
+            if status == 200:
+                return str(json.loads(body)["node"])
+            await asyncio.sleep(0.1)
 
 
 async def test_the_console_reconnects_through_nginx_to_the_node_that_took_over(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
@@ -65,6 +66,8 @@ class ConsoleOptions:
     session_hours: float
     clock: Callable[[], datetime]
     websocket: WebsocketLimits = WebsocketLimits()
+    # Reverse proxies whose X-Forwarded-For is believed ([console] trusted_proxies).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
@@ -125,10 +128,12 @@ def create_app(
 ) -> web.Application:
     """Build the console app: JSON API, websocket, static page."""
     from agent_console import http, metrics, openapi, transfer, ws
+    from agent_console.proxies import forwarded_for_middleware
 
-    app = web.Application(
-        middlewares=[error_middleware, http.auth_middleware], client_max_size=256 * 1024
-    )
+    middlewares: list[Middleware] = [error_middleware, http.auth_middleware]
+    if options.trusted_proxies:
+        middlewares.insert(0, forwarded_for_middleware(options.trusted_proxies))
+    app = web.Application(middlewares=middlewares, client_max_size=256 * 1024)
     app[options_key] = options
     app[notifier_key] = notifier
     app[health_key] = health

@@ -65,6 +65,8 @@ def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp.web import GracefulExit
+
     from hotline.cluster import LEASE_LOST_EXIT, LeaseLost
     from hotline.logs import configure_logging
     from hotline.wiring import System, serve
@@ -80,8 +82,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(config.media.event_loop)) as runner:
             runner.run(serve(config, ready, migrate=args.migrate))
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, GracefulExit):
+        pass  # Ctrl-C, or SIGTERM (aiohttp raises GracefulExit, status 1): a clean stop
     except LeaseLost:
         return LEASE_LOST_EXIT  # stopped serving; restarted, it waits as a standby
     return 0

@@ -157,6 +157,10 @@ class ConsoleConfig:
     # An agent whose consoles have all been closed this long (no reconnect) is logged out
     # and offered no more calls; a reconnect within it keeps their state. 0: never.
     presence_grace_seconds: float = 60.0
+    # Reverse proxies (addresses or networks) in front of the console, e.g. nginx: their
+    # X-Forwarded-For names the browser (login throttling per address); anyone else's is
+    # ignored. Empty: the connection's own address, always.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

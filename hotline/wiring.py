@@ -343,6 +343,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
                 config.console.ws_messages_per_second,
                 config.console.ws_message_burst,
             ),
+            trusted_proxies=config.console.trusted_proxies,
         ),
         notifier=notifier,
         health=health,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config import load_config
-from tools.cluster import KAMAILIO_CFG, Cluster, ClusterSettings
+from tools.cluster_launcher import KAMAILIO_CFG, Cluster, ClusterSettings
 
 
 def written(tmp_path: Path) -> Cluster:

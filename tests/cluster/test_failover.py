@@ -1,6 +1,7 @@
 """Two real `hotline serve` nodes sharing one PostgreSQL behind a real Kamailio
 (deploy/kamailio/cluster.cfg) and rtpengine, started by tools/cluster.py: the active node is
-killed (-9, by its PID) with one call bridged to an agent and one waiting; the standby takes
+killed (-9, by its PID) with one call bridged to an agent and one waiting (a short call
+recorded by rtpengine before); the standby takes
 over, Kamailio's probes send new calls and the phone's REGISTER to it, nothing saved before
 is lost, the dead node's calls are closed as "restart", and every case reaches the dispatch
 core exactly once."""
@@ -9,111 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
+import wave
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import asyncpg
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from hotline.models import Call, MissedCall
-from tests.support.cluster_db import cluster_postgres_url
+from hotline.models import Call, MissedCall, Recording
 from tests.support.cluster_peers import NodeConsole, register_through, start_phone
+from tests.support.cluster_run import call_in, dispatch_core_running, running_cluster
 from tests.support.dispatch_core import DispatchCoreStub
 from tests.support.peers import CALLER_NUMBER, ticket_form
-from tests.support.rtp_audio import caller_payloads, write_rtp_pcap
-from tests.support.sipp import SippRun, free_ports, start_sipp
-from tools.cluster import Cluster, ClusterSettings, options_status
+from tests.support.sipp import SippRun, free_ports
+from tools.cluster_launcher import Cluster
+from tools.cluster_support import options_status
 
 pytestmark = [pytest.mark.sipp, pytest.mark.postgres]
 AGENT = "1001"
 TAKEOVER_DEADLINE = 60.0  # generous: the machine may be busy; nothing asserts on time
 
 
-async def fresh_database(url: str, suffix: str) -> str:
-    """A new, empty database named after the test database, on the same server."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + suffix
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture
 async def dispatch_core() -> AsyncIterator[tuple[DispatchCoreStub, str]]:
-    stub = DispatchCoreStub()
-    runner = web.AppRunner(stub.app())
-    await runner.setup()
-    port = free_ports(1)
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield stub, f"http://127.0.0.1:{port}/cases"
-    finally:
-        await runner.cleanup()
+    async with dispatch_core_running() as running:
+        yield running
 
 
 @pytest.fixture
 async def cluster(
     tmp_path: Path, dispatch_core: tuple[DispatchCoreStub, str]
 ) -> AsyncIterator[Cluster]:
-    # Checked and emptied on a thread: the check runs its own event loop.
-    database_url = await fresh_database(await asyncio.to_thread(cluster_postgres_url), "_failover")
     _, dispatch_url = dispatch_core
-    rtp, relay = free_ports(200), free_ports(100)
-    settings = ClusterSettings(
-        workdir=tmp_path / "cluster",
-        node_sip_port=free_ports(1),
-        node_console_port=free_ports(1),
-        rtp_ports=(rtp, rtp + 199),
-        proxy=("127.0.0.1", free_ports(1)),
-        rtpengine_ng=free_ports(1),
-        rtpengine_ports=(relay, relay + 99),
-        nginx_port=free_ports(1) if shutil.which("nginx") else None,
-        database_url=database_url,
-        overrides={
-            "dispatch": {"url": dispatch_url, "max_backoff_seconds": 2},
-            "demo": {"dispatch_sink": False},
-            "survey": {"enabled": False},
-            "sip": {"drain_seconds": 0},
-        },
-    )
-    running = Cluster(settings)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def call_in(cluster: Cluster, workdir: Path, talk_ms: int) -> SippRun:
-    """A citizen calls through Kamailio and talks for `talk_ms`, then hangs up."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    write_rtp_pcap(workdir / "caller.pcap", caller_payloads(3.0, 0), 0)
-    return await start_sipp(
-        "caller",
-        "caller_hangs_up_via_proxy.xml",
-        cwd=workdir,
-        local_port=free_ports(1),
-        remote=cluster.sip_address,
-        calls=1,
-        extra=[
-            *("-key", "caller", CALLER_NUMBER, "-s", "12319", "-d", str(talk_ms)),
-            *("-mp", str(free_ports(4)), "-mi", "127.0.0.1"),
-        ],
-        timeout_s=600,
-    )
+    # No wrap-up: the next call right after the short one.
+    overrides = {"routing": {"wrap_up_seconds": 0}}
+    async with running_cluster(tmp_path / "cluster", dispatch_url, "_failover", overrides) as c:
+        yield c
 
 
 def routed(cluster: Cluster, pattern: str) -> list[str]:
@@ -151,6 +86,18 @@ async def queued_calls(sessions: async_sessionmaker[AsyncSession]) -> int:
             await asyncio.sleep(0.1)
 
 
+async def recorded(sessions: async_sessionmaker[AsyncSession], call_id: str) -> Recording:
+    """The call's recording row, once the node has written its WAV (asked every 100 ms, for
+    60 s: rtpengine's capture is turned into the WAV after the call's media session ends)."""
+    async with asyncio.timeout(60):
+        while True:
+            async with sessions() as db:
+                row = await db.scalar(select(Recording).where(Recording.call_id == call_id))
+            if row is not None:
+                return row
+            await asyncio.sleep(0.1)
+
+
 async def test_the_standby_takes_over_when_the_active_node_is_killed(
     cluster: Cluster, dispatch_core: tuple[DispatchCoreStub, str], tmp_path: Path
 ) -> None:
@@ -163,7 +110,7 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
     assert options_status((second.address, second.sip_port), 0.5) is None  # not listening
 
     phone_port = free_ports(1)
-    phone = await start_phone(tmp_path / "phone-1", phone_port, calls=1)
+    phone = await start_phone(tmp_path / "phone-1", phone_port, calls=2)
     callers: list[SippRun] = []
     async with aiohttp.ClientSession() as http:
         try:
@@ -172,6 +119,13 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
             await register_through(cluster.sip_address, tmp_path / "reg-1", AGENT, phone_port)
             console = await NodeConsole.open(http, first.console_url, AGENT)
             await console.go_ready()
+            # A short call, bridged and finished before the crash: recorded by rtpengine.
+            short_call = await call_in(cluster, tmp_path / "caller-0", 3000)
+            short = await console.next_message("call.offered")
+            await console.next_message("call.ended")
+            code, output = await short_call.wait(120)
+            assert code == 0, output
+            recording = await recorded(sessions, short["call_id"])
             callers.append(await call_in(cluster, tmp_path / "caller-1", 600_000))
             offer = await console.next_message("call.offered")
             await console.next_message("call.connected")
@@ -242,9 +196,16 @@ async def test_the_standby_takes_over_when_the_active_node_is_killed(
     hops = call_hops(cluster, last_call.sip_call_id)
     assert hops and hops[-1] == new_uri, hops
 
+    # The call finished before the crash has its recording, stereo, linked to it.
+    assert Path(recording.path).parent.parent == cluster.settings.workdir.resolve() / "recordings"
+    with wave.open(recording.path, "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        assert wav.getnframes() > 0
+    assert calls[short["call_id"]].end_reason == "caller-hangup"
+
     # None silently lost: the bridged call and the waiting one ended as "restart", the one
     # waiting is on the missed-call list, the last call ended normally.
-    assert len(calls) == 3, calls
+    assert len(calls) == 4, calls
     restarted = [c for c in calls.values() if c.end_reason == "restart"]
     assert len(restarted) == 2, [(c.state, c.end_reason) for c in calls.values()]
     assert all(c.state == "ended" for c in calls.values())

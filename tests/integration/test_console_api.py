@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agent_console.app import options_key, throttle_key
 from tests.conftest import RunningHotline
 
 
@@ -231,3 +232,29 @@ async def test_repeated_wrong_passwords_are_throttled(hotline: RunningHotline) -
         )
     assert statuses == [401] * 5 + [429]
     assert locked[0] == 429 and locked[1]["error_id"] == "too-many-attempts"
+
+
+@pytest.mark.parametrize(
+    ("hotline_overrides", "counted"),
+    [
+        ({"console": {"trusted_proxies": ("127.0.0.1",)}}, "203.0.113.7"),
+        # Nobody trusted: the header is anyone's to write, so it is ignored.
+        ({}, "127.0.0.1"),
+    ],
+)
+async def test_wrong_passwords_count_against_the_browser_a_trusted_proxy_names(
+    hotline: RunningHotline, counted: str
+) -> None:
+    await hotline.add_agent("1001")
+    throttles = hotline.system.app[throttle_key]
+    throttles.address.limit = 1  # one failure locks the address it was counted against
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            hotline.url("/api/login"),
+            json={"agent_id": "1001", "password": "guess"},
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        ) as response:
+            assert response.status == 401
+    now = hotline.system.app[options_key].clock()
+    locked = {a for a in ("203.0.113.7", "127.0.0.1") if throttles.address.retry_after([a], now)}
+    assert locked == {counted}

@@ -107,6 +107,10 @@ async def test_demo_on_another_console_port_forwards_cases(tmp_path: Path) -> No
             assert "dispatched" in kinds and all(e["by"] for e in view["events"])
             if state == "callback":
                 assert kinds[-3:] == ["handled", "verified", "closed"]
-    finally:
+        # SIGTERM (systemd's stop) drains and ends with status 0, not aiohttp's 1.
         server.terminate()
-        server.wait(timeout=30)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)

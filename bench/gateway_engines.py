@@ -10,8 +10,13 @@ and the SIPp agent phones, which echo); the machine's (/proc/stat, all cores); p
 stream, counted on loopback where it leaves the engine, interarrival p99 and loss rated over
 the whole window (median and worst stream); RSS growth of a fresh process.
 
-With the embedded engine every call is recorded (stereo WAV); with rtpengine the calls are
-bridged, not recorded (the node does not receive their audio), and the table says so.
+Every call is recorded (stereo WAV) with either engine: the embedded engine records as it
+relays; rtpengine writes a pcap per call (`recording-method = pcap`, a recording-dir of the
+bench's own) that the node turns into the WAV after the call (`[media]
+rtpengine_recording_dir`), starting as each call ends. So that the conversion is counted, the
+CPU of the node and rtpengine over the whole step (from before the first call until every
+recording is linked in the node's database) is measured too, with either engine, and divided
+by the calls and their length: CPU per call over its whole life, recording included.
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import argparse
 import asyncio
 import os
 import shutil
+import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 from bench.bench_gateway import (
+    CALLS_PER_SECOND_RAMP,
     ROOT,
+    SETTLE_SECONDS,
     MemoryFigures,
     StepFigures,
     Subject,
@@ -42,8 +51,10 @@ RTPENGINE_CONFIG = ROOT / "deploy" / "rtpengine" / "rtpengine.conf"
 RELAY_LOW, RELAY_HIGH = 34000, 37999
 
 
-def start_rtpengine(work: Path) -> tuple[Process, int, int, int]:
-    """rtpengine as the tests run it (userspace, loopback): its process, ng port, port range."""
+def start_rtpengine(work: Path, spool: Path) -> tuple[Process, int, int, int]:
+    """rtpengine as the tests run it (userspace, loopback, recording pcaps into `spool`): its
+    process, ng port, port range."""
+    spool.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("rtpengine")
     if binary is None:
         raise SystemExit("rtpengine is not installed (tools/install-test-deps.sh installs it)")
@@ -54,8 +65,11 @@ def start_rtpengine(work: Path) -> tuple[Process, int, int, int]:
             binary,
             f"--config-file={RTPENGINE_CONFIG}",
             f"--listen-ng=127.0.0.1:{ng_port}",
+            # Its own CLI port: the default one is taken by any other rtpengine on the machine.
+            f"--listen-cli=127.0.0.1:{free_ports(1)}",
             f"--port-min={low}",
             f"--port-max={high}",
+            f"--recording-dir={spool}",
             "--log-level=4",  # warnings: a log line per call would be the bench's own cost
             "--log-stderr",
         ],
@@ -80,15 +94,41 @@ def _start(engine: str, work: Path, agents: int, event_loop: str) -> Subject:
     media = {"event_loop": event_loop}
     if engine == "embedded":
         return start_hotline(work, agents, media)
-    relay, ng_port, low, high = start_rtpengine(work / "rtpengine")
-    # The node no longer receives a bridged call's audio: nothing to record.
-    media |= {"engine": "rtpengine", "rtpengine": f"127.0.0.1:{ng_port}", "recordings_dir": ""}
+    spool = work / "rtpengine-spool"
+    relay, ng_port, low, high = start_rtpengine(work / "rtpengine", spool)
+    # rtpengine captures each call; the node converts the capture to its WAV after the call.
+    media |= {
+        "engine": "rtpengine",
+        "rtpengine": f"127.0.0.1:{ng_port}",
+        "rtpengine_recording_dir": str(spool),
+    }
     return start_hotline(work, agents, media, (relay, low, high))
+
+
+def recordings_linked(work: Path) -> int:
+    """Recordings the node has finished and linked to their calls (its SQLite database)."""
+    db = sqlite3.connect(f"file:{work / 'bench.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(db.execute("SELECT count(*) FROM recordings").fetchone()[0])
+    except sqlite3.OperationalError:  # locked for longer than the timeout: not yet
+        return -1
+    finally:
+        db.close()
+
+
+def wait_recorded(work: Path, calls: int, timeout: float = 600.0) -> None:
+    """Until every call's recording is linked (under rtpengine: each capture converted)."""
+    deadline = time.monotonic() + timeout
+    while recordings_linked(work) < calls:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{recordings_linked(work)} of {calls} recordings after {timeout} s")
+        time.sleep(0.5)  # polling the bench's own database, not synchronising a test
 
 
 def compare(args: argparse.Namespace) -> None:
     engines = args.engines.split(",")
     steps: dict[str, StepFigures] = {}
+    whole: dict[str, tuple[float, float]] = {}  # node, rtpengine CPU s: the step, recorded
     memories: dict[str, MemoryFigures] = {}
     skip = set(args.skip.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as scratch:
@@ -99,7 +139,22 @@ def compare(args: argparse.Namespace) -> None:
                 subject = _start(engine, work, args.calls + 10, args.event_loop)
                 print(f"{engine}: {args.calls} calls at once (pid {subject.server.pid})")
                 try:
+                    # The whole step, from before the first call until every recording is
+                    # linked: set-up, media, BYEs, closing files and, under rtpengine,
+                    # converting the captures (which starts as each call ends).
+                    relay = subject.relay
+                    node_start = subject.server.cpu_seconds()
+                    relay_start = relay.cpu_seconds() if relay is not None else 0.0
                     steps[engine] = capacity_step(subject, work / "step", args.calls, args.window)
+                    wait_recorded(work, args.calls)
+                    whole[engine] = (
+                        subject.server.cpu_seconds() - node_start,
+                        relay.cpu_seconds() - relay_start if relay is not None else 0.0,
+                    )
+                    print(
+                        f"  whole step until all recorded: node {whole[engine][0]:.1f} s CPU,"
+                        f" rtpengine {whole[engine][1]:.1f} s"
+                    )
                 finally:
                     subject.stop()
             if "memory" not in skip:
@@ -112,7 +167,12 @@ def compare(args: argparse.Namespace) -> None:
                     )
                 finally:
                     subject.stop()
-    print_table(args, engines, steps, memories)
+    print_table(args, engines, steps, memories, whole)
+
+
+def call_seconds(calls: int, window: float) -> float:
+    """How long each call of the capacity step lasts (capacity_step's schedule)."""
+    return calls / CALLS_PER_SECOND_RAMP + SETTLE_SECONDS * 2 + window + 2
 
 
 def print_table(
@@ -120,10 +180,12 @@ def print_table(
     engines: list[str],
     steps: dict[str, StepFigures],
     memories: dict[str, MemoryFigures],
+    whole: dict[str, tuple[float, float]] | None = None,
 ) -> None:
+    whole = whole or {}
     heading = {
         "embedded": "embedded (bridged, recorded)",
-        "rtpengine": "rtpengine (bridged, NOT recorded)",
+        "rtpengine": "rtpengine (bridged, recorded)",
     }
     rows: list[tuple[str, list[str]]] = []
 
@@ -165,6 +227,21 @@ def print_table(
             "CPU per call, node + rtpengine",
             lambda e: per_call(step(e).cpu + step(e).relay_cpu, e) if step(e) else "—",
         )
+        length = call_seconds(args.calls, args.window)
+
+        def whole_cell(engine: str) -> str:
+            if engine not in whole:
+                return "—"
+            node, relay = whole[engine]
+            return f"{node:.1f} s + {relay:.1f} s" if relay else f"{node:.1f} s"
+
+        def whole_per_call(engine: str) -> str:
+            if engine not in whole:
+                return "—"
+            return f"{100 * sum(whole[engine]) / args.calls / length:.3f}%"
+
+        row("CPU, whole step until all recorded: node (+ rtpengine)", whole_cell)
+        row(f"CPU per call over its whole {length:.0f} s, recording included", whole_per_call)
         row("node process in all", with_step(lambda f: f"{f.cpu:.0f}% ({f.threads} threads)"))
         row("rtpengine in all", with_step(lambda f: f"{f.relay_cpu:.0f}%" if f.relay_cpu else "—"))
         row("load generator (SIPp callers + phones)", with_step(lambda f: f"{f.load_cpu:.0f}%"))
@@ -236,7 +313,7 @@ def print_table(
             + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
         )
     if "rtpengine" in engines:
-        print("rtpengine column: calls bridged through rtpengine, not recorded.")
+        print("rtpengine column: calls bridged through rtpengine; its pcaps converted by the node.")
     print(
         f"(python bench/bench_gateway.py --engines {args.engines} --calls {args.calls}"
         f" --window {args.window:g} --memory-calls {args.memory_calls} --event-loop"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import struct
 import wave
 from collections.abc import Callable, Mapping
@@ -95,6 +96,10 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.sent = 0
         self.dropped = 0
         self.transport: asyncio.DatagramTransport | None = None
+        # The leg's own socket when the engine opened it: packets are sent on it directly
+        # (asyncio's `sendto` wrapper costs as much Python again as the relay itself).
+        self._socket: socket.socket | None = None
+        self._direct = False  # off while the transport holds packets the socket refused
         self._ssrc = random.getrandbits(32)
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
@@ -251,12 +256,32 @@ class RtpLeg(asyncio.DatagramProtocol):
         )
         self._marker = False
         try:
-            self.transport.sendto(header + payload, self.remote)
+            if self._direct:
+                try:
+                    self._socket.sendto(header + payload, self.remote)  # type: ignore[union-attr]
+                except OSError:
+                    self._send_through_transport(header + payload)
+            else:
+                self._send_through_transport(header + payload)
         except Exception as exc:  # whatever one leg's send raises stays its own
             self.errors.send += 1
             self.log_error("rtp send failed", exc)
             return
         self.sent += 1
+
+    def use_socket(self, sock: socket.socket) -> None:
+        """Send on `sock` (the transport's own) directly from now on."""
+        self._socket = sock
+        self._direct = True
+
+    def _send_through_transport(self, data: bytes) -> None:
+        """asyncio's path: what the socket refuses (full) is kept and sent in order later, an
+        error goes to error_received. Direct sending resumes once nothing is kept."""
+        transport = cast(asyncio.DatagramTransport, self.transport)
+        transport.sendto(data, self.remote)
+        if self._socket is not None:
+            kept = getattr(transport, "get_write_buffer_size", None)
+            self._direct = kept is not None and kept() == 0
 
     def log_error(self, what: str, exc: BaseException) -> None:
         """A warning about this leg, at most once a minute per leg."""
@@ -277,6 +302,7 @@ class MediaEngine:
         if port_min > port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
         self._host = host
+        self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # RTP on even ports, RTCP would take the odd one above (RFC 3550 §11).
         self._free = list(range(port_min + port_min % 2, port_max, 2))
         random.shuffle(self._free)
@@ -296,14 +322,20 @@ class MediaEngine:
         loop = asyncio.get_running_loop()
         for _ in range(len(self._free)):
             port = self._free.pop(0)
+            # The engine opens the socket itself so that the leg can send on it directly.
+            sock = socket.socket(self._family, socket.SOCK_DGRAM)
             try:
+                sock.setblocking(False)
+                sock.bind((self._host, port))
                 _, leg = await loop.create_datagram_endpoint(
                     lambda port=port: RtpLeg(port, codec, self.errors),  # type: ignore[misc]
-                    local_addr=(self._host, port),
+                    sock=sock,
                 )
             except OSError:
+                sock.close()
                 self._free.append(port)  # taken by someone else; try it again later
                 continue
+            leg.use_socket(sock)
             self._legs.add(leg)
             return leg
         raise RuntimeError("no free RTP port")

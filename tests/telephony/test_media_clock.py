@@ -72,7 +72,9 @@ async def test_an_error_in_one_legs_write_leaves_the_other_legs_audio_flowing() 
     good, bad, good_far, bad_far = await two_playing_legs(engine)
     try:
         # What a NUL byte in an address raises from sendto, on the clock's path.
-        bad.transport = Broken(ValueError("embedded null character"))  # type: ignore[assignment]
+        broken = Broken(ValueError("embedded null character"))
+        bad.transport = broken  # type: ignore[assignment]
+        bad.use_socket(broken)  # type: ignore[arg-type]  # the leg sends on its socket directly
         await good_far.packets(25)  # half a second more of audio for the good leg
         assert engine.errors.send >= 20
         assert engine.errors.clock_restarts == 0

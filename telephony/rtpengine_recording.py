@@ -11,14 +11,16 @@ its callee-facing port, the two ports the relay handed out in the SDP.
 embedded recorder's `StereoMixer`, with its jitter buffer and loss filling) and also by the
 time rtpengine received them, so a side that starts late or pauses (on hold, silence
 suppression) stays in step with the other instead of sliding earlier. `convert_pcap` reads
-the capture (dpkt) and writes the WAV; `RtpengineRecordings` waits for rtpengine to close
-the capture, converts it in a worker thread and removes rtpengine's files.
+the capture (dpkt for the file's records, `struct` for the headers in them) and writes the
+WAV; `RtpengineRecordings` waits for rtpengine to close the capture, converts it in a worker
+thread and removes rtpengine's files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,17 +50,30 @@ CLOSE_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.1
 _LINK_ETHERNET = 1
 _LINK_RAW = (12, 14, 101)  # DLT_RAW as BSDs and Linux number it, and LINKTYPE_RAW
+_ETHERTYPE = struct.Struct("!H")
+_ETHERTYPE_IPV4, _ETHERTYPE_IPV6 = 0x0800, 0x86DD
+_VLAN_TAGS = (0x8100, 0x88A8)
+_IPV4_FRAGMENT = struct.Struct("!H")  # flags and fragment offset
+_UDP = 17
+_UDP_PORT_LENGTH = struct.Struct("!HH")  # destination port, length
+_RTP_FIELDS = struct.Struct("!xBH")  # marker and payload type, sequence
 
 
 @dataclass(frozen=True)
 class CapturedRtp:
     time: float  # when rtpengine received it, seconds
     port: int  # the rtpengine port it was sent to
-    packet: RtpPacket
+    payload_type: int
+    sequence: int
+    payload: bytes
 
 
 def captured_rtp(path: Path) -> Iterator[CapturedRtp]:
-    """The RTP packets of a pcap rtpengine wrote (raw IP or Ethernet frames), in order."""
+    """The RTP packets of a pcap rtpengine wrote (raw IP or Ethernet frames), in order.
+
+    dpkt reads the capture's records; the IP, UDP and RTP headers inside are read with
+    `struct` (a dpkt object per header made this four times slower: a 30 s call is 3,000
+    packets)."""
     with path.open("rb") as file:
         reader = dpkt.pcap.Reader(file)
         link = reader.datalink()
@@ -66,31 +81,61 @@ def captured_rtp(path: Path) -> Iterator[CapturedRtp]:
             raise ValueError(f"{path.name}: link type {link} is neither raw IP nor Ethernet")
         try:
             for time, frame in reader:
-                datagram = _udp(frame, link)
+                datagram = udp_payload(frame, link == _LINK_ETHERNET)
                 if datagram is None:
                     continue
+                port, data = datagram
+                if len(data) >= 12 and data[0] == 0x80:  # a bare header, as nearly all are
+                    second, sequence = _RTP_FIELDS.unpack_from(data)
+                    yield CapturedRtp(float(time), port, second & 0x7F, sequence, data[12:])
+                    continue
                 try:
-                    packet = RtpPacket.parse(bytes(datagram.data))
+                    packet = RtpPacket.parse(data)
                 except ValueError:
                     continue  # not RTP (an RTCP port is a different port, but be sure)
-                yield CapturedRtp(float(time), int(datagram.dport), packet)
+                yield CapturedRtp(
+                    float(time), port, packet.payload_type, packet.sequence, packet.payload
+                )
         except dpkt.NeedData:
             # The last record cut short (rtpengine stopped mid-write): keep what came before.
             log.warning("recording capture truncated", extra={"file": path.name})
 
 
-def _udp(frame: bytes, link: int) -> dpkt.udp.UDP | None:
-    try:
-        if link == _LINK_ETHERNET:
-            ip = dpkt.ethernet.Ethernet(frame).data
-        elif frame and frame[0] >> 4 == 6:
-            ip = dpkt.ip6.IP6(frame)
-        else:
-            ip = dpkt.ip.IP(frame)
-    except (dpkt.UnpackError, IndexError):
+def udp_payload(frame: bytes, ethernet: bool) -> tuple[int, bytes] | None:
+    """A captured frame's UDP destination port and payload; None if it is not UDP over IPv4
+    or IPv6 (with no extension headers, as rtpengine writes them), or is cut short."""
+    offset = 0
+    if ethernet:
+        if len(frame) < 14:
+            return None
+        kind = _ETHERTYPE.unpack_from(frame, 12)[0]
+        offset = 14
+        while kind in _VLAN_TAGS and len(frame) >= offset + 4:
+            kind = _ETHERTYPE.unpack_from(frame, offset + 2)[0]
+            offset += 4
+        if kind not in (_ETHERTYPE_IPV4, _ETHERTYPE_IPV6):
+            return None
+    if len(frame) <= offset:
         return None
-    datagram = getattr(ip, "data", None)
-    return datagram if isinstance(datagram, dpkt.udp.UDP) else None
+    version = frame[offset] >> 4
+    if version == 4:
+        header = (frame[offset] & 0x0F) * 4
+        if header < 20 or len(frame) < offset + header or frame[offset + 9] != _UDP:
+            return None
+        if _IPV4_FRAGMENT.unpack_from(frame, offset + 6)[0] & 0x3FFF:
+            return None  # a fragment: RTP of G.711 never is
+    elif version == 6:
+        header = 40
+        if len(frame) < offset + header or frame[offset + 6] != _UDP:
+            return None
+    else:
+        return None
+    udp = offset + header
+    if len(frame) < udp + 8:
+        return None
+    port, length = _UDP_PORT_LENGTH.unpack_from(frame, udp + 2)
+    end = min(len(frame), udp + length) if length >= 8 else len(frame)
+    return port, frame[udp + 8 : end]
 
 
 class TimedStereo:
@@ -127,11 +172,10 @@ def convert_pcap(capture: Path, wav: Path, caller_port: int, agent_port: int) ->
     try:
         for captured in captured_rtp(capture):
             side = sides.get(captured.port)
-            packet = captured.packet
-            if side is None or packet.payload_type not in (PCMU, PCMA):
+            if side is None or captured.payload_type not in (PCMU, PCMA):
                 continue  # telephone-event, comfort noise, or not this call's audio port
-            pcm = decode(packet.payload, packet.payload_type)
-            stereo.add(side, captured.time, packet.sequence, pcm)
+            pcm = decode(captured.payload, captured.payload_type)
+            stereo.add(side, captured.time, captured.sequence, pcm)
             if stereo.mixer.pending_samples() >= CHUNK_SAMPLES:
                 output.write(stereo.take())
         output.write(stereo.take(final=True))

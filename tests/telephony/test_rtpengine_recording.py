@@ -23,6 +23,7 @@ from telephony.rtpengine_recording import (
     RtpengineRecordings,
     captured_rtp,
     convert_pcap,
+    udp_payload,
 )
 from telephony.sdp import PCMA, PCMU
 from tests.support.media_audio import goertzel
@@ -176,3 +177,38 @@ def test_music_for_rtpengine_fits_one_request() -> None:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
         assert wav.getnframes() == 100
     assert len(music_wav(b"\x01\x00" * 100_000)) <= MAX_MUSIC_BYTES
+
+
+def test_udp_payloads_are_read_from_ipv4_ipv6_and_tagged_ethernet_frames() -> None:
+    payload = bytes(RtpPacket(PCMA, 7, 160, 1, b"\xd5" * 160))
+    ipv4 = _datagram(CALLER_PORT, payload, 101)
+    assert udp_payload(ipv4, ethernet=False) == (CALLER_PORT, payload)
+    udp = dpkt.udp.UDP(sport=40000, dport=AGENT_PORT, data=payload)
+    udp.ulen = len(bytes(udp))
+    ipv6 = bytes(
+        dpkt.ip6.IP6(src=b"\x00" * 15 + b"\x01", dst=b"\x00" * 15 + b"\x01", nxt=17, data=udp)
+    )
+    assert udp_payload(ipv6, ethernet=False) == (AGENT_PORT, payload)
+    ethernet = _datagram(CALLER_PORT, payload, dpkt.pcap.DLT_EN10MB)
+    assert udp_payload(ethernet, ethernet=True) == (CALLER_PORT, payload)
+    tagged = ethernet[:12] + b"\x81\x00\x00\x05" + ethernet[12:]  # VLAN 5
+    assert udp_payload(tagged, ethernet=True) == (CALLER_PORT, payload)
+    # A UDP length shorter than the frame (Ethernet padding) ends the payload.
+    assert udp_payload(ipv4 + b"\x00" * 6, ethernet=False) == (CALLER_PORT, payload)
+
+
+def test_frames_that_are_not_whole_udp_are_left_out() -> None:
+    ipv4 = _datagram(CALLER_PORT, b"\x80" * 20, 101)
+    tcp = ipv4[:9] + b"\x06" + ipv4[10:]
+    fragment = ipv4[:6] + b"\x20\x00" + ipv4[8:]  # more fragments follow
+    arp = b"\xff" * 12 + b"\x08\x06" + b"\x00" * 28
+    for frame, ethernet in [
+        (tcp, False),
+        (fragment, False),
+        (ipv4[:24], False),  # cut inside the UDP header
+        (b"", False),
+        (b"\x50" + ipv4[1:], False),  # IP version 5
+        (arp, True),
+        (b"\x00" * 10, True),
+    ]:
+        assert udp_payload(frame, ethernet) is None

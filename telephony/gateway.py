@@ -670,12 +670,52 @@ class SipGateway:
         offer: sdp.SessionDescription | None = None
         try:
             offer = sdp.SessionDescription.parse(request.body)
-            leg.media.set_remote((offer.connection_address, offer.audio_port))
         except sdp.BadConnectionAddress:
             reply(response_for(request, 488, extra=[_BAD_ADDRESS_WARNING]))
             return
         except ValueError:
             pass  # no offer: a refresh, answered with the SDP as it stands
+        if offer is not None and not self._relay.direct and leg.role in ("caller", "agent"):
+            # The party's RTP goes to the relay, not to this leg: the relay takes the offer.
+            reinvite = self._relay_reoffer(leg, request, reply, offer, answer_offer_only)
+            self._tasks.spawn(reinvite, name="relay-reoffer")
+            return
+        if offer is not None:
+            leg.media.set_remote((offer.connection_address, offer.audio_port))
+        self._answer_reoffer(leg, request, reply, offer, answer_offer_only)
+
+    async def _relay_reoffer(
+        self,
+        leg: Leg,
+        request: SipRequest,
+        reply: Reply,
+        offer: sdp.SessionDescription,
+        answer_offer_only: bool,
+    ) -> None:
+        try:
+            answer = await self._relay.reoffer(leg.call.id, leg.role == "caller", request.body)
+        except MediaRelayError as exc:
+            # The session goes on as it was (RFC 3261 §14.2); the party may try again.
+            log.error("media relay refused a new offer", extra={"error": str(exc)[:200]})
+            reply(response_for(request, 500, extra=[("Retry-After", "5")]))
+            return
+        if leg.ended:
+            reply(response_for(request, 481))
+            return
+        if answer is None:  # a call the relay does not carry (click-to-call)
+            leg.media.set_remote((offer.connection_address, offer.audio_port))
+        else:
+            leg.local_sdp = answer
+        self._answer_reoffer(leg, request, reply, offer, answer_offer_only)
+
+    def _answer_reoffer(
+        self,
+        leg: Leg,
+        request: SipRequest,
+        reply: Reply,
+        offer: sdp.SessionDescription | None,
+        answer_offer_only: bool,
+    ) -> None:
         if offer is not None:
             leg.local_sdp = hold.answer_sdp(leg.local_sdp, offer.direction)
             if (offer.direction in hold.HOLDING) != leg.held:

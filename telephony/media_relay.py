@@ -74,6 +74,12 @@ class MediaRelay(Protocol):
         recorded from now on if `record`)."""
         ...
 
+    async def reoffer(self, call_id: str, from_caller: bool, offer_sdp: bytes) -> bytes | None:
+        """A party's re-INVITE (or UPDATE) offered `offer_sdp` within the call: its media now
+        goes where that offer says. The SDP to answer it with (the relay's side, unchanged),
+        or None when the relay does not carry this call's media (the embedded leg does)."""
+        ...
+
     async def hold(self, call_id: str, music_to_caller: bool, music: bytes) -> None:
         """Hold a bridged call: neither party hears the other, and the one left waiting (the
         caller, or the agent if the caller holds) hears `music` (8 kHz PCM) instead."""
@@ -108,6 +114,9 @@ class DirectMedia:
     async def agent_answer(self, call_id: str, agent_sdp: bytes, record: bool = False) -> None:
         return None  # the embedded engine records and plays music itself
 
+    async def reoffer(self, call_id: str, from_caller: bool, offer_sdp: bytes) -> bytes | None:
+        return None
+
     async def hold(self, call_id: str, music_to_caller: bool, music: bytes) -> None:
         return None
 
@@ -133,6 +142,8 @@ class RtpengineRelay:
         self._client = client
         self._recordings = recordings
         self._caller_sdp: dict[str, bytes] = {}  # call → the caller's offer, until delete
+        # call → the callee side's SDP as it stands: the embedded leg's, then the agent's.
+        self._callee_sdp: dict[str, bytes] = {}
         # call → rtpengine's caller-facing port (where the caller sends), then its callee-facing
         # port once the agent is offered; kept past delete for the recording, if any.
         self._caller_port: dict[str, int] = {}
@@ -162,6 +173,7 @@ class RtpengineRelay:
         to_caller = await self._sdp(
             "answer", call_id, player_sdp, {"from-tag": CALLER_TAG, "to-tag": CALLEE_TAG}
         )
+        self._callee_sdp[call_id] = player_sdp
         self._caller_port[call_id] = _audio_port(to_caller)
         return CallerPath(to_caller=to_caller, to_player=to_player)
 
@@ -187,8 +199,30 @@ class RtpengineRelay:
             {"from-tag": CALLER_TAG, "to-tag": CALLEE_TAG},
             record=record,
         )
+        self._callee_sdp[call_id] = agent_sdp
         if record:
             self._recorded.add(call_id)
+
+    async def reoffer(self, call_id: str, from_caller: bool, offer_sdp: bytes) -> bytes | None:
+        # As a proxy drives rtpengine through a re-INVITE: the new offer from its sender's
+        # side, then the other side's SDP as it stands as the answer. rtpengine keeps each
+        # side's ports, so the other party needs no re-INVITE of its own; its answer is what
+        # the sender is told, the same address and port as before.
+        async with self._lock(call_id):
+            caller_sdp, callee_sdp = self._caller_sdp.get(call_id), self._callee_sdp.get(call_id)
+            if caller_sdp is None or callee_sdp is None:
+                return None  # not through rtpengine, or not yet answered on both sides
+            sender, other = (CALLER_TAG, CALLEE_TAG) if from_caller else (CALLEE_TAG, CALLER_TAG)
+            tags = {"from-tag": sender, "to-tag": other}
+            await self._sdp("offer", call_id, offer_sdp, tags)
+            answer = await self._sdp(
+                "answer", call_id, callee_sdp if from_caller else caller_sdp, tags
+            )
+            if from_caller:
+                self._caller_sdp[call_id] = offer_sdp
+            else:
+                self._callee_sdp[call_id] = offer_sdp
+            return answer
 
     async def hold(self, call_id: str, music_to_caller: bool, music: bytes) -> None:
         listener = CALLER_TAG if music_to_caller else CALLEE_TAG
@@ -231,6 +265,7 @@ class RtpengineRelay:
 
     async def delete(self, call_id: str) -> None:
         self._caller_sdp.pop(call_id, None)
+        self._callee_sdp.pop(call_id, None)
         self._caller_port.pop(call_id, None)
         self._music_to.pop(call_id, None)
         self._locks.pop(call_id, None)

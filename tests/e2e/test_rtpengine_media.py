@@ -10,6 +10,7 @@ import math
 import re
 import shutil
 import signal
+import socket
 import struct
 import wave
 from collections.abc import AsyncIterator
@@ -24,9 +25,12 @@ from hotline.models import Call, Recording
 from telephony.announcements import PROMPTS_DIR, PromptLibrary
 from telephony.events import RecordingFinished
 from telephony.ng import NgClient, NgError
-from telephony.sdp import PCMA
+from telephony.sdp import PCMA, SessionDescription
 from tests.conftest import RunningHotline
 from tests.e2e.test_caller_media import AGENT_TONE, CALLER_TONE, tone_frames
+from tests.e2e.test_dialog_routes import answered, in_dialog
+from tests.e2e.test_gateway_robustness import SipProbe, invite, status_of
+from tests.e2e.test_phone_registration import header
 from tests.support.dialling import traced_messages
 from tests.support.event_watch import EventWatch
 from tests.support.media_audio import decode, goertzel, write_tone_pcap
@@ -311,3 +315,73 @@ async def test_a_held_caller_hears_music_played_by_rtpengine(
     assert sum(music) > 25, music
     first, last = music.index(True), len(music) - 1 - music[::-1].index(True)
     assert all(music[first : last + 1]), music
+
+
+async def rtp_sources(sock: socket.socket, count: int) -> set[tuple[str, int]]:
+    """Where the next `count` datagrams reaching `sock` came from (20 s at most)."""
+    loop = asyncio.get_running_loop()
+    sources = set()
+    async with asyncio.timeout(20):
+        for _ in range(count):
+            _, source = await loop.sock_recvfrom(sock, 2048)
+            sources.add(source)
+    return sources
+
+
+def media_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+def with_offer(request: bytes, port: int, version: int) -> bytes:
+    body = (
+        f"v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\n"
+    ).encode()
+    head, _, _ = request.partition(b"\r\n\r\n")
+    head = re.sub(rb"(?m)^Content-(Length|Type):.*\r\n?", b"", head + b"\r\n")
+    return (
+        head
+        + b"Content-Type: application/sdp\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+async def test_a_reinvite_that_moves_the_callers_media_is_passed_to_rtpengine(
+    hotline: RunningHotline, rtpengine: Rtpengine
+) -> None:
+    """A carrier moves the caller's media mid-call (a re-INVITE with a new port): rtpengine is
+    told, so what the caller hears still comes from rtpengine's port, now to the new one, and
+    the caller is answered with the same rtpengine address it was given."""
+    gateway = hotline.sip_address
+    trunk, first, moved = SipProbe(), media_socket(), media_socket()
+    try:
+        request = with_offer(invite(trunk, gateway, call_id="moving"), first.getsockname()[1], 1)
+        ok = await answered(trunk, gateway, request)
+        relay = ("127.0.0.1", SessionDescription.parse(ok.partition(b"\r\n\r\n")[2]).audio_port)
+        assert rtpengine.owns(relay[1]), ok
+        contact = header(ok, "Contact").strip("<>")
+        await trunk.send(in_dialog("ACK", contact, "127.0.0.1", ok, 1), gateway)
+        # The greeting reaches the caller from rtpengine, never from the gateway itself.
+        assert await rtp_sources(first, 25) == {relay}
+
+        reinvite = with_offer(
+            in_dialog("INVITE", contact, "127.0.0.1", ok, 2), moved.getsockname()[1], 2
+        )
+        again = await answered(trunk, gateway, reinvite)
+        assert b"CSeq: 2 INVITE" in again
+        answer = SessionDescription.parse(again.partition(b"\r\n\r\n")[2])
+        assert (answer.connection_address, answer.audio_port) == relay
+        await trunk.send(in_dialog("ACK", contact, "127.0.0.1", again, 2), gateway)
+        # From now on the caller's audio goes to the new port, still from rtpengine.
+        assert await rtp_sources(moved, 50) == {relay}
+
+        bye = await answered(trunk, gateway, in_dialog("BYE", contact, "127.0.0.1", ok, 3))
+        assert status_of(bye) == 200
+        assert await session_gone(rtpengine.client, "moving")
+    finally:
+        for sock in (trunk.sock, first, moved):
+            sock.close()

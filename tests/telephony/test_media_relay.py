@@ -1,0 +1,110 @@
+"""RtpengineRelay's ng requests for a re-offer within a call, against a recording fake of the
+ng client (the real daemon is driven in tests/e2e/test_rtpengine_media.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from telephony.media_relay import RtpengineRelay
+from telephony.ng import NgClient, NgMessage, NgValue
+
+
+class FakeNg:
+    """Answers every command with an SDP whose session name is the command and its tag."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, NgValue]]] = []
+
+    async def command(self, command: str, **params: NgValue) -> NgMessage:
+        self.sent.append((command, params))
+        return NgMessage(b"c", {b"sdp": answer_sdp(f"{command} {params.get('from-tag')}")})
+
+    def close(self) -> None:
+        return None
+
+
+def answer_sdp(name: str) -> bytes:
+    return (
+        f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns={name}\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 30000 RTP/AVP 0\r\n"
+    ).encode()
+
+
+def relay() -> tuple[RtpengineRelay, FakeNg]:
+    fake = FakeNg()
+    return RtpengineRelay(cast(NgClient, fake)), fake
+
+
+def sdp_of(params: dict[str, Any]) -> Any:
+    return params["sdp"], params["from-tag"], params.get("to-tag")
+
+
+def test_a_reoffer_for_a_call_rtpengine_does_not_carry_is_left_to_the_embedded_leg() -> None:
+    relay_, fake = relay()
+    assert asyncio.run(relay_.reoffer("unknown", True, b"caller v2")) is None
+    assert fake.sent == []
+
+
+def test_the_callers_reoffer_is_answered_with_the_other_sides_sdp_as_it_stands() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> list[bytes | None]:
+        with_music = await relay_.reoffer("c", True, b"caller v2")  # not known yet
+        await relay_.caller_offer("c", b"caller v1", b"player")
+        queued = await relay_.reoffer("c", True, b"caller v2")  # while queued: the player
+        await relay_.agent_offer("c", b"player")
+        await relay_.agent_answer("c", b"phone v1")
+        answered = await relay_.reoffer("c", True, b"caller v3")  # once answered: the phone
+        return [with_music, queued, answered]
+
+    assert asyncio.run(scenario()) == [
+        None,
+        answer_sdp("answer caller"),
+        answer_sdp("answer caller"),
+    ]
+    offers = [(c, sdp_of(p)) for c, p in fake.sent]
+    assert offers[2:4] == [
+        ("offer", (b"caller v2", "caller", "callee")),
+        ("answer", (b"player", "caller", "callee")),
+    ]
+    # The agent's offer carries the caller's newest SDP; the later re-offer answers with the
+    # phone's.
+    assert offers[4] == ("offer", (b"caller v2", "caller", None))
+    assert offers[6:] == [
+        ("offer", (b"caller v3", "caller", "callee")),
+        ("answer", (b"phone v1", "caller", "callee")),
+    ]
+
+
+def test_the_agents_reoffer_comes_from_the_callee_tag_and_is_answered_with_the_callers() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> bytes | None:
+        await relay_.caller_offer("c", b"caller v1", b"player")
+        await relay_.agent_offer("c", b"player")
+        await relay_.agent_answer("c", b"phone v1")
+        held = await relay_.reoffer("c", False, b"phone sendonly")
+        await relay_.reoffer("c", True, b"caller v2")
+        return held
+
+    assert asyncio.run(scenario()) == answer_sdp("answer callee")
+    offers = [(c, sdp_of(p)) for c, p in fake.sent[4:]]
+    assert offers == [
+        ("offer", (b"phone sendonly", "callee", "caller")),
+        ("answer", (b"caller v1", "callee", "caller")),
+        ("offer", (b"caller v2", "caller", "callee")),
+        ("answer", (b"phone sendonly", "caller", "callee")),  # the phone's SDP as it stands
+    ]
+
+
+def test_delete_forgets_the_sides() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> bytes | None:
+        await relay_.caller_offer("c", b"caller v1", b"player")
+        await relay_.delete("c")
+        return await relay_.reoffer("c", True, b"caller v2")
+
+    assert asyncio.run(scenario()) is None
+    assert [c for c, _ in fake.sent] == ["offer", "answer", "delete"]

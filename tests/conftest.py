@@ -22,8 +22,6 @@ from tests.support.dispatch_core import DispatchCoreStub
 PG_URL = os.environ.get(
     "HOTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-# The project's shared reference material sits beside the checkout.
-SHARED = Path(os.environ.get("HOTLINE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -211,7 +211,7 @@ class RtpengineRelay:
         async with self._lock(call_id):
             caller_sdp, callee_sdp = self._caller_sdp.get(call_id), self._callee_sdp.get(call_id)
             if caller_sdp is None or callee_sdp is None:
-                return None  # not through rtpengine, or not yet answered on both sides
+                return None  # not through rtpengine (both are set by caller_offer)
             sender, other = (CALLER_TAG, CALLEE_TAG) if from_caller else (CALLEE_TAG, CALLER_TAG)
             tags = {"from-tag": sender, "to-tag": other}
             await self._sdp("offer", call_id, offer_sdp, tags)

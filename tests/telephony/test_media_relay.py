@@ -50,13 +50,13 @@ def test_the_callers_reoffer_is_answered_with_the_other_sides_sdp_as_it_stands()
     relay_, fake = relay()
 
     async def scenario() -> list[bytes | None]:
-        with_music = await relay_.reoffer("c", True, b"caller v2")  # not known yet
+        unknown = await relay_.reoffer("c", True, b"caller v2")  # no session yet
         await relay_.caller_offer("c", b"caller v1", b"player")
         queued = await relay_.reoffer("c", True, b"caller v2")  # while queued: the player
         await relay_.agent_offer("c", b"player")
         await relay_.agent_answer("c", b"phone v1")
         answered = await relay_.reoffer("c", True, b"caller v3")  # once answered: the phone
-        return [with_music, queued, answered]
+        return [unknown, queued, answered]
 
     assert asyncio.run(scenario()) == [
         None,

@@ -815,19 +815,24 @@ function onSocketMessage(message) {
 async function resyncCall() {
   // After a reconnect, a call that ended meanwhile must not stay "通话中" on screen.
   let result;
+  const pushed = desk.statePushes;
   try {
     result = await api("GET", "/api/me");
   } catch {
     return;
   }
   if (result.status !== 200) return;
+  // The socket is open by now, so any change after this answer was read (示闲 clicked at
+  // once) arrives as a push; a push seen meanwhile is newer than the answer.
+  const fresh = desk.statePushes === pushed;
   const live = result.data.call;
   const shown = desk.call;
   if (!live && shown && (shown.phase === "offered" || shown.phase === "connected")) {
     desk.call = { ...shown, phase: shown.phase === "connected" ? "ended" : "missed", endedAt: Date.now(), reason: "" };
     renderCall();
   }
-  showState(result.data.status.state, result.data.status.after_call);
+  if (fresh) showState(result.data.status.state, result.data.status.after_call);
+  document.body.dataset.resynced = String(Number(document.body.dataset.resynced || 0) + 1);
 }
 
 // ---------------------------------------------------------------------------- login

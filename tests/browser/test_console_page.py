@@ -367,3 +367,52 @@ async def test_session_survives_reload_and_websocket_drops(
     status, _ = await page_get(page, "/api/me")
     assert status == 401
     await screenshot(page, "login")
+
+
+async def test_ready_clicked_as_the_console_connects_is_not_undone_by_a_late_answer(
+    hotline: RunningHotline, page: Page
+) -> None:
+    """The socket's hello asks /api/me again; that answer, read before 示闲 and delivered
+    after it, must not put the badge back to 未签入 (the agent would take no calls and not
+    know why)."""
+    import asyncio
+
+    from playwright.async_api import APIResponse, Route
+
+    await hotline.add_agent("1001")
+    # Several panels read /api/me when the socket says hello; the page marks console.js's
+    # resync (its caller is on the stack) so that this one is the request held.
+    await page.add_init_script(
+        """{
+          const fetchNow = window.fetch;
+          window.fetch = function (resource, options) {
+            if (new Error().stack.includes("resyncCall") && options && options.headers) {
+              options.headers["X-Test-Caller"] = "resync";
+            }
+            return fetchNow.call(this, resource, options);
+          };
+        }"""
+    )
+    held: list[Route] = []
+    answers: list[APIResponse] = []
+    read = asyncio.Event()
+
+    async def hold_the_resync(route: Route) -> None:
+        if route.request.headers.get("x-test-caller") != "resync" or held:
+            await route.continue_()
+            return
+        held.append(route)
+        answers.append(await route.fetch())  # the server reads the state now: 未签入
+        read.set()
+
+    await page.route("**/api/me", hold_the_resync)
+    await log_in(page, hotline, "1001", "pw-1001-secret")
+    await asyncio.wait_for(read.wait(), timeout=10)
+    await page.get_by_test_id("btn-ready").click()
+    badge = page.get_by_test_id("state-badge")
+    await expect(badge).to_have_text("空闲")
+    await held[0].fulfill(response=answers[0])
+    await page.wait_for_function("() => document.body.dataset.resynced === '1'")
+    await expect(badge).to_have_text("空闲")
+    status = hotline.system.switchboard.routing.find_agent("1001")
+    assert status is not None and status.state.value == "ready"

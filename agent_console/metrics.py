@@ -15,7 +15,9 @@ from agent_console import schemas
 from agent_console.app import ApiError, cluster_key, options_key, services_key
 from agent_console.http import current
 from agent_console.openapi import operation
+from agent_console.recordings import archive_key
 from agent_console.wallboard_api import wallboard_key
+from hotline.recordings import StorageCheck
 from hotline.statistics import figures_json, shifts_json
 from telephony import recording
 from telephony.guard import DropReason, GuardFigures, SipGuard
@@ -233,6 +235,9 @@ async def prometheus(request: web.Request) -> web.Response:
     feed = request.app.get(wallboard_key)
     if feed is not None:
         registry.register(AlertCollector(feed.raised))
+    archive = request.app.get(archive_key)
+    if archive is not None and archive.storage is not None:
+        _storage_gauges(registry, archive.storage)
     node = request.app.get(cluster_key)
     if node is not None:
         # A standby answers 503 here (its scrape fails): the sum over nodes is 1.
@@ -242,6 +247,21 @@ async def prometheus(request: web.Request) -> web.Response:
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )
+
+
+def _storage_gauges(registry: CollectorRegistry, check: StorageCheck) -> None:
+    """Whether this node finds the newest recordings' files (shared storage on two nodes)."""
+    Gauge(
+        "hotline_recordings_checked",
+        "Newest recordings looked for on this node's disk at the last check",
+        registry=registry,
+    ).set(check.checked)
+    Gauge(
+        "hotline_recordings_missing",
+        "Of those, files this node cannot find: more than 0 after a failover means "
+        "[media] recordings_dir is not shared between the nodes",
+        registry=registry,
+    ).set(check.missing)
 
 
 def _trunk_gauges(registry: CollectorRegistry, statuses: Sequence[TrunkStatus]) -> None:

@@ -19,6 +19,9 @@ from telephony.events import RecordingFinished
 
 log = logging.getLogger(__name__)
 
+# How many of the newest recordings the storage check looks for on this node's disk.
+STORAGE_SAMPLE = 20
+
 
 def record_call(event: RecordingFinished) -> Callable[[AsyncSession], Awaitable[None]]:
     """A switchboard write job: link a finished recording to its call."""
@@ -61,8 +64,20 @@ class TicketCalls:
     call: Call | None = None  # the inbound call the ticket was written on
 
 
+@dataclass(frozen=True)
+class StorageCheck:
+    """The newest recordings' files looked for on this node's disk. On two machines that do
+    not share `[media] recordings_dir`, the node that took over finds the other's missing:
+    their playback fails and retention would delete their rows while the files stay."""
+
+    checked: int
+    missing: int
+    at: datetime
+
+
 class RecordingArchive:
-    """Finds recordings for download and deletes those past the retention period."""
+    """Finds recordings for download, deletes those past the retention period, and checks
+    that the newest ones are on the disk this node sees."""
 
     def __init__(
         self,
@@ -74,6 +89,7 @@ class RecordingArchive:
         self._retention = timedelta(days=retention_days)
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self.storage: StorageCheck | None = None  # the last check, for /metrics
 
     async def for_call(self, call_id: str) -> tuple[Recording, Call] | None:
         """The call's recording and the call, or None."""
@@ -139,10 +155,34 @@ class RecordingArchive:
             log.info("expired recordings deleted", extra={"count": len(old)})
         return len(old)
 
+    async def check_storage(self, newest: int = STORAGE_SAMPLE) -> StorageCheck:
+        """Look for the newest recordings' files; an error in the log names how many are
+        missing (files, not who called: the paths stay out of the log)."""
+        async with self._sessions() as db:
+            paths = (
+                await db.scalars(
+                    select(Recording.path)
+                    .order_by(Recording.recorded_at.desc(), Recording.id.desc())
+                    .limit(newest)
+                )
+            ).all()
+        present = await asyncio.to_thread(lambda: [Path(p).is_file() for p in paths])
+        check = StorageCheck(len(paths), present.count(False), self._clock())
+        self.storage = check
+        if check.missing:
+            log.error(
+                "recording files missing on this node: is [media] recordings_dir the same "
+                "storage on every node?",
+                extra={"missing": check.missing, "checked": check.checked},
+            )
+        return check
+
     async def start(self, interval_seconds: float = 3600.0) -> None:
         async def run() -> None:
             while True:
                 try:
+                    # Before the purge: a purge deletes rows whose file is not here.
+                    await self.check_storage()
                     await self.purge(self._clock())
                 except Exception:
                     log.exception("recording retention run failed")

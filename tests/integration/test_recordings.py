@@ -67,6 +67,35 @@ async def test_retention_deletes_old_recordings_and_their_files_only(
     assert await archive.purge(NOW) == 0
 
 
+async def test_the_storage_check_counts_the_newest_recordings_missing_on_this_disk(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Newest first: "c" was written on another machine, "b" here, "a" (oldest) elsewhere too.
+    for call_id, age_minutes, here in (("a", 30, False), ("b", 20, True), ("c", 10, False)):
+        await _call(sessions, call_id)
+        path = tmp_path / f"{call_id}.wav"
+        if here:
+            path.write_bytes(b"RIFF")
+        async with sessions.begin() as db:
+            await record_call(
+                RecordingFinished(NOW - timedelta(minutes=age_minutes), call_id, str(path), 9.0)
+            )(db)
+    archive = RecordingArchive(sessions, retention_days=30, clock=lambda: NOW)
+    assert archive.storage is None
+    newest_two = await archive.check_storage(newest=2)
+    assert (newest_two.checked, newest_two.missing, newest_two.at) == (2, 1, NOW)
+    every = await archive.check_storage()
+    assert (every.checked, every.missing) == (3, 2) and archive.storage == every
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and "recordings_dir" in errors[-1].getMessage()
+    assert str(tmp_path) not in caplog.text  # counts in the log, not paths
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    (tmp_path / "c.wav").write_bytes(b"RIFF")
+    caplog.clear()
+    assert (await archive.check_storage()).missing == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 async def test_a_recording_of_an_unknown_call_is_not_stored(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 from sqlalchemy import select
 
 from agent_console.app import services_key
+from agent_console.recordings import archive_key
 from hotline.models import Call
+from hotline.recordings import record_call
 from hotline.wiring import build_system
 from routing import AgentState
-from telephony.events import AgentAnswered, CallArrived, CallEnded
+from telephony.events import AgentAnswered, CallArrived, CallEnded, RecordingFinished
 from tests.conftest import RunningHotline
 
 
@@ -95,6 +98,31 @@ async def test_lead_reads_figures_that_survive_a_restart(hotline: RunningHotline
         await restarted.engine.dispose()
     assert queues["*"].answered == 2 and queues["*"].offered == 3
     assert agents["1001"].talk_seconds == 180.0
+
+
+async def test_prometheus_counts_the_newest_recordings_this_node_cannot_find(
+    hotline: RunningHotline, tmp_path: Path
+) -> None:
+    await hotline.add_agent("1001")
+    feed_calls(hotline)
+    await hotline.system.switchboard.synced()
+    archive = hotline.system.app[archive_key]
+
+    async def exposition() -> str:
+        async with aiohttp.ClientSession() as http, http.get(hotline.url("/metrics")) as r:
+            assert r.status == 200
+            return await r.text()
+
+    await archive.check_storage()
+    text = await exposition()
+    assert "hotline_recordings_checked 0.0" in text and "hotline_recordings_missing 0.0" in text
+    # The call's recording was written on the other machine: its path is not on this disk.
+    finished = RecordingFinished(datetime.now(UTC), "call-0", str(tmp_path / "b.wav"), 60.0)
+    async with hotline.system.sessions.begin() as db:
+        await record_call(finished)(db)
+    await archive.check_storage()
+    text = await exposition()
+    assert "hotline_recordings_checked 1.0" in text and "hotline_recordings_missing 1.0" in text
 
 
 async def test_a_restart_keeps_agent_states_and_closes_calls_it_could_not_keep(

@@ -263,7 +263,7 @@ class AttendedTransfers:
     def _ring_timeout(self, leg: Leg) -> None:
         if leg.answered or leg.ended or leg.invite is None:
             return
-        self._gw._cancel_invite(leg, leg.invite)
+        uac.cancel(self._gw, leg, leg.invite)
         self._target_failed(leg, 408)
 
     def _on_target_response(
@@ -284,7 +284,7 @@ class AttendedTransfers:
                     pending[2](response_for(phone_invite, 180, to_tag=phone_leg.dialog.local.tag))
             return
         if response.status >= 300:
-            gw._ack_failure(leg, invite, response)
+            uac.ack_failure(gw, leg, invite, response)
             if leg.invite is not invite or leg.ended:
                 return  # a retransmitted final response to an INVITE already retried
             answer = uac.challenge_answer(self._credentials, invite, response)
@@ -340,7 +340,7 @@ class AttendedTransfers:
         phone_leg = pending[0]
         target = phone_leg.call.agent_leg
         if target is not None and not target.answered and target.invite is not None:
-            self._gw._cancel_invite(target, target.invite)
+            uac.cancel(self._gw, target, target.invite)
             self._gw._close_leg(target)
             phone_leg.call.agent_leg = None
         self._refuse(phone_leg, 487)

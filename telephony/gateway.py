@@ -20,14 +20,13 @@ from hotline.privacy import mask_phone
 from hotline.tasks import BackgroundTasks
 from telephony import call_control, consultation, hold, sdp, session_timer, uac
 from telephony.admission import Admission
+from telephony.agent_leg import AgentRinging
 from telephony.attended import AttendedTransfers
 from telephony.busy import refuse_busy
 from telephony.caller_media import CallerMedia, CallerMediaOptions
 from telephony.dtmf import digit_from_info
 from telephony.endpoint import SipEndpoint
 from telephony.events import (
-    AgentAnswered,
-    AgentLegFailed,
     CallArrived,
     CallbackRequested,
     CallEnded,
@@ -67,6 +66,7 @@ from telephony.survey import PostCallSurveys, SurveyOptions
 from telephony.transactions import ClientTransactions, ServerTransactions, server_key
 from telephony.transfer import Transfers
 from telephony.trunk_binding import TrunkBinding, TrunkStatus
+from telephony.uac import USER_AGENT
 from telephony.upstream import UpstreamRegistration, UpstreamTrunk
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,6 @@ KNOWN_METHODS = {
     "REFER",
     "PUBLISH",
 }
-USER_AGENT = "hotline-gateway/0.1"
 CODEC_NAMES = {sdp.PCMU: "PCMU", sdp.PCMA: "PCMA"}
 
 EventSink = Callable[[TelephonyEvent], None]
@@ -237,6 +236,7 @@ class SipGateway:
         self.session_timers = session_timer.SessionTimers(self)
         self.surveys = PostCallSurveys(self, survey or SurveyOptions())
         self.supervisions = Supervisions(self)
+        self.agent_legs = AgentRinging(self)
         self.trunk: list[UpstreamRegistration] = []  # our numbers registered upstream
         if upstream is not None:
             self.trunk = [
@@ -460,13 +460,6 @@ class SipGateway:
         leg.local_sdp = path.to_caller
         leg.media.set_remote((to_player.connection_address, to_player.audio_port))
         return True
-
-    async def _relay_agent(self, leg: Leg, agent_sdp: bytes, record: bool) -> None:
-        try:
-            await self._relay.agent_answer(leg.call.id, agent_sdp, record)
-        except MediaRelayError as exc:
-            log.error("media relay refused the agent's answer", extra={"error": str(exc)[:200]})
-            self._end_call(leg.call, "media-relay", None)
 
     def _refused(
         self, request: SipRequest, dialled: str, queue: str, reason: str, status: int
@@ -854,146 +847,7 @@ class SipGateway:
 
     def ring_agent(self, call_id: str, agent_id: str) -> None:
         """Call the agent's phone for a queued call; AgentAnswered or AgentLegFailed follows."""
-        call = self._calls.get(call_id)
-        loop = asyncio.get_running_loop()
-        if call is None or call.ended:
-            return
-        bindings = self.registrar.bindings(agent_id, loop.time())
-        if not bindings:
-            loop.call_soon(
-                self._emit, AgentLegFailed(self._clock(), call_id, agent_id, "not-registered")
-            )
-            return
-        call.agent_id = agent_id
-        self._tasks.spawn(
-            self._invite_agent(call, agent_id, bindings[0].contact, bindings[0].source),
-            name="invite-agent",
-        )
-
-    async def _invite_agent(
-        self, call: HotlineCall, agent_id: str, contact: str, source: tuple[str, int]
-    ) -> None:
-        try:
-            media = await self._media.open_leg(call.codec)
-        except RuntimeError:
-            self._emit(AgentLegFailed(self._clock(), call.id, agent_id, "no-media-port"))
-            return
-        if call.ended:
-            self._media.close_leg(media)
-            return
-        # The phone's display shows who is calling: the citizen's number, not the gateway.
-        dialog = uac.phone_dialog(self, call.caller, agent_id, contact, source, call.caller)
-        leg = Leg("agent", call, dialog, media)
-        call.agent_leg = leg
-        uac.offer(self, leg, [call.codec])
-        if not self._relay.direct:
-            try:
-                leg.local_sdp = await self._relay.agent_offer(call.id, leg.local_sdp)
-            except MediaRelayError as exc:
-                log.error("media relay refused the agent leg", extra={"error": str(exc)})
-                self._close_leg(leg)
-                self._emit(AgentLegFailed(self._clock(), call.id, agent_id, "no-media-relay"))
-                return
-            if call.ended:
-                self._close_leg(leg)
-                return
-        request = uac.send_invite(
-            self,
-            leg,
-            f"{call.dialled} hotline call",
-            lambda invite, response: self._on_agent_response(leg, invite, response),
-            lambda: self._agent_failed(leg, "unreachable"),
-        )
-        loop = asyncio.get_running_loop()
-        leg.handles.append(loop.call_later(self._ring_seconds, self._ring_timeout, leg, request))
-
-    def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
-        if leg.answered or leg.ended:
-            return
-        self._cancel_invite(leg, invite)
-        self._agent_failed(leg, "no-answer")
-
-    def _cancel_invite(self, leg: Leg, invite: SipRequest) -> None:
-        cancel = self._in_invite_transaction(invite, "CANCEL", invite.headers.get("To") or "")
-        self._clients.start(
-            invite.vias[0].branch or "",
-            "CANCEL",
-            bytes(cancel),
-            leg.dialog.destination,
-            lambda response: None,
-            lambda: None,
-        )
-
-    def _on_agent_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
-        if response.status < 200:
-            return
-        if response.status >= 300:
-            self._ack_failure(leg, invite, response)
-            if not leg.ended:
-                self._agent_failed(leg, f"rejected-{response.status}")
-            return
-        if not uac.confirm(self, leg, invite, response, phone=True):
-            return  # a retransmitted 2xx, ACKed again
-        if leg.ended or leg.call.ended:
-            # The caller hung up while the phone was being answered.
-            self._hang_up_leg(leg)
-            return
-        if not uac.take_answer(leg, response):
-            log.warning("agent phone answered without usable SDP", extra={"call": leg.call.id})
-        leg.answered = True
-        leg.cancel_timers()
-        caller_leg = leg.call.caller_leg
-        if not self._relay.direct:
-            leg.media.remote = None  # its RTP goes to the relay; the embedded leg stays silent
-            record = None
-            if leg.call.media is not None:  # the relay records it, as the engine would
-                record = leg.call.media.recording_path(self._clock())
-                leg.call.media.relayed_recording = record
-            self._tasks.spawn(
-                self._relay_agent(leg, response.body, record is not None), name="relay-answer"
-            )
-        if caller_leg is not None:
-            self._media.bridge(caller_leg.media, leg.media)
-            if leg.call.media is not None and self._relay.direct:
-                leg.call.media.bridged(self._media, caller_leg.media, leg.media, self._clock())
-        agent_id = leg.call.agent_id or ""
-        log.info("agent answered; legs bridged", extra={"call": leg.call.id, "agent": agent_id})
-        self._emit(AgentAnswered(self._clock(), leg.call.id, agent_id))
-
-    def _ack_failure(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
-        """The ACK of a non-2xx final response belongs to the INVITE transaction (same branch)."""
-        ack = self._in_invite_transaction(invite, "ACK", response.headers.get("To") or "")
-        self._transport.send(bytes(ack), leg.dialog.destination)
-
-    @staticmethod
-    def _in_invite_transaction(invite: SipRequest, method: str, to: str) -> SipRequest:
-        """CANCEL or non-2xx ACK: same Request-URI, Via branch, From, Call-ID and CSeq number."""
-        headers = Headers(
-            [
-                ("Via", invite.headers.get("Via") or ""),
-                ("Max-Forwards", "70"),
-                ("From", invite.headers.get("From") or ""),
-                ("To", to),
-                ("Call-ID", invite.call_id),
-                ("CSeq", f"{invite.cseq.number} {method}"),
-                ("User-Agent", USER_AGENT),
-            ]
-        )
-        return SipRequest(method=method, uri=invite.uri, headers=headers)
-
-    def _agent_failed(self, leg: Leg, reason: str) -> None:
-        if leg.ended:
-            return
-        call = leg.call
-        self._close_leg(leg)
-        if call.agent_leg is leg:
-            call.agent_leg = None
-        agent_id = call.agent_id or ""
-        call.agent_id = None
-        if call.ended:
-            return
-        log.info("agent leg failed", extra={"call": call.id, "agent": agent_id, "reason": reason})
-        self._emit(AgentLegFailed(self._clock(), call.id, agent_id, reason))
+        self.agent_legs.ring(call_id, agent_id)
 
     def originate(self, order: Origination) -> None:
         """Click-to-call: the agent's phone, then the citizen (raises OutboundError)."""
@@ -1150,7 +1004,7 @@ class SipGateway:
 
     def _cancel_ringing(self, leg: Leg) -> None:
         if leg.role != "caller" and leg.invite is not None:
-            self._cancel_invite(leg, leg.invite)
+            uac.cancel(self, leg, leg.invite)
         self._close_leg(leg)
 
     def _hang_up_leg(self, leg: Leg) -> None:

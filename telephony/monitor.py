@@ -129,7 +129,7 @@ class Supervisions:
     def _ring_timeout(self, leg: Leg, invite: SipRequest) -> None:
         if leg.answered or leg.ended:
             return
-        self._gw._cancel_invite(leg, invite)
+        uac.cancel(self._gw, leg, invite)
         self._failed(leg, "no-answer")
 
     def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
@@ -137,7 +137,7 @@ class Supervisions:
         if response.status < 200:
             return
         if response.status >= 300:
-            gw._ack_failure(leg, invite, response)
+            uac.ack_failure(gw, leg, invite, response)
             self._failed(leg, f"rejected-{response.status}")
             return
         if not uac.confirm(gw, leg, invite, response, phone=True):

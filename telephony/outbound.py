@@ -184,7 +184,7 @@ class OutboundCalls:
     def _ring_timeout(self, leg: Leg) -> None:
         if leg.answered or leg.ended or leg.invite is None:
             return
-        self._gw._cancel_invite(leg, leg.invite)
+        uac.cancel(self._gw, leg, leg.invite)
         self._failed(leg, "no-answer")
 
     def _on_response(
@@ -194,7 +194,7 @@ class OutboundCalls:
         if response.status < 200:
             return
         if response.status >= 300:
-            gw._ack_failure(leg, invite, response)
+            uac.ack_failure(gw, leg, invite, response)
             if leg.invite is not invite or leg.ended:
                 return  # a retransmitted final response to an INVITE already retried
             if leg.role == "caller":

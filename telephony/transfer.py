@@ -105,7 +105,7 @@ class Transfers:
     def _ring_timeout(self, leg: Leg) -> None:
         if leg.answered or leg.ended or leg.invite is None:
             return
-        self._gw._cancel_invite(leg, leg.invite)
+        uac.cancel(self._gw, leg, leg.invite)
         self._failed(leg.call, leg.target, "no-answer", leg)
 
     def _on_response(self, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
@@ -113,7 +113,7 @@ class Transfers:
         if response.status < 200:
             return
         if response.status >= 300:
-            gw._ack_failure(leg, invite, response)
+            uac.ack_failure(gw, leg, invite, response)
             if leg.invite is not invite or leg.ended:
                 return  # a retransmitted final response to an INVITE already retried
             answer = uac.challenge_answer(self._credentials, invite, response)

@@ -17,12 +17,23 @@ from typing import TYPE_CHECKING
 from telephony import sdp
 from telephony.digest_client import authorization
 from telephony.legs import Dialog, Leg
-from telephony.sip import NameAddr, SipParseError, SipRequest, SipResponse, SipUri, new_tag
+from telephony.sip import (
+    Headers,
+    NameAddr,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    SipUri,
+    new_tag,
+)
 
 if TYPE_CHECKING:
     from telephony.gateway import SipGateway
 
 log = logging.getLogger(__name__)
+
+# How the gateway names itself: User-Agent in its requests, Server in its answers.
+USER_AGENT = "hotline-gateway/0.1"
 
 
 def proxy_dialog(
@@ -123,6 +134,41 @@ def confirm(
     leg.ack = bytes(gw._request(leg, "ACK", cseq=invite.cseq.number))
     gw._transport.send(leg.ack, dialog.destination)
     return True
+
+
+def cancel(gw: SipGateway, leg: Leg, invite: SipRequest) -> None:
+    """CANCEL the leg's INVITE that has no final answer yet (RFC 3261 §9.1)."""
+    request = _in_invite_transaction(invite, "CANCEL", invite.headers.get("To") or "")
+    gw._clients.start(
+        invite.vias[0].branch or "",
+        "CANCEL",
+        bytes(request),
+        leg.dialog.destination,
+        lambda response: None,
+        lambda: None,
+    )
+
+
+def ack_failure(gw: SipGateway, leg: Leg, invite: SipRequest, response: SipResponse) -> None:
+    """The ACK of a non-2xx final response belongs to the INVITE transaction (§17.1.1.3)."""
+    ack = _in_invite_transaction(invite, "ACK", response.headers.get("To") or "")
+    gw._transport.send(bytes(ack), leg.dialog.destination)
+
+
+def _in_invite_transaction(invite: SipRequest, method: str, to: str) -> SipRequest:
+    """CANCEL or non-2xx ACK: same Request-URI, Via branch, From, Call-ID and CSeq number."""
+    headers = Headers(
+        [
+            ("Via", invite.headers.get("Via") or ""),
+            ("Max-Forwards", "70"),
+            ("From", invite.headers.get("From") or ""),
+            ("To", to),
+            ("Call-ID", invite.call_id),
+            ("CSeq", f"{invite.cseq.number} {method}"),
+            ("User-Agent", USER_AGENT),
+        ]
+    )
+    return SipRequest(method=method, uri=invite.uri, headers=headers)
 
 
 def take_answer(leg: Leg, response: SipResponse) -> bool:

@@ -883,6 +883,9 @@ class SipGateway:
                 self._hold(leg, action == "hold")
         else:
             leg.media.silenced = action == "mute"
+            if not self._relay.direct:
+                # The phone's RTP goes through the relay, never through the silenced leg.
+                self._tasks.spawn(self._relay_mute(leg.call, leg.media.silenced), name="relay-mute")
             log.info(
                 "agent " + ("muted" if leg.media.silenced else "unmuted"), extra={"call": call_id}
             )
@@ -968,6 +971,12 @@ class SipGateway:
                 await self._relay.resume(call.id)
         except MediaRelayError as exc:
             log.error("media relay could not hold or resume", extra={"error": str(exc)[:200]})
+
+    async def _relay_mute(self, call: HotlineCall, muted: bool) -> None:
+        try:
+            await self._relay.mute(call.id, muted)
+        except MediaRelayError as exc:
+            log.error("media relay could not mute or unmute", extra={"error": str(exc)[:200]})
 
     async def _finish_recording(self, call_id: str, media: CallerMedia) -> None:
         finished = await media.finish()

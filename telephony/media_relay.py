@@ -14,7 +14,8 @@ Recording and hold with rtpengine: the agent's answer carries `record call` when
 recorded, and after `delete` the capture rtpengine wrote becomes the same stereo WAV the
 embedded engine writes (telephony/rtpengine_recording.py). A held call's music is played by
 rtpengine itself (`play media`, the clip sent along in the request) to the party left
-waiting, and both parties' own audio is blocked meanwhile.
+waiting, and both parties' own audio is blocked meanwhile. 静音 from the console blocks the
+media the agent's phone sends, as the embedded engine silences the agent's leg.
 """
 
 from __future__ import annotations
@@ -86,7 +87,12 @@ class MediaRelay(Protocol):
         ...
 
     async def resume(self, call_id: str) -> None:
-        """Bridge a held call's parties again."""
+        """Bridge a held call's parties again (a muted agent stays muted)."""
+        ...
+
+    async def mute(self, call_id: str, muted: bool) -> None:
+        """静音 from the console: the caller stops (or starts again) hearing the agent, who
+        goes on hearing the caller; it lasts through a hold and its resume."""
         ...
 
     async def delete(self, call_id: str) -> None:
@@ -123,6 +129,9 @@ class DirectMedia:
     async def resume(self, call_id: str) -> None:
         return None
 
+    async def mute(self, call_id: str, muted: bool) -> None:
+        return None  # the embedded agent leg is silenced instead
+
     async def delete(self, call_id: str) -> None:
         return None
 
@@ -150,6 +159,7 @@ class RtpengineRelay:
         self._ports: dict[str, RecordedPorts] = {}
         self._recorded: set[str] = set()
         self._music_to: dict[str, str] = {}  # held call → the tag hearing the music
+        self._muted: set[str] = set()  # calls whose agent is muted from the console
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def _sdp(
@@ -251,7 +261,21 @@ class RtpengineRelay:
             except MediaRelayError:
                 pass  # no music was playing (none configured, or its repeats ran out)
             for tag in (CALLER_TAG, CALLEE_TAG):
-                await self._command("unblock media", call_id, tag)
+                if tag == CALLER_TAG or call_id not in self._muted:
+                    await self._command("unblock media", call_id, tag)
+
+    async def mute(self, call_id: str, muted: bool) -> None:
+        async with self._lock(call_id):
+            if muted == (call_id in self._muted):
+                return
+            if muted:
+                self._muted.add(call_id)
+            else:
+                self._muted.discard(call_id)
+            if call_id not in self._music_to:  # on hold both are blocked until the resume
+                # Media sent by the agent's phone (the callee side) goes nowhere.
+                command = "block media" if muted else "unblock media"
+                await self._command(command, call_id, CALLEE_TAG)
 
     def _lock(self, call_id: str) -> asyncio.Lock:
         # Hold and resume of one call go out in the order they were asked for.
@@ -268,6 +292,7 @@ class RtpengineRelay:
         self._callee_sdp.pop(call_id, None)
         self._caller_port.pop(call_id, None)
         self._music_to.pop(call_id, None)
+        self._muted.discard(call_id)
         self._locks.pop(call_id, None)
         if call_id not in self._recorded:
             self._ports.pop(call_id, None)

@@ -28,6 +28,7 @@ from telephony.ng import NgClient, NgError
 from telephony.sdp import PCMA, SessionDescription
 from tests.conftest import RunningHotline
 from tests.e2e.test_caller_media import AGENT_TONE, CALLER_TONE, tone_frames
+from tests.e2e.test_console_call_buttons import IN_FLIGHT, until
 from tests.e2e.test_dialog_routes import answered, in_dialog
 from tests.e2e.test_gateway_robustness import SipProbe, invite, status_of
 from tests.e2e.test_phone_registration import header
@@ -41,7 +42,7 @@ from tests.support.peers import (
     start_agent_phones,
     start_caller,
 )
-from tests.support.rtp_audio import RtpTap
+from tests.support.rtp_audio import RtpTap, caller_payloads
 from tests.support.sipp import free_ports, start_sipp
 
 pytestmark = [pytest.mark.sipp, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -385,3 +386,65 @@ async def test_a_reinvite_that_moves_the_callers_media_is_passed_to_rtpengine(
     finally:
         for sock in (trunk.sock, first, moved):
             sock.close()
+
+
+async def test_mute_from_the_console_is_applied_by_rtpengine_and_outlasts_a_hold(
+    hotline: RunningHotline, rtpengine: Rtpengine, tmp_path: Path
+) -> None:
+    """Under rtpengine the agent's RTP never passes the gateway: 静音 must be rtpengine's, or
+    the citizen goes on hearing an agent whose console says muted. The phone echoes what it
+    hears, so the caller hearing its own audio back means it hears the agent."""
+    await hotline.add_agent("1001")
+    phone, phone_port, phone_media = await start_agent_phones(tmp_path, 1, "agent_answer.xml")
+    caller_media = free_ports(4)
+    audio = caller_payloads(60, 8)
+    spoken = set(audio)
+    async with aiohttp.ClientSession() as http:
+        await register_phones(hotline, tmp_path, ["1001"], phone_port)
+        console = await open_console(hotline, http, "1001")
+        await console.go_ready()
+        with RtpTap({caller_media, phone_media}) as tap:
+
+            def echoed(start: int) -> int:
+                return sum(1 for p in tap.payloads.get(caller_media, [])[start:] if p in spoken)
+
+            def heard_by_agent(start: int) -> int:
+                return sum(1 for p in tap.payloads.get(phone_media, [])[start:] if p in spoken)
+
+            def marks() -> tuple[int, int]:
+                return len(tap.payloads.get(caller_media, [])), len(
+                    tap.payloads.get(phone_media, [])
+                )
+
+            caller = await start_caller(
+                hotline, tmp_path, 1, caller_media, "caller_talks_until_bye.xml", payloads=audio
+            )
+            call = (await console.next_message("call.offered"))["call_id"]
+            await console.next_message("call.connected")
+            await until(lambda: echoed(0) > 10, "the agent's audio reaches the caller")
+
+            assert (await console.post(f"/api/calls/{call}/mute", {}))[0] == 200
+            assert (await console.next_message("call.muted"))["muted"] is True
+            to_caller, to_agent = marks()
+            await until(lambda: heard_by_agent(to_agent) > 50, "the muted agent hears the caller")
+            assert echoed(to_caller) <= IN_FLIGHT, echoed(to_caller)
+
+            # A hold and its resume leave the agent muted.
+            assert (await console.post(f"/api/calls/{call}/hold", {}))[0] == 200
+            await console.next_message("call.held")
+            assert (await console.post(f"/api/calls/{call}/resume", {}))[0] == 200
+            assert (await console.next_message("call.held"))["held"] is False
+            to_caller, to_agent = marks()
+            await until(lambda: heard_by_agent(to_agent) > 50, "the agent hears the caller again")
+            assert echoed(to_caller) <= IN_FLIGHT, echoed(to_caller)
+
+            assert (await console.post(f"/api/calls/{call}/unmute", {}))[0] == 200
+            to_caller, _ = marks()
+            await until(lambda: echoed(to_caller) > 10, "the agent is heard again after unmute")
+            assert (await console.post(f"/api/calls/{call}/hangup", {}))[0] == 200
+            await console.next_message("call.ended")
+            code, output = await caller.wait(60)
+            assert code == 0, output
+        await console.ws.close()
+    code, output = await phone.wait(60)
+    assert code == 0, output

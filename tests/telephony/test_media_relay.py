@@ -1,5 +1,5 @@
-"""RtpengineRelay's ng requests for a re-offer within a call, against a recording fake of the
-ng client (the real daemon is driven in tests/e2e/test_rtpengine_media.py)."""
+"""RtpengineRelay's ng requests for a re-offer, mute and hold within a call, against a
+recording fake of the ng client (the real daemon is driven in tests/e2e/test_rtpengine_media.py)."""
 
 from __future__ import annotations
 
@@ -108,3 +108,53 @@ def test_delete_forgets_the_sides() -> None:
 
     assert asyncio.run(scenario()) is None
     assert [c for c, _ in fake.sent] == ["offer", "answer", "delete"]
+
+
+def blocking(fake: FakeNg) -> list[tuple[str, Any]]:
+    """The block and unblock requests sent, with the tag each was for."""
+    return [(c, p["from-tag"]) for c, p in fake.sent if c in ("block media", "unblock media")]
+
+
+def test_mute_blocks_what_the_agents_phone_sends_and_unmute_lets_it_through() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> None:
+        await relay_.mute("c", True)
+        await relay_.mute("c", True)  # pressed twice: asked once
+        await relay_.mute("c", False)
+
+    asyncio.run(scenario())
+    assert blocking(fake) == [("block media", "callee"), ("unblock media", "callee")]
+    assert all(p["call-id"] == "c" for _, p in fake.sent)
+
+
+def test_a_muted_agent_stays_muted_through_a_hold_and_its_resume() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> None:
+        await relay_.mute("c", True)
+        await relay_.hold("c", music_to_caller=True, music=b"")
+        await relay_.resume("c")
+
+    asyncio.run(scenario())
+    assert blocking(fake) == [
+        ("block media", "callee"),
+        ("block media", "caller"),
+        ("block media", "callee"),
+        ("unblock media", "caller"),  # the agent hears the caller again, not the other way
+    ]
+
+
+def test_unmute_during_a_hold_takes_effect_at_the_resume() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> None:
+        await relay_.mute("c", True)
+        await relay_.hold("c", music_to_caller=True, music=b"")
+        mark = len(fake.sent)
+        await relay_.mute("c", False)
+        assert len(fake.sent) == mark  # both still blocked by the hold
+        await relay_.resume("c")
+
+    asyncio.run(scenario())
+    assert blocking(fake)[-2:] == [("unblock media", "caller"), ("unblock media", "callee")]

@@ -668,7 +668,8 @@ class SipGateway:
             return
         except ValueError:
             pass  # no offer: a refresh, answered with the SDP as it stands
-        if offer is not None and not self._relay.direct and leg.role in ("caller", "agent"):
+        through_relay = leg.role == "caller" or (leg.role == "agent" and not leg.call.media_home)
+        if offer is not None and not self._relay.direct and through_relay:
             # The party's RTP goes to the relay, not to this leg: the relay takes the offer.
             reinvite = self._relay_reoffer(leg, request, reply, offer, answer_offer_only)
             self._tasks.spawn(reinvite, name="relay-reoffer")
@@ -883,7 +884,7 @@ class SipGateway:
                 self._hold(leg, action == "hold")
         else:
             leg.media.silenced = action == "mute"
-            if not self._relay.direct:
+            if not self._relay.direct and not leg.call.media_home:
                 # The phone's RTP goes through the relay, never through the silenced leg.
                 self._tasks.spawn(self._relay_mute(leg.call, leg.media.silenced), name="relay-mute")
             log.info(

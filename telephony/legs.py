@@ -78,3 +78,7 @@ class HotlineCall:
     started: bool = False
     # A click-to-call (telephony/outbound.py) hears of its end here instead of CallEnded.
     on_end: Callable[[HotlineCall, str], None] | None = None
+    # Under rtpengine: the call's media runs through the embedded engine again (a transfer,
+    # a three-way or a lead listening in; telephony/media_home.py), and the lock that moves it.
+    media_home: bool = False
+    media_moving: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -15,7 +15,9 @@ recorded, and after `delete` the capture rtpengine wrote becomes the same stereo
 embedded engine writes (telephony/rtpengine_recording.py). A held call's music is played by
 rtpengine itself (`play media`, the clip sent along in the request) to the party left
 waiting, and both parties' own audio is blocked meanwhile. 静音 from the console blocks the
-media the agent's phone sends, as the embedded engine silences the agent's leg.
+media the agent's phone sends, as the embedded engine silences the agent's leg. A transfer,
+a three-way call or a lead listening in take the call's media back into the embedded engine
+(`take_back`, driven by telephony/media_home.py).
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ class MediaRelay(Protocol):
         goes on hearing the caller; it lasts through a hold and its resume."""
         ...
 
+    async def take_back(self, call_id: str) -> tuple[str, int] | None:
+        """The callee side goes back to the embedded engine's caller leg, which from now on
+        carries the caller to whoever the gateway bridges or mixes it with (a department, a
+        three-way, a lead listening in); where that leg is to send. None when the embedded
+        engine carries the call already."""
+        ...
+
     async def delete(self, call_id: str) -> None:
         """The call ended: its media session goes."""
         ...
@@ -132,6 +141,9 @@ class DirectMedia:
     async def mute(self, call_id: str, muted: bool) -> None:
         return None  # the embedded agent leg is silenced instead
 
+    async def take_back(self, call_id: str) -> tuple[str, int] | None:
+        return None
+
     async def delete(self, call_id: str) -> None:
         return None
 
@@ -160,6 +172,7 @@ class RtpengineRelay:
         self._recorded: set[str] = set()
         self._music_to: dict[str, str] = {}  # held call → the tag hearing the music
         self._muted: set[str] = set()  # calls whose agent is muted from the console
+        self._player_sdp: dict[str, bytes] = {}  # call → the embedded caller leg's own SDP
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def _sdp(
@@ -184,6 +197,7 @@ class RtpengineRelay:
             "answer", call_id, player_sdp, {"from-tag": CALLER_TAG, "to-tag": CALLEE_TAG}
         )
         self._callee_sdp[call_id] = player_sdp
+        self._player_sdp[call_id] = player_sdp
         self._caller_port[call_id] = _audio_port(to_caller)
         return CallerPath(to_caller=to_caller, to_player=to_player)
 
@@ -277,6 +291,21 @@ class RtpengineRelay:
                 command = "block media" if muted else "unblock media"
                 await self._command(command, call_id, CALLEE_TAG)
 
+    async def take_back(self, call_id: str) -> tuple[str, int] | None:
+        player = self._player_sdp.get(call_id)
+        if player is None:
+            return None
+        async with self._lock(call_id):
+            if call_id in self._muted:  # the embedded leg silences the agent from now on
+                self._muted.discard(call_id)
+                if call_id not in self._music_to:
+                    await self._command("unblock media", call_id, CALLEE_TAG)
+        answer = await self.reoffer(call_id, False, player)
+        if answer is None:
+            return None
+        where = SessionDescription.parse(answer)
+        return where.connection_address, where.audio_port
+
     def _lock(self, call_id: str) -> asyncio.Lock:
         # Hold and resume of one call go out in the order they were asked for.
         return self._locks.setdefault(call_id, asyncio.Lock())
@@ -293,6 +322,7 @@ class RtpengineRelay:
         self._caller_port.pop(call_id, None)
         self._music_to.pop(call_id, None)
         self._muted.discard(call_id)
+        self._player_sdp.pop(call_id, None)
         self._locks.pop(call_id, None)
         if call_id not in self._recorded:
             self._ports.pop(call_id, None)

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from telephony import uac
+from telephony import media_home, uac
 from telephony.events import MonitorChanged
 from telephony.legs import HotlineCall, Leg
 from telephony.sip import SipRequest, SipResponse
@@ -101,6 +101,10 @@ class Supervisions:
         self, call: HotlineCall, lead_id: str, mode: str, contact: str, source: tuple[str, int]
     ) -> None:
         gw = self._gw
+        # Under rtpengine the lead can hear (and be heard) only once the media is here.
+        if not await media_home.bring_home(gw, call):
+            gw._emit(MonitorChanged(gw._clock(), call.id, lead_id, mode, "failed", "media-relay"))
+            return
         try:
             media = await gw._media.open_leg(call.codec)
         except RuntimeError:

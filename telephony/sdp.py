@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -193,6 +194,20 @@ def build_offer(
         session_id,
         session_id,
     )
+
+
+_ORIGIN_LINE = re.compile(rb"^o=(\S+) (\S+) (\d+) ([^\r\n]*)", re.MULTILINE)
+
+
+def next_in_session(previous: bytes, offer: bytes) -> bytes:
+    """`offer` as the next offer of the session `previous` (the last SDP the other end got
+    from us) belongs to: RFC 3264 §8 keeps the o= line and raises its version by one."""
+    before = _ORIGIN_LINE.search(previous)
+    if before is None:
+        return offer
+    user, session, version, rest = before.groups()
+    origin = b"o=%s %s %d %s" % (user, session, int(version) + 1, rest)
+    return _ORIGIN_LINE.sub(lambda _: origin, offer, count=1)
 
 
 def build_answer(

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from telephony import uac
+from telephony import media_home, uac
 from telephony.events import AgentLeftCall, CallTransferred, TransferFailed
 from telephony.legs import HotlineCall, Leg
 from telephony.sip import SipRequest, SipResponse
@@ -72,6 +72,10 @@ class Transfers:
 
         gw = self._gw
         assert self._proxy is not None
+        # The agent stays on the call: under rtpengine its phone's audio must come here first.
+        if mode != "blind" and not await media_home.bring_home(gw, call):
+            self._failed(call, number, "media-relay", None)
+            return
         try:
             media = await gw._media.open_leg(call.codec)
         except RuntimeError:
@@ -152,6 +156,8 @@ class Transfers:
                 gw._hang_up_leg(agent_leg)
             if caller_leg is not None:
                 gw._media.bridge(caller_leg.media, leg.media)
+                if not gw._relay.direct:  # the caller's audio is at rtpengine, with the phone
+                    gw._tasks.spawn(media_home.take_back(gw, call), name="relay-take-back")
         elif caller_leg is not None and agent_leg is not None:
             gw._media.conference([caller_leg.media, agent_leg.media, leg.media])
         log.info(

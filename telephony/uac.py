@@ -136,6 +136,51 @@ def confirm(
     return True
 
 
+def reinvite(
+    gw: SipGateway,
+    leg: Leg,
+    body: bytes,
+    on_answer: Callable[[SipResponse], None],
+    on_failure: Callable[[], None],
+) -> None:
+    """A new offer within the leg's established dialog (RFC 3261 §14.1): `on_answer` gets
+    the 2xx once (ACKed, and ACKed again if retransmitted); `on_failure` a refusal or no
+    answer, after which the session goes on as it was."""
+    request = gw._request(leg, "INVITE", body=body, content_type="application/sdp")
+    acks: list[bytes] = []
+
+    def on_response(response: SipResponse) -> None:
+        if response.status < 200:
+            return
+        if response.status >= 300:
+            ack_failure(gw, leg, request, response)
+            if not acks:
+                acks.append(b"")  # a late retransmission changes nothing
+                on_failure()
+            return
+        if acks:
+            if acks[0]:
+                gw._transport.send(acks[0], leg.dialog.destination)
+            return
+        acks.append(bytes(gw._request(leg, "ACK", cseq=request.cseq.number)))
+        gw._transport.send(acks[0], leg.dialog.destination)
+        on_answer(response)
+
+    def on_timeout() -> None:
+        if not acks:
+            acks.append(b"")
+            on_failure()
+
+    gw._clients.start(
+        request.vias[0].branch or "",
+        "INVITE",
+        bytes(request),
+        leg.dialog.destination,
+        on_response,
+        on_timeout,
+    )
+
+
 def cancel(gw: SipGateway, leg: Leg, invite: SipRequest) -> None:
     """CANCEL the leg's INVITE that has no final answer yet (RFC 3261 §9.1)."""
     request = _in_invite_transaction(invite, "CANCEL", invite.headers.get("To") or "")

@@ -158,3 +158,26 @@ def test_unmute_during_a_hold_takes_effect_at_the_resume() -> None:
 
     asyncio.run(scenario())
     assert blocking(fake)[-2:] == [("unblock media", "caller"), ("unblock media", "callee")]
+
+
+def test_take_back_points_the_callee_side_at_the_embedded_caller_leg_again() -> None:
+    relay_, fake = relay()
+
+    async def scenario() -> tuple[str, int] | None:
+        await relay_.caller_offer("c", b"caller v1", b"player")
+        await relay_.agent_offer("c", b"player")
+        await relay_.agent_answer("c", b"phone")
+        await relay_.mute("c", True)
+        del fake.sent[:]
+        return await relay_.take_back("c")
+
+    # The answer names rtpengine's callee-facing address: where the embedded leg now sends.
+    assert asyncio.run(scenario()) == ("127.0.0.1", 30000)
+    assert [(c, p.get("from-tag")) for c, p in fake.sent] == [
+        ("unblock media", "callee"),  # a muted agent is silenced by the embedded leg from now
+        ("offer", "callee"),
+        ("answer", "callee"),
+    ]
+    assert sdp_of(fake.sent[1][1]) == (b"player", "callee", "caller")
+    assert sdp_of(fake.sent[2][1]) == (b"caller v1", "callee", "caller")
+    assert asyncio.run(relay_.take_back("unknown")) is None

@@ -123,3 +123,14 @@ def test_ipv6_addresses_are_written_as_ip6() -> None:
     data = bytes(sdp.build_offer("2001:db8::1", 20000, [PCMU], 1))
     assert b"c=IN IP6 2001:db8::1\r\n" in data and b"IN IP6 2001:db8::1\r\ns=" in data
     assert SessionDescription.parse(data).connection_address == "2001:db8::1"
+
+
+def test_a_new_offer_keeps_the_sessions_origin_one_version_up() -> None:
+    # What the phone got last (rtpengine's rewrite of the carrier's offer), then our offer.
+    previous = b"v=0\r\no=- 1545997027 41 IN IP4 10.0.0.4\r\ns=-\r\nc=IN IP4 10.0.0.4\r\n"
+    ours = sdp.build_offer("10.0.0.5", 30000, [sdp.PCMA], 7)
+    offer = sdp.next_in_session(previous, bytes(ours))
+    assert b"o=- 1545997027 42 IN IP4 10.0.0.4\r\n" in offer
+    parsed = sdp.SessionDescription.parse(offer)
+    assert (parsed.connection_address, parsed.audio_port) == ("10.0.0.5", 30000)
+    assert sdp.next_in_session(b"v=0\r\n", bytes(ours)) == bytes(ours)  # no origin to keep

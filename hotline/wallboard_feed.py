@@ -2,9 +2,10 @@
 
 The live parts (queues, agents, calls in progress) come from the switchboard and routing in
 memory and are pushed as soon as something changes; today's and the last hour's figures come
-from the call log, re-read at most every `figures_seconds`; the outbox and the cases'
-deadlines are read every `check_seconds`. Alert rules run on every change and at the moment
-the next one can fall due. Each alert raised is a structured log line and a counter.
+from the call log, re-read at most every `figures_seconds` (only the calls that can differ
+from what the feed keeps, wallboard/day_calls.py); the outbox and the cases' deadlines are
+read every `check_seconds`. Alert rules run on every change and at the moment the next one
+can fall due. Each alert raised is a structured log line and a counter.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_console.notifier import Notifier
@@ -49,8 +50,21 @@ from wallboard import (
 )
 from wallboard.alerts import Abandon
 from wallboard.board import agent_json, call_json, queue_json
+from wallboard.day_calls import DayCalls
 
 log = logging.getLogger(__name__)
+
+# A call log row as reports/calls.py's CallRow takes it, in its order.
+_CALL_ROW_COLUMNS = (
+    Call.id,
+    Call.queue,
+    Call.agent_id,
+    Call.arrived_at,
+    Call.connected_at,
+    Call.ended_at,
+    Call.end_reason,
+    Call.dialled,
+)
 # At most this many dead letters and cases are watched (the most recent, the nearest due).
 WATCH_LIMIT = 20
 
@@ -85,7 +99,7 @@ class WallboardFeed:
         self._monitoring: Mapping[str, Monitoring] = monitoring if monitoring is not None else {}
         self._changed = asyncio.Event()
         self._figures_stale = True
-        self._rows: list[CallRow] = []
+        self._day_calls = DayCalls(timedelta(hours=1), options)
         self._names: dict[str, str] = {}
         self._outbox = OutboxFacts()
         self._cases: list[CaseDue] = []
@@ -201,17 +215,18 @@ class WallboardFeed:
             waiting_calls(routing),
             self._seats(),
             self._calls(),
-            self._rows,
+            self._day_calls.rows,
             now,
             self._day_start(now),
             self._options,
+            self._day_calls.earlier,
         )
 
     def _watch(self) -> Watch:
         short = timedelta(seconds=self._options.short_abandon_seconds)
         abandons = [
             Abandon(row.queue, row.ended_at)
-            for row in self._rows
+            for row in self._day_calls.rows
             if outcome(row) is CallOutcome.ABANDONED
             and row.ended_at is not None
             and row.ended_at - row.arrived_at >= short
@@ -274,24 +289,26 @@ class WallboardFeed:
     # --- reading the database -------------------------------------------------------------
 
     async def _read_figures(self) -> None:
+        """Read the calls that can differ from what is kept (wallboard/day_calls.py): the
+        whole day once, then the open, the recent and the just ended ones."""
         now = self._clock()
-        window = max(timedelta(hours=1), timedelta(seconds=self.rules.abandon_window_seconds))
-        since = min(self._day_start(now), now - window)
-        async with self._sessions() as db:
-            calls = (await db.scalars(select(Call).where(Call.arrived_at >= since))).all()
-        self._rows = [
-            CallRow(
-                c.id,
-                c.queue,
-                c.agent_id,
-                c.arrived_at,
-                c.connected_at,
-                c.ended_at,
-                c.end_reason,
-                c.dialled,
+        day = self._day_start(now)
+        self._day_calls.window = max(
+            timedelta(hours=1), timedelta(seconds=self.rules.abandon_window_seconds)
+        )
+        wanted = self._day_calls.query(now, day)
+        statement = select(*_CALL_ROW_COLUMNS).where(Call.arrived_at >= wanted.arrived_since)
+        if wanted.ended_since is not None:
+            statement = statement.where(
+                or_(
+                    Call.ended_at.is_(None),
+                    Call.ended_at >= wanted.ended_since,
+                    Call.arrived_at >= wanted.recent_since,
+                )
             )
-            for c in calls
-        ]
+        async with self._sessions() as db:
+            read = (await db.execute(statement)).all()
+        self._day_calls.merge((CallRow(*row) for row in read), now, day)
         self._figures_stale = False
 
     async def _read_checks(self) -> None:

@@ -9,7 +9,7 @@ Times are given as the moments things started, so a page can count on without be
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from reports.calls import (
     CallOptions,
     CallRow,
+    CallTally,
     answer_rate_in_time,
     service_level,
     tally_calls,
@@ -141,8 +142,13 @@ def waiting_calls(routing: RoutingEngine) -> list[WaitingCall]:
     ]
 
 
-def period_figures(rows: Iterable[CallRow], options: CallOptions) -> PeriodFigures:
+def period_figures(
+    rows: Iterable[CallRow], options: CallOptions, earlier: CallTally | None = None
+) -> PeriodFigures:
+    """The figures of `rows`, plus `earlier` (calls of the period already tallied)."""
     tally = tally_calls(rows, options)
+    if earlier is not None:
+        tally = tally + earlier
     return PeriodFigures(
         offered=tally.offered,
         answered=tally.answered,
@@ -161,9 +167,11 @@ def build_board(
     now: datetime,
     day_start: datetime,
     options: CallOptions,
+    earlier: Mapping[str, CallTally] | None = None,
 ) -> Board:
     """The wallboard at `now`: `rows` are the calls that arrived since `day_start` (and in the
-    last hour, if that began the day before), as the call log has them."""
+    last hour, if that began the day before), as the call log has them; `earlier`, per queue,
+    tallies today's calls that are not among `rows` (wallboard/day_calls.py)."""
     today: dict[str, list[CallRow]] = defaultdict(list)
     hour: dict[str, list[CallRow]] = defaultdict(list)
     for row in rows:
@@ -183,7 +191,7 @@ def build_board(
                 on_duty=len(serving),
                 ready=sum(1 for s in serving if s.state is AgentState.READY),
                 busy=sum(1 for s in serving if s.state in BUSY),
-                today=period_figures(today[name], options),
+                today=period_figures(today[name], options, (earlier or {}).get(name)),
                 last_hour=period_figures(hour[name], options),
             )
         )

@@ -114,7 +114,11 @@ class Call(Base):
     hold_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     hold_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_calls_arrived_at", "arrived_at"),)
+    # ended_at: the wallboard reads the open and the just ended calls (wallboard/day_calls.py).
+    __table_args__ = (
+        Index("ix_calls_arrived_at", "arrived_at"),
+        Index("ix_calls_ended_at", "ended_at"),
+    )
 
 
 class CallEvent(Base):

@@ -297,8 +297,10 @@ class WallboardFeed:
             timedelta(hours=1), timedelta(seconds=self.rules.abandon_window_seconds)
         )
         wanted = self._day_calls.query(now, day)
-        statement = select(*_CALL_ROW_COLUMNS).where(Call.arrived_at >= wanted.arrived_since)
-        if wanted.ended_since is not None:
+        statement = select(*_CALL_ROW_COLUMNS)
+        if wanted.ended_since is None:
+            statement = statement.where(Call.arrived_at >= wanted.arrived_since)
+        else:
             statement = statement.where(
                 or_(
                     Call.ended_at.is_(None),

@@ -19,9 +19,10 @@ from reports.calls import CallOptions, CallRow, CallTally, tally_call
 
 @dataclass(frozen=True)
 class CallLogQuery:
-    """Which calls the next read must return: arrived since `arrived_since`, and of those
-    only the open ones, those ended at or after `ended_since` and those arrived at or after
-    `recent_since` (the earlier ones are tallied already). `ended_since` None: all of them."""
+    """Which calls the next read must return. The day's first read (`ended_since` None):
+    every call arrived at or after `arrived_since`. Later reads: the open calls, those ended
+    at or after `ended_since` and those arrived at or after `recent_since` (each an index
+    range of the call log; the others are tallied already)."""
 
     arrived_since: datetime
     ended_since: datetime | None

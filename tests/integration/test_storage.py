@@ -191,6 +191,7 @@ def test_migrations_upgrade_and_downgrade(database_url: str) -> None:
         ("0032", set()),  # call_tallies.surveyed, survey_pleased (通话满意率)
         ("0041", set()),  # calls.hold_seconds, hold_count
         ("0042", {"job_runs"}),  # and outbox.claimed_by
+        ("0063", set()),  # index on calls.ended_at
     ]
     everything = set().union(*(added for _, added in chain))
     assert asyncio.run(tables()) == everything  # the fixture upgraded to head

@@ -51,9 +51,8 @@ def as_logged_at(call: CallRow, now: datetime) -> CallRow | None:
 def read(log: list[CallRow], now: datetime, query: CallLogQuery) -> list[CallRow]:
     """The feed's SELECT, over the log as it stands at `now`."""
     rows = [r for c in log if (r := as_logged_at(c, now)) is not None]
-    rows = [r for r in rows if r.arrived_at >= query.arrived_since]
     if query.ended_since is None:
-        return rows
+        return [r for r in rows if r.arrived_at >= query.arrived_since]
     return [
         r
         for r in rows

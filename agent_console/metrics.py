@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from agent_console.recordings import archive_key
 from agent_console.wallboard_api import wallboard_key
 from hotline.recordings import StorageCheck
 from hotline.statistics import figures_json, shifts_json
+from routing.metrics import AgentFigures, QueueFigures
 from telephony import recording
 from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.media import MediaEngine, MediaErrors
@@ -32,6 +34,35 @@ PROMETHEUS_WINDOW = timedelta(hours=24)
 
 sip_guard_key = web.AppKey("sip_guard", SipGuard)
 media_engine_key = web.AppKey("media_engine", MediaEngine)
+
+
+# Per queue, per agent, per duty shift: the last 24 hours' figures of GET /metrics.
+Scraped = tuple[
+    dict[str, QueueFigures], dict[str, AgentFigures], dict[str, dict[str, QueueFigures]]
+]
+
+
+class ScrapeFigures:
+    """The last 24 hours' figures of GET /metrics, kept for `reuse_seconds`: on a busy day
+    they take seconds of CPU, and two Prometheus servers (or a short interval) need not pay
+    that at every scrape. Scrapes at the same moment wait for one computation."""
+
+    def __init__(self, reuse_seconds: float) -> None:
+        self.reuse_seconds = reuse_seconds
+        self._lock = asyncio.Lock()
+        self._at = -math.inf
+        self._figures: Scraped | None = None
+
+    async def get(self, compute: Callable[[], Awaitable[Scraped]]) -> Scraped:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if self._figures is None or now - self._at >= self.reuse_seconds:
+                self._figures = await compute()
+                self._at = now
+            return self._figures
+
+
+scrape_figures_key = web.AppKey("scrape_figures", ScrapeFigures)
 
 
 class MediaCollector(Collector):
@@ -159,10 +190,15 @@ async def figures(request: web.Request) -> web.Response:
 )
 async def prometheus(request: web.Request) -> web.Response:
     """GET /metrics: the same figures for the last 24 hours, for Prometheus to scrape."""
-    end = request.app[options_key].clock()
-    queues, agents = await request.app[services_key].statistics.figures(
-        end - PROMETHEUS_WINDOW, end
-    )
+    statistics = request.app[services_key].statistics
+
+    async def compute() -> Scraped:
+        end = request.app[options_key].clock()
+        queues, agents = await statistics.figures(end - PROMETHEUS_WINDOW, end)
+        return queues, agents, await statistics.by_shift(end - PROMETHEUS_WINDOW, end)
+
+    kept = request.app.get(scrape_figures_key)
+    queues, agents, shifts = await (kept.get(compute) if kept is not None else compute())
     registry = CollectorRegistry()
     queue_gauges = {
         name: Gauge(f"hotline_queue_{name}", help_text, ["queue"], registry=registry)
@@ -219,8 +255,7 @@ async def prometheus(request: web.Request) -> web.Response:
         ["shift", "queue"],
         registry=registry,
     )
-    statistics = request.app[services_key].statistics
-    for label, by_queue in (await statistics.by_shift(end - PROMETHEUS_WINDOW, end)).items():
+    for label, by_queue in shifts.items():
         for queue, figures_s in by_queue.items():
             if figures_s.service_level is not None:
                 shift_sl.labels(shift=label, queue=queue).set(figures_s.service_level)

@@ -228,6 +228,9 @@ class MetricsConfig:
     answer_seconds: float = 15.0
     # Callers who hang up sooner than this are not counted as abandoned (nor in service level).
     short_abandon_seconds: float = 5.0
+    # GET /metrics reuses the last 24 hours' figures computed less than this long ago (a busy
+    # day's figures take seconds of CPU; Prometheus servers scrape every 15–60 s); 0 = never.
+    scrape_reuse_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,19 @@ from routing.metrics import (
 from routing.roster import Roster
 from routing.shift_metrics import shift_figures
 
+# A call log row and an agent state change as routing/metrics.py's records take them.
+CALL_RECORD_COLUMNS = (
+    Call.id,
+    Call.queue,
+    Call.agent_id,
+    Call.arrived_at,
+    Call.connected_at,
+    Call.ended_at,
+    Call.end_reason,
+    Call.dialled,
+)
+STATE_RECORD_COLUMNS = (AgentEvent.agent_id, AgentEvent.state, AgentEvent.at)
+
 
 class Statistics:
     """Queue and agent figures for any window, from the database (so restarts lose nothing)."""
@@ -40,54 +54,41 @@ class Statistics:
     async def _records(
         self, start: datetime, end: datetime
     ) -> tuple[list[CallRecord], list[AgentStateRecord]]:
+        # Plain columns, not ORM objects: a busy day's 24 hours are tens of thousands of calls
+        # and a hundred thousand state changes.
+        last_before = (
+            select(AgentEvent.agent_id, func.max(AgentEvent.id).label("id"))
+            .where(AgentEvent.at < start)
+            .group_by(AgentEvent.agent_id)
+            .subquery()
+        )
+        in_calls = (Call.arrived_at >= start, Call.arrived_at < end)
+        in_states = (AgentEvent.at >= start, AgentEvent.at < end)
         async with self._sessions() as db:
-            calls = (
-                await db.scalars(
-                    select(Call).where(Call.arrived_at >= start, Call.arrived_at < end)
-                )
-            ).all()
-            in_window = (
-                await db.scalars(
-                    select(AgentEvent).where(AgentEvent.at >= start, AgentEvent.at < end)
-                )
-            ).all()
+            calls = (await db.execute(select(*CALL_RECORD_COLUMNS).where(*in_calls))).all()
+            in_window = (await db.execute(select(*STATE_RECORD_COLUMNS).where(*in_states))).all()
             # Each agent's last change before the window tells its state when the window opens.
-            last_before = (
-                select(AgentEvent.agent_id, func.max(AgentEvent.id).label("id"))
-                .where(AgentEvent.at < start)
-                .group_by(AgentEvent.agent_id)
-                .subquery()
-            )
             opening = (
-                await db.scalars(
-                    select(AgentEvent).join(last_before, AgentEvent.id == last_before.c.id)
+                await db.execute(
+                    select(*STATE_RECORD_COLUMNS).join(
+                        last_before, AgentEvent.id == last_before.c.id
+                    )
                 )
             ).all()
-        call_records = [
-            CallRecord(
-                c.id,
-                c.queue,
-                c.agent_id,
-                c.arrived_at,
-                c.connected_at,
-                c.ended_at,
-                c.end_reason,
-                c.dialled,
-            )
-            for c in calls
-        ]
-        state_records = [
-            AgentStateRecord(e.agent_id, e.state, e.at) for e in [*opening, *in_window]
-        ]
+        call_records = [CallRecord(*row) for row in calls]
+        state_records = [AgentStateRecord(*row) for row in [*opening, *in_window]]
         return call_records, state_records
 
     async def figures(
         self, start: datetime, end: datetime
     ) -> tuple[dict[str, QueueFigures], dict[str, AgentFigures]]:
         calls, states = await self._records(start, end)
-        return (
-            queue_figures(calls, states, start, end, self._options),
-            agent_figures(calls, states, start, end),
+        # Pure and long on a busy day: computed off the event loop, which carries calls.
+        return await asyncio.to_thread(
+            lambda: (
+                queue_figures(calls, states, start, end, self._options),
+                agent_figures(calls, states, start, end),
+            )
         )
 
     async def hourly(
@@ -95,14 +96,16 @@ class Statistics:
     ) -> dict[datetime, dict[str, QueueFigures]]:
         """Queue figures hour by hour, for the hours of the window that had calls."""
         calls, states = await self._records(start, end)
-        return hourly_figures(calls, states, start, end, self._options)
+        return await asyncio.to_thread(hourly_figures, calls, states, start, end, self._options)
 
     async def by_shift(self, start: datetime, end: datetime) -> dict[str, dict[str, QueueFigures]]:
         """Queue figures per duty shift (empty when no shift pattern is configured)."""
         if self._shifts is None:
             return {}
         calls, states = await self._records(start, end)
-        return shift_figures(calls, states, self._shifts, start, end, self._options)
+        return await asyncio.to_thread(
+            shift_figures, calls, states, self._shifts, start, end, self._options
+        )
 
 
 def shifts_json(shifts: dict[str, dict[str, QueueFigures]]) -> dict[str, Any]:

@@ -26,7 +26,12 @@ from agent_console.app import ConsoleOptions, WebsocketLimits, create_app
 from agent_console.case_api import CaseApi, add_case_routes
 from agent_console.dial_api import DialApi, add_dial_routes
 from agent_console.duty_api import add_duty_routes
-from agent_console.metrics import media_engine_key, sip_guard_key
+from agent_console.metrics import (
+    ScrapeFigures,
+    media_engine_key,
+    scrape_figures_key,
+    sip_guard_key,
+)
 from agent_console.notifier import Notifier
 from agent_console.services import ConsoleServices
 from agent_console.ws import presence_key
@@ -446,6 +451,7 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
     monitor_api.add_routes(app, monitoring)
     app[sip_guard_key] = guard
     app[media_engine_key] = media
+    app[scrape_figures_key] = ScrapeFigures(config.metrics.scrape_reuse_seconds)
     add_duty_routes(app, duty, missed, switchboard, clock)
     staffing = StaffingTarget(
         aht_seconds=config.routing.staffing_aht_seconds,

@@ -7,6 +7,7 @@ they survive restarts.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,14 +106,33 @@ def state_intervals(
     return intervals
 
 
-def _wrap_up_for(call: CallRecord, spans: Sequence[_Interval]) -> float:
-    if call.ended_at is None:
+@dataclass(frozen=True)
+class _WrapUps:
+    """One agent's wrap-up spans, by start (sorted), for matching calls to them."""
+
+    starts: list[datetime]
+    seconds: list[float]
+
+
+def _wrap_ups(spans: dict[str, list[_Interval]]) -> dict[str, _WrapUps]:
+    index = {}
+    for agent, agent_spans in spans.items():
+        wraps = sorted((s.start, s.seconds) for s in agent_spans if s.state == "wrap_up")
+        index[agent] = _WrapUps([w[0] for w in wraps], [w[1] for w in wraps])
+    return index
+
+
+def _wrap_up_for(call: CallRecord, wraps: _WrapUps | None) -> float:
+    """The wrap-up that started within WRAP_MATCH of the call's hang-up (found by bisection:
+    an agent has hundreds of spans on a busy day)."""
+    if call.ended_at is None or wraps is None:
         return 0.0
-    return sum(
-        span.seconds
-        for span in spans
-        if span.state == "wrap_up" and abs(span.start - call.ended_at) <= WRAP_MATCH
-    )
+    total = 0.0
+    at = bisect_left(wraps.starts, call.ended_at - WRAP_MATCH)
+    while at < len(wraps.starts) and wraps.starts[at] <= call.ended_at + WRAP_MATCH:
+        total += wraps.seconds[at]
+        at += 1
+    return total
 
 
 def queue_figures(
@@ -123,23 +143,22 @@ def queue_figures(
     options: MetricsOptions = DEFAULT_OPTIONS,
 ) -> dict[str, QueueFigures]:
     """Figures per queue, and for all queues under the key "*"; calls that arrived in the window."""
-    spans = state_intervals(states, start, end)
+    wraps = _wrap_ups(state_intervals(states, start, end))
     groups: dict[str, list[CallRecord]] = defaultdict(list)
     for call in calls:
         if start <= call.arrived_at < end:
             groups[call.queue].append(call)
             groups["*"].append(call)
-    return {queue: _figures(group, spans, options) for queue, group in groups.items()}
+    return {queue: _figures(group, wraps, options) for queue, group in groups.items()}
 
 
 def _figures(
-    calls: list[CallRecord], spans: dict[str, list[_Interval]], options: MetricsOptions
+    calls: list[CallRecord], wraps: dict[str, _WrapUps], options: MetricsOptions
 ) -> QueueFigures:
     """The queue's figures; each ratio is the reports' one definition (reports/calls.py)."""
     t = tally_calls(calls, options)
     handle_times = [
-        (c.ended_at - c.connected_at).total_seconds()
-        + _wrap_up_for(c, spans.get(c.agent_id or "", []))
+        (c.ended_at - c.connected_at).total_seconds() + _wrap_up_for(c, wraps.get(c.agent_id or ""))
         for c in calls
         if c.ended_at is not None and c.connected_at is not None
     ]

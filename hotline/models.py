@@ -121,6 +121,19 @@ class Call(Base):
     )
 
 
+# A call log row as reports/calls.py's CallRow takes it, in its order (survey last, optional).
+CALL_ROW_COLUMNS = (
+    Call.id,
+    Call.queue,
+    Call.agent_id,
+    Call.arrived_at,
+    Call.connected_at,
+    Call.ended_at,
+    Call.end_reason,
+    Call.dialled,
+)
+
+
 class CallEvent(Base):
     """An append-only log of what happened to a call (the source of later statistics)."""
 

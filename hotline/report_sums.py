@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases import DeadlinePolicy
-from hotline.models import Call
+from hotline.models import CALL_ROW_COLUMNS, Call
 from hotline.report_cases import read_case_rows
 from hotline.report_models import (
     AgentCallTallyRow,
@@ -149,17 +149,9 @@ class KeptSums:
         async with self._sessions() as db:
             connection = await db.connection()
             rows = await connection.execute(
-                select(
-                    Call.id,
-                    Call.queue,
-                    Call.agent_id,
-                    Call.arrived_at,
-                    Call.connected_at,
-                    Call.ended_at,
-                    Call.end_reason,
-                    Call.dialled,
-                    Call.survey,
-                ).where(Call.arrived_at >= start, Call.arrived_at < end)
+                select(*CALL_ROW_COLUMNS, Call.survey).where(
+                    Call.arrived_at >= start, Call.arrived_at < end
+                )
             )
             calls = [CallRow(*row) for row in rows]
         sums = sum_calls(calls, self._zone, self._call_options)

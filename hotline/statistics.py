@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.models import AgentEvent, Call
+from hotline.models import CALL_ROW_COLUMNS, AgentEvent, Call
 from routing.metrics import (
     AgentFigures,
     AgentStateRecord,
@@ -24,17 +24,7 @@ from routing.metrics import (
 from routing.roster import Roster
 from routing.shift_metrics import shift_figures
 
-# A call log row and an agent state change as routing/metrics.py's records take them.
-CALL_RECORD_COLUMNS = (
-    Call.id,
-    Call.queue,
-    Call.agent_id,
-    Call.arrived_at,
-    Call.connected_at,
-    Call.ended_at,
-    Call.end_reason,
-    Call.dialled,
-)
+# An agent state change as routing/metrics.py's AgentStateRecord takes it.
 STATE_RECORD_COLUMNS = (AgentEvent.agent_id, AgentEvent.state, AgentEvent.at)
 
 
@@ -65,7 +55,7 @@ class Statistics:
         in_calls = (Call.arrived_at >= start, Call.arrived_at < end)
         in_states = (AgentEvent.at >= start, AgentEvent.at < end)
         async with self._sessions() as db:
-            calls = (await db.execute(select(*CALL_RECORD_COLUMNS).where(*in_calls))).all()
+            calls = (await db.execute(select(*CALL_ROW_COLUMNS).where(*in_calls))).all()
             in_window = (await db.execute(select(*STATE_RECORD_COLUMNS).where(*in_states))).all()
             # Each agent's last change before the window tells its state when the window opens.
             opening = (

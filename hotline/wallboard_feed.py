@@ -25,7 +25,7 @@ from agent_console.notifier import Notifier
 from hotline.access import Role
 from hotline.accounts import Accounts
 from hotline.case_scheduler import REMINDER_STATES
-from hotline.models import Call, OutboxMessage, Ticket
+from hotline.models import CALL_ROW_COLUMNS, Call, OutboxMessage, Ticket
 from hotline.monitoring import Monitoring
 from hotline.privacy import mask_phone
 from hotline.switchboard import Switchboard
@@ -54,17 +54,6 @@ from wallboard.day_calls import DayCalls
 
 log = logging.getLogger(__name__)
 
-# A call log row as reports/calls.py's CallRow takes it, in its order.
-_CALL_ROW_COLUMNS = (
-    Call.id,
-    Call.queue,
-    Call.agent_id,
-    Call.arrived_at,
-    Call.connected_at,
-    Call.ended_at,
-    Call.end_reason,
-    Call.dialled,
-)
 # At most this many dead letters and cases are watched (the most recent, the nearest due).
 WATCH_LIMIT = 20
 
@@ -297,7 +286,7 @@ class WallboardFeed:
             timedelta(hours=1), timedelta(seconds=self.rules.abandon_window_seconds)
         )
         wanted = self._day_calls.query(now, day)
-        statement = select(*_CALL_ROW_COLUMNS)
+        statement = select(*CALL_ROW_COLUMNS)
         if wanted.ended_since is None:
             statement = statement.where(Call.arrived_at >= wanted.arrived_since)
         else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from typing import TYPE_CHECKING
 
 from telephony import sdp, uac
@@ -57,14 +56,8 @@ async def bring_home(gw: SipGateway, call: HotlineCall) -> bool:
         agent = call.agent_leg
         if agent is None or not agent.answered or agent.ended or call.ended:
             return False
-        offer = sdp.next_in_session(
-            agent.local_sdp,
-            bytes(
-                sdp.build_offer(
-                    gw._advertised, agent.media.port, [call.codec], secrets.randbelow(2**31)
-                )
-            ),
-        )
+        # The phone's session goes on: what it got last (rtpengine's SDP), one version up.
+        offer = sdp.next_in_session(agent.local_sdp, uac.own_offer(gw, agent, [call.codec]))
         answered: asyncio.Future[SipResponse | None] = asyncio.get_running_loop().create_future()
 
         def settle(response: SipResponse | None) -> None:

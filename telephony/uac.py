@@ -77,10 +77,14 @@ def phone_dialog(
     )
 
 
+def own_offer(gw: SipGateway, leg: Leg, codecs: Sequence[int]) -> bytes:
+    """An offer of the leg's own media port (in this gateway's embedded engine)."""
+    return bytes(sdp.build_offer(gw._advertised, leg.media.port, codecs, secrets.randbelow(2**31)))
+
+
 def offer(gw: SipGateway, leg: Leg, codecs: Sequence[int]) -> None:
     """The leg's SDP offer, and the leg findable by its dialog for what comes back."""
-    body = sdp.build_offer(gw._advertised, leg.media.port, codecs, secrets.randbelow(2**31))
-    leg.local_sdp = bytes(body)
+    leg.local_sdp = own_offer(gw, leg, codecs)
     gw._dialogs[(leg.dialog.sip_call_id, leg.dialog.local.tag or "")] = leg
 
 
@@ -147,29 +151,30 @@ def reinvite(
     the 2xx once (ACKed, and ACKed again if retransmitted); `on_failure` a refusal or no
     answer, after which the session goes on as it was."""
     request = gw._request(leg, "INVITE", body=body, content_type="application/sdp")
-    acks: list[bytes] = []
+    settled = False  # answered or failed: what comes later changes nothing
+    ack: bytes | None = None
+
+    def settle(outcome: Callable[[], None]) -> None:
+        nonlocal settled
+        if not settled:
+            settled = True
+            outcome()
 
     def on_response(response: SipResponse) -> None:
+        nonlocal ack
         if response.status < 200:
             return
         if response.status >= 300:
             ack_failure(gw, leg, request, response)
-            if not acks:
-                acks.append(b"")  # a late retransmission changes nothing
-                on_failure()
+            settle(on_failure)
             return
-        if acks:
-            if acks[0]:
-                gw._transport.send(acks[0], leg.dialog.destination)
-            return
-        acks.append(bytes(gw._request(leg, "ACK", cseq=request.cseq.number)))
-        gw._transport.send(acks[0], leg.dialog.destination)
-        on_answer(response)
+        if ack is None:
+            ack = bytes(gw._request(leg, "ACK", cseq=request.cseq.number))
+        gw._transport.send(ack, leg.dialog.destination)  # again for a retransmitted 2xx
+        settle(lambda: on_answer(response))
 
     def on_timeout() -> None:
-        if not acks:
-            acks.append(b"")
-            on_failure()
+        settle(on_failure)
 
     gw._clients.start(
         request.vias[0].branch or "",

@@ -19,8 +19,7 @@ from agent_console.openapi import operation
 from agent_console.recordings import archive_key
 from agent_console.wallboard_api import wallboard_key
 from hotline.recordings import StorageCheck
-from hotline.statistics import figures_json, shifts_json
-from routing.metrics import AgentFigures, QueueFigures
+from hotline.statistics import Window, figures_json, shifts_json
 from telephony import recording
 from telephony.guard import DropReason, GuardFigures, SipGuard
 from telephony.media import MediaEngine, MediaErrors
@@ -36,12 +35,6 @@ sip_guard_key = web.AppKey("sip_guard", SipGuard)
 media_engine_key = web.AppKey("media_engine", MediaEngine)
 
 
-# Per queue, per agent, per duty shift: the last 24 hours' figures of GET /metrics.
-Scraped = tuple[
-    dict[str, QueueFigures], dict[str, AgentFigures], dict[str, dict[str, QueueFigures]]
-]
-
-
 class ScrapeFigures:
     """The last 24 hours' figures of GET /metrics, kept for `reuse_seconds`: on a busy day
     they take seconds of CPU, and two Prometheus servers (or a short interval) need not pay
@@ -51,9 +44,9 @@ class ScrapeFigures:
         self.reuse_seconds = reuse_seconds
         self._lock = asyncio.Lock()
         self._at = -math.inf
-        self._figures: Scraped | None = None
+        self._figures: Window | None = None
 
-    async def get(self, compute: Callable[[], Awaitable[Scraped]]) -> Scraped:
+    async def get(self, compute: Callable[[], Awaitable[Window]]) -> Window:
         async with self._lock:
             now = asyncio.get_running_loop().time()
             if self._figures is None or now - self._at >= self.reuse_seconds:
@@ -174,11 +167,10 @@ async def figures(request: web.Request) -> web.Response:
         raise ApiError(403, "lead-only", "only a shift lead can see the statistics")
     end = request.app[options_key].clock()
     start = end - timedelta(hours=_hours(request))
-    statistics = request.app[services_key].statistics
-    queues, agents = await statistics.figures(start, end)
-    body = figures_json(queues, agents, await statistics.hourly(start, end))
+    window = await request.app[services_key].statistics.window(start, end, hourly=True)
+    body = figures_json(window.queues, window.agents, window.hours)
     body.update(start=start.isoformat(), end=end.isoformat())
-    body["shifts"] = shifts_json(await statistics.by_shift(start, end))
+    body["shifts"] = shifts_json(window.shifts)
     return web.json_response(body)
 
 
@@ -192,13 +184,13 @@ async def prometheus(request: web.Request) -> web.Response:
     """GET /metrics: the same figures for the last 24 hours, for Prometheus to scrape."""
     statistics = request.app[services_key].statistics
 
-    async def compute() -> Scraped:
+    async def compute() -> Window:
         end = request.app[options_key].clock()
-        queues, agents = await statistics.figures(end - PROMETHEUS_WINDOW, end)
-        return queues, agents, await statistics.by_shift(end - PROMETHEUS_WINDOW, end)
+        return await statistics.window(end - PROMETHEUS_WINDOW, end)
 
     kept = request.app.get(scrape_figures_key)
-    queues, agents, shifts = await (kept.get(compute) if kept is not None else compute())
+    window = await (kept.get(compute) if kept is not None else compute())
+    queues, agents, shifts = window.queues, window.agents, window.shifts
     registry = CollectorRegistry()
     queue_gauges = {
         name: Gauge(f"hotline_queue_{name}", help_text, ["queue"], registry=registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,16 @@ from routing.shift_metrics import shift_figures
 
 # An agent state change as routing/metrics.py's AgentStateRecord takes it.
 STATE_RECORD_COLUMNS = (AgentEvent.agent_id, AgentEvent.state, AgentEvent.at)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The figures of one window of the logs."""
+
+    queues: dict[str, QueueFigures]
+    agents: dict[str, AgentFigures]
+    hours: dict[datetime, dict[str, QueueFigures]]  # the hours that had calls
+    shifts: dict[str, dict[str, QueueFigures]]  # empty without a shift pattern
 
 
 class Statistics:
@@ -72,30 +82,26 @@ class Statistics:
     async def figures(
         self, start: datetime, end: datetime
     ) -> tuple[dict[str, QueueFigures], dict[str, AgentFigures]]:
+        figures = await self.window(start, end)
+        return figures.queues, figures.agents
+
+    async def window(self, start: datetime, end: datetime, hourly: bool = False) -> Window:
+        """Every figure of the window from one read of the logs: per queue, per agent, per
+        duty shift (when a shift pattern is configured) and, if asked, hour by hour."""
         calls, states = await self._records(start, end)
-        # Pure and long on a busy day: computed off the event loop, which carries calls.
-        return await asyncio.to_thread(
-            lambda: (
+
+        def compute() -> Window:
+            return Window(
                 queue_figures(calls, states, start, end, self._options),
                 agent_figures(calls, states, start, end),
+                hourly_figures(calls, states, start, end, self._options) if hourly else {},
+                {}
+                if self._shifts is None
+                else shift_figures(calls, states, self._shifts, start, end, self._options),
             )
-        )
 
-    async def hourly(
-        self, start: datetime, end: datetime
-    ) -> dict[datetime, dict[str, QueueFigures]]:
-        """Queue figures hour by hour, for the hours of the window that had calls."""
-        calls, states = await self._records(start, end)
-        return await asyncio.to_thread(hourly_figures, calls, states, start, end, self._options)
-
-    async def by_shift(self, start: datetime, end: datetime) -> dict[str, dict[str, QueueFigures]]:
-        """Queue figures per duty shift (empty when no shift pattern is configured)."""
-        if self._shifts is None:
-            return {}
-        calls, states = await self._records(start, end)
-        return await asyncio.to_thread(
-            shift_figures, calls, states, self._shifts, start, end, self._options
-        )
+        # Pure and long on a busy day: computed off the event loop, which carries calls.
+        return await asyncio.to_thread(compute)
 
 
 def shifts_json(shifts: dict[str, dict[str, QueueFigures]]) -> dict[str, Any]:

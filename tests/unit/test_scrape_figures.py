@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from agent_console.metrics import Scraped, ScrapeFigures
+from agent_console.metrics import ScrapeFigures
+from hotline.statistics import Window
 
 
-def counting() -> tuple[list[int], Callable[[], Awaitable[Scraped]]]:
+def counting() -> tuple[list[int], Callable[[], Awaitable[Window]]]:
     computed: list[int] = []
 
-    async def compute() -> Scraped:
+    async def compute() -> Window:
         computed.append(1)
         await asyncio.sleep(0)  # a real computation awaits the database
-        return {}, {}, {}
+        return Window({}, {}, {}, {})
 
     return computed, compute
 

@@ -15,7 +15,7 @@ from tests.e2e.test_console_consulted_transfer import (
     test_the_agent_consults_the_department_takes_the_caller_back_then_hands_over,
 )
 from tests.e2e.test_lead_monitor import test_listen_whisper_barge_and_leave_on_a_real_call
-from tests.e2e.test_rtpengine_media import Rtpengine, rtpengine
+from tests.e2e.test_rtpengine_media import Rtpengine, media_through, rtpengine
 from tests.e2e.test_transfer import (
     DEPARTMENT,
     department_port,
@@ -41,14 +41,8 @@ __all__ = [
 def hotline_overrides(
     rtpengine: Rtpengine, tmp_path: Path, department_port: int
 ) -> dict[str, dict[str, object]]:
-    host, port = rtpengine.ng
     return {
-        "media": {
-            "engine": "rtpengine",
-            "rtpengine": f"{host}:{port}",
-            "recordings_dir": str(tmp_path / "recordings"),
-            "rtpengine_recording_dir": str(rtpengine.spool),
-        },
+        "media": media_through(rtpengine, tmp_path),
         "sip": {
             "outbound_proxy": f"127.0.0.1:{department_port}",
             "transfer_targets": (f"城管执法={DEPARTMENT}", "12345 热线=12345"),

@@ -102,17 +102,20 @@ async def rtpengine(tmp_path: Path) -> AsyncIterator[Rtpengine]:
         log.close()
 
 
-@pytest.fixture
-def hotline_overrides(rtpengine: Rtpengine, tmp_path: Path) -> dict[str, dict[str, object]]:
+def media_through(rtpengine: Rtpengine, tmp_path: Path) -> dict[str, object]:
+    """[media] for calls through `rtpengine`, recorded under `tmp_path`."""
     host, port = rtpengine.ng
     return {
-        "media": {
-            "engine": "rtpengine",
-            "rtpengine": f"{host}:{port}",
-            "recordings_dir": str(tmp_path / "recordings"),
-            "rtpengine_recording_dir": str(rtpengine.spool),
-        }
+        "engine": "rtpengine",
+        "rtpengine": f"{host}:{port}",
+        "recordings_dir": str(tmp_path / "recordings"),
+        "rtpengine_recording_dir": str(rtpengine.spool),
     }
+
+
+@pytest.fixture
+def hotline_overrides(rtpengine: Rtpengine, tmp_path: Path) -> dict[str, dict[str, object]]:
+    return {"media": media_through(rtpengine, tmp_path)}
 
 
 def sdp_media(message_log: str, first_line: str) -> tuple[str, int]:

@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run cluster test test-deps lint bench eval prompts sample-report screenshots clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py telephony/_rtprelay.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

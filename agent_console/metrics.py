@@ -62,9 +62,15 @@ class MediaCollector(Collector):
     """Media errors kept to one leg, restarts of the shared 20 ms clock, and what the
     recording worker could not keep up with."""
 
-    def __init__(self, errors: MediaErrors, recording: RecordingFigures | None = None) -> None:
+    def __init__(
+        self,
+        errors: MediaErrors,
+        recording: RecordingFigures | None = None,
+        relay_backlog_dropped: int = 0,
+    ) -> None:
         self._errors = errors
         self._recording = recording if recording is not None else RecordingFigures()
+        self._backlog_dropped = relay_backlog_dropped
 
     def collect(self) -> Iterator[Metric]:
         errors = CounterMetricFamily(
@@ -79,6 +85,12 @@ class MediaCollector(Collector):
             "hotline_media_clock_restarts",
             "Times the shared media clock died of an error and was restarted",
             value=self._errors.clock_restarts,
+        )
+        yield CounterMetricFamily(
+            "hotline_media_relay_backlog_dropped_packets",
+            "RTP packets the native relay thread dropped because the event loop had not taken"
+            " the earlier ones (legs not bridged: prompts, queue, key menus)",
+            value=self._backlog_dropped,
         )
         recording = self._recording
         yield CounterMetricFamily(
@@ -258,7 +270,9 @@ async def prometheus(request: web.Request) -> web.Response:
         registry.register(GuardCollector(guard.figures(asyncio.get_running_loop().time())))
     media = request.app.get(media_engine_key)
     if media is not None:
-        registry.register(MediaCollector(media.errors, recording.WORKER.figures))
+        registry.register(
+            MediaCollector(media.errors, recording.WORKER.figures, media.relay_backlog_dropped)
+        )
     feed = request.app.get(wallboard_key)
     if feed is not None:
         registry.register(AlertCollector(feed.raised))

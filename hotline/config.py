@@ -307,8 +307,14 @@ class MediaConfig:
     # The process's event loop, where RTP is relayed: "asyncio" (the standard library's) or
     # "uvloop" (libuv, less CPU per packet; install the `uvloop` extra).
     event_loop: str = "asyncio"
+    # Who relays a bridged call's RTP in the embedded engine: "native" (a thread of compiled
+    # code, telephony/_rtprelay.c, built at install; Python takes over with a warning where it
+    # could not be compiled) or "python" (the event loop, packet by packet).
+    relay: str = "native"
 
     def __post_init__(self) -> None:
+        if self.relay not in ("native", "python"):
+            raise ConfigError(f"[media] relay: expected native or python, got {self.relay!r}")
         if self.event_loop not in EVENT_LOOPS:
             raise ConfigError(
                 f"[media] event_loop: expected asyncio or uvloop, got {self.event_loop!r}"

@@ -79,6 +79,7 @@ from routing import RoutingEngine
 from routing.metrics import MetricsOptions
 from routing.roster import Roster
 from routing.staffing_gap import StaffingTarget
+from telephony import native_relay
 from telephony.events import (
     CallEnded,
     MonitorChanged,
@@ -196,8 +197,15 @@ def build_system(config: HotlineConfig, clock: Callable[[], datetime] = utc_now)
         },
     }
     greeting = Path(config.sip.greeting) if config.sip.greeting else DEFAULT_GREETING
+    native = config.media.relay == "native" and native_relay.available()
+    if config.media.relay == "native" and not native:
+        log.warning("the native RTP relay is not compiled here; RTP is relayed in Python")
     media = MediaEngine(
-        config.sip.host, config.sip.rtp_port_min, config.sip.rtp_port_max, Prompt.from_wav(greeting)
+        config.sip.host,
+        config.sip.rtp_port_min,
+        config.sip.rtp_port_max,
+        Prompt.from_wav(greeting),
+        native=native,
     )
     rtpengine = config.media.rtpengine_address if config.media.engine == "rtpengine" else None
     relay: MediaRelay = DirectMedia()

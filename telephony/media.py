@@ -22,6 +22,7 @@ from telephony import g711
 from telephony.announcements import FrameSource
 from telephony.conference import Conference
 from telephony.dtmf import DtmfDecoder
+from telephony.native_relay import NativeRelay, StreamState
 from telephony.recording import CallRecorder
 from telephony.rtp import RtpPacket
 from telephony.sdp import PCMA
@@ -80,10 +81,42 @@ class Prompt:
         return self.pcma if payload_type == PCMA else self.pcmu
 
 
+class _Watched:
+    """An attribute of RtpLeg whose change may move the leg's relaying between the native
+    relay and Python. Reading it is a plain instance attribute read (the descriptor has no
+    __get__); setting it tells the native relay, if the leg has one."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set__(self, leg: RtpLeg, value: object) -> None:
+        leg.__dict__[self.name] = value
+        native = leg.__dict__.get("_native")
+        if native is not None:
+            native.review(leg)
+
+
 class RtpLeg(asyncio.DatagramProtocol):
     """One call leg's media socket: counts, relays to its bridged partner, or plays a prompt."""
 
+    # What decides whether the native relay may carry this leg's packets to its partner.
+    WATCHED = (
+        "codec",
+        "payload_type",
+        "event_payload_type",
+        "remote",
+        "partner",
+        "prompt",
+        "programme",
+        "recorder",
+        "record_side",
+        "conference",
+        "muted",
+        "silenced",
+    )
+
     def __init__(self, port: int, codec: int, errors: MediaErrors | None = None) -> None:
+        self._native: NativeRelay | None = None  # set by the engine when the thread reads it
         self.port = port
         self.errors = errors if errors is not None else MediaErrors()
         self._error_logged_at = -ERROR_LOG_SECONDS
@@ -92,8 +125,8 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.payload_type = codec
         self.remote: tuple[str, int] | None = None
         self.partner: RtpLeg | None = None
-        self.received = 0
-        self.sent = 0
+        self._received = 0
+        self._sent = 0
         self.dropped = 0
         self.transport: asyncio.DatagramTransport | None = None
         # The leg's own socket when the engine opened it: packets are sent on it directly
@@ -126,15 +159,75 @@ class RtpLeg(asyncio.DatagramProtocol):
         if hasattr(transport, "max_size"):  # asyncio's own transport (uvloop's reads in place)
             transport.max_size = MAX_DATAGRAM_BYTES
 
+    @property
+    def received(self) -> int:
+        if self._native is None:
+            return self._received
+        return self._received + self._native.counts(self)[0]
+
+    @property
+    def sent(self) -> int:
+        if self._native is None:
+            return self._sent
+        return self._sent + self._native.counts(self)[2]
+
+    @property
+    def latched(self) -> bool:
+        return self._latched
+
+    @property
+    def ssrc(self) -> int:
+        return self._ssrc
+
+    def stream(self) -> StreamState:
+        """Where this leg's outgoing stream stands, for the native relay to carry it on."""
+        return StreamState(
+            self._sequence, self._timestamp, self._offset, self._sequence_offset, self._marker
+        )
+
+    def resume_stream(self, state: StreamState) -> None:
+        """Carry on the stream where the native relay left it."""
+        self._sequence, self._timestamp = state.sequence, state.timestamp
+        self._offset, self._sequence_offset = state.offset, state.sequence_offset
+        self._marker = state.marker
+
+    def fold_counts(
+        self, received: int = 0, dropped: int = 0, sent: int = 0, send_errors: int = 0
+    ) -> None:
+        """Counts the native relay kept while it carried this leg's packets."""
+        self._received += received
+        self.dropped += dropped
+        self._sent += sent
+        self.errors.send += send_errors
+
+    def fileno(self) -> int:
+        return self._socket.fileno() if self._socket is not None else -1
+
+    def attach_native(self, native: NativeRelay, sock: socket.socket) -> None:
+        """The native relay reads this leg's socket from now on; the leg sends on it."""
+        self.use_socket(sock)
+        self._native = native
+        native.add(self, sock)
+
+    def close(self) -> None:
+        """Release the socket (the engine's close_leg, after it has unbridged the leg)."""
+        if self._native is not None and self._socket is not None:
+            self._native.remove(self, self._socket)
+            self._native = None
+            self._socket.close()
+            self._socket, self._direct = None, False
+        elif self.transport is not None:
+            self.transport.close()
+
     def restart_digits(self) -> None:
         """Key presses are counted afresh from here (a new question is being asked): a phone
         that numbers its presses by RTP timestamp alone is heard again for the same one."""
         self._dtmf = DtmfDecoder()
 
     def set_remote(self, address: tuple[str, int]) -> None:
-        self.remote = address
         self._latched = False
         self._unlatched_packets = 0
+        self.remote = address
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         # Nearly every packet is a bare 12-byte header and its payload (no CSRC, extension or
@@ -150,15 +243,22 @@ class RtpLeg(asyncio.DatagramProtocol):
                 return
             second = packet.payload_type | (0x80 if packet.marker else 0)
             sequence, timestamp, payload = packet.sequence, packet.timestamp, packet.payload
-        self.received += 1
-        payload_type = second & 0x7F
+        self._received += 1
         if not self._latched:
-            self._latch(addr, payload_type)
+            self._latch(addr, second & 0x7F)
+            if self._latched and self._native is not None:
+                # Latched now: this packet is still Python's to relay, the next ones may be
+                # the native relay's.
+                self._take(second, sequence, timestamp, payload)
+                self._native.review(self)
+                return
+        self._take(second, sequence, timestamp, payload)
+
+    def _take(self, second: int, sequence: int, timestamp: int, payload: bytes) -> None:
+        """A received packet's payload: key presses, recording, relaying or mixing."""
+        payload_type = second & 0x7F
         if payload_type == self.event_payload_type:
-            on_digit = self.on_digit
-            for digit in self._dtmf.feed(payload, timestamp):
-                if on_digit is not None:
-                    on_digit(digit)
+            self.feed_digits(payload, timestamp)
         elif self.recorder is not None and payload_type == self.payload_type:
             self.recorder.add(self.record_side, sequence, payload, self.codec)
         if self.silenced:
@@ -170,6 +270,13 @@ class RtpLeg(asyncio.DatagramProtocol):
         partner = self.partner
         if partner is not None:
             partner._relay(payload_type, sequence, timestamp, bool(second & 0x80), payload)
+
+    def feed_digits(self, payload: bytes, timestamp: int) -> None:
+        """An RFC 4733 telephone-event packet: whoever listens hears each new key press."""
+        on_digit = self.on_digit
+        for digit in self._dtmf.feed(payload, timestamp):
+            if on_digit is not None:
+                on_digit(digit)
 
     def _latch(self, addr: tuple[str, int], payload_type: int) -> None:
         """Symmetric RTP (what phones behind NAT expect, as rtpengine does): answer to where
@@ -184,8 +291,10 @@ class RtpLeg(asyncio.DatagramProtocol):
             or addr[0] == self.remote[0]
             or (expected and self._unlatched_packets <= LATCH_PACKETS)
         ):
-            self.remote = addr
             self._latched = True
+            # Not through the watched attribute: the native relay is told by the caller,
+            # once the packet that latched has been relayed.
+            self.__dict__["remote"] = addr
 
     def relay(self, packet: RtpPacket) -> None:
         """Send a packet from the other leg as part of this leg's own stream.
@@ -241,7 +350,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         marker: bool,
         sequence: int | None = None,
     ) -> None:
-        if self.transport is None or self.remote is None or self.muted:
+        if (self.transport is None and self._socket is None) or self.remote is None or self.muted:
             return
         if sequence is None:
             self._sequence = sequence = (self._sequence + 1) & 0xFFFF
@@ -260,6 +369,8 @@ class RtpLeg(asyncio.DatagramProtocol):
                 try:
                     self._socket.sendto(header + payload, self.remote)  # type: ignore[union-attr]
                 except OSError:
+                    if self.transport is None:  # the native relay's leg: no queue to keep it
+                        raise
                     self._send_through_transport(header + payload)
             else:
                 self._send_through_transport(header + payload)
@@ -267,7 +378,7 @@ class RtpLeg(asyncio.DatagramProtocol):
             self.errors.send += 1
             self.log_error("rtp send failed", exc)
             return
-        self.sent += 1
+        self._sent += 1
 
     def use_socket(self, sock: socket.socket) -> None:
         """Send on `sock` (the transport's own) directly from now on."""
@@ -295,10 +406,18 @@ class RtpLeg(asyncio.DatagramProtocol):
         log.debug("rtp socket error on port %s: %s", self.port, exc)
 
 
+for _name in RtpLeg.WATCHED:
+    setattr(RtpLeg, _name, _Watched(_name))
+
+
 class MediaEngine:
     """Allocates RTP ports, runs the shared prompt clock, bridges legs."""
 
-    def __init__(self, host: str, port_min: int, port_max: int, prompt: Prompt) -> None:
+    def __init__(
+        self, host: str, port_min: int, port_max: int, prompt: Prompt, native: bool = False
+    ) -> None:
+        """`native`: the legs' sockets are read, and bridged legs relayed, by the native relay
+        thread (telephony/_rtprelay.c) rather than by the event loop."""
         if port_min > port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
         self._host = host
@@ -312,10 +431,17 @@ class MediaEngine:
         self._conferences: list[Conference[RtpLeg]] = []
         self._ticker: asyncio.Task[None] | None = None
         self.errors = MediaErrors()
+        self._use_native = native
+        self._native: NativeRelay | None = None
 
     @property
     def active_legs(self) -> int:
         return len(self._legs)
+
+    @property
+    def relay_backlog_dropped(self) -> int:
+        """Packets the native relay dropped waiting for the loop (0 when Python relays)."""
+        return self._native.upcalls_dropped if self._native is not None else 0
 
     async def open_leg(self, codec: int) -> RtpLeg:
         """Bind a socket for a new leg on a free even port."""
@@ -327,15 +453,21 @@ class MediaEngine:
             try:
                 sock.setblocking(False)
                 sock.bind((self._host, port))
-                _, leg = await loop.create_datagram_endpoint(
-                    lambda port=port: RtpLeg(port, codec, self.errors),  # type: ignore[misc]
-                    sock=sock,
-                )
+                if self._use_native:
+                    if self._native is None:
+                        self._native = NativeRelay(loop)
+                    leg = RtpLeg(port, codec, self.errors)
+                    leg.attach_native(self._native, sock)
+                else:
+                    _, leg = await loop.create_datagram_endpoint(
+                        lambda port=port: RtpLeg(port, codec, self.errors),  # type: ignore[misc]
+                        sock=sock,
+                    )
+                    leg.use_socket(sock)
             except OSError:
                 sock.close()
                 self._free.append(port)  # taken by someone else; try it again later
                 continue
-            leg.use_socket(sock)
             self._legs.add(leg)
             return leg
         raise RuntimeError("no free RTP port")
@@ -350,8 +482,7 @@ class MediaEngine:
         leg.partner = None
         if leg in self._legs:
             self._legs.discard(leg)
-            if leg.transport is not None:
-                leg.transport.close()
+            leg.close()
             self._free.append(leg.port)
 
     def play_prompt(self, leg: RtpLeg) -> None:
@@ -466,5 +597,8 @@ class MediaEngine:
     async def close(self) -> None:
         for leg in list(self._legs):
             self.close_leg(leg)
+        if self._native is not None:
+            self._native.close()
+            self._native = None
         if self._ticker is not None:
             self._ticker.cancel()

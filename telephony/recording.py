@@ -15,6 +15,7 @@ import array
 import asyncio
 import logging
 import queue
+import struct
 import sys
 import threading
 import wave
@@ -95,6 +96,16 @@ class StereoMixer:
             state.expected = sequence
         state.waiting[sequence] = pcm
         state.release(final=False)
+
+    def add_run(self, side: int, first: int, count: int, pcm: bytes | memoryview) -> bool:
+        """`count` consecutive frames from sequence `first` at once, when they are simply the
+        next ones (nothing waiting); False, and nothing added, otherwise."""
+        state = self._sides[side]
+        if state.waiting or state.expected not in (None, first):
+            return False
+        state.pcm += pcm
+        state.expected = (first + count) & 0xFFFF
+        return True
 
     def take(self, final: bool = False) -> bytes:
         """Interleaved stereo for every instant both sides have covered (all of it if final)."""
@@ -183,6 +194,37 @@ MAX_WAITING_BATCHES = 2_000
 Packet = tuple[int, int, bytes, int]
 
 
+@dataclass(frozen=True)
+class Frames:
+    """One side's packets as the native relay keeps them: a little-endian (sequence, length)
+    pair of 16-bit numbers per packet in `meta`, the payloads one after another."""
+
+    side: int
+    meta: bytes
+    payloads: bytes
+    codec: int
+
+    def __len__(self) -> int:
+        return len(self.meta) // 4
+
+
+_FRAME_META = struct.Struct("<HH")
+
+
+def _in_order_from(meta: bytes) -> int | None:
+    """The first sequence number when the packets of `meta` follow each other one by one
+    (nearly always: a second of one side), else None."""
+    fields = array.array("H", meta)
+    if sys.byteorder == "big":
+        fields.byteswap()
+    sequences = fields[0::2]
+    if not sequences:
+        return None
+    first = sequences[0]
+    expected = array.array("H", [(first + i) & 0xFFFF for i in range(len(sequences))])
+    return first if sequences == expected else None
+
+
 @dataclass
 class RecordingFigures:
     """Totals since start, for /metrics."""
@@ -202,7 +244,10 @@ class _Recording:
         self.file: StereoWavFile | None = None
         self.error: OSError | None = None
 
-    def feed(self, packets: list[Packet]) -> None:
+    def feed(self, packets: list[Packet] | Frames) -> None:
+        if isinstance(packets, Frames):
+            self._feed_frames(packets)
+            return
         mixer = self.mixer
         codec = packets[0][3] if packets else 0
         if any(packet[3] != codec for packet in packets):
@@ -213,6 +258,19 @@ class _Recording:
             at = 0
             for side, sequence, payload, _ in packets:
                 end = at + 2 * len(payload)
+                mixer.add(side, sequence, pcm[at:end])
+                at = end
+        if mixer.pending_samples() >= CHUNK_SAMPLES:
+            self._write(mixer.take())
+
+    def _feed_frames(self, frames: Frames) -> None:
+        pcm = memoryview(decode(frames.payloads, frames.codec))
+        mixer, side = self.mixer, frames.side
+        first = _in_order_from(frames.meta)
+        if first is None or not mixer.add_run(side, first, len(frames), pcm):
+            at = 0
+            for sequence, length in _FRAME_META.iter_unpack(frames.meta):
+                end = at + 2 * length
                 mixer.add(side, sequence, pcm[at:end])
                 at = end
         if mixer.pending_samples() >= CHUNK_SAMPLES:
@@ -257,7 +315,7 @@ class RecordingWorker:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def feed(self, recording: _Recording, packets: list[Packet]) -> bool:
+    def feed(self, recording: _Recording, packets: list[Packet] | Frames) -> bool:
         """Queue a batch of packets; False (and counted) if the worker is too far behind."""
         if not self._room.acquire(blocking=False):
             self.figures.dropped_batches += 1
@@ -267,7 +325,7 @@ class RecordingWorker:
         self._put(partial(self._feed, recording, packets))
         return True
 
-    def _feed(self, recording: _Recording, packets: list[Packet]) -> None:
+    def _feed(self, recording: _Recording, packets: list[Packet] | Frames) -> None:
         try:
             recording.feed(packets)
         finally:
@@ -320,6 +378,8 @@ class CallRecorder:
         self._packets: list[Packet] = []
         self._closed = False
         self._finished: Future[FinishedRecording] | None = None
+        # The native relay's legs keep their packets there: each is asked for them at finish.
+        self._sources: dict[object, Callable[[], None]] = {}
 
     def add(self, side: int, sequence: int, payload: bytes, codec: int) -> None:
         """A received audio packet of one side (called from datagram_received)."""
@@ -331,9 +391,28 @@ class CallRecorder:
             self._packets = []
             self._worker.feed(self._recording, packets)
 
+    def attach(self, source: object, flush: Callable[[], None]) -> None:
+        """`flush` hands `source`'s kept packets to add_frames; called at finish."""
+        self._sources[source] = flush
+
+    def detach(self, source: object) -> None:
+        self._sources.pop(source, None)
+
+    def add_frames(self, side: int, meta: bytes, payloads: bytes, codec: int) -> None:
+        """A side's packets kept by the native relay (see Frames), after those added before."""
+        if self._closed:
+            return
+        if self._packets:
+            self._worker.feed(self._recording, self._packets)
+            self._packets = []
+        self._worker.feed(self._recording, Frames(side, meta, payloads, codec))
+
     async def finish(self) -> FinishedRecording:
         """Write what is left, close the file; the path and length of the recording."""
         if self._finished is None:
+            for flush in list(self._sources.values()):
+                flush()
+            self._sources.clear()
             self._closed = True
             if self._packets:
                 self._worker.feed(self._recording, self._packets)

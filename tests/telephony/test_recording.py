@@ -142,3 +142,20 @@ def test_the_recorder_writes_a_stereo_wav_with_each_side_on_its_channel(tmp_path
         left, right = _channels(wav.readframes(wav.getnframes()))
     assert _energy(left) > 1_000_000  # the 8000-amplitude tone: about 3.2e7
     assert _energy(right) < 100
+
+
+def test_a_run_of_frames_in_order_is_placed_as_one_and_anything_else_frame_by_frame() -> None:
+    frames = [bytes([n]) * 320 for n in range(6)]
+    one_by_one, at_once = StereoMixer(), StereoMixer()
+    for sequence, frame in zip(range(65533, 65539), frames, strict=True):
+        one_by_one.add(CALLER, sequence & 0xFFFF, frame)
+    assert at_once.add_run(CALLER, 65533, 3, b"".join(frames[:3]))
+    assert at_once.add_run(CALLER, 0, 3, b"".join(frames[3:]))  # across the wrap
+    assert at_once.take(final=True) == one_by_one.take(final=True)
+
+    waiting = StereoMixer()
+    waiting.add(AGENT, 10, frames[0])
+    waiting.add(AGENT, 12, frames[2])  # 11 is missing: 12 waits for it
+    assert not waiting.add_run(AGENT, 13, 1, frames[3])
+    assert waiting.add_run(CALLER, 5, 1, frames[0])  # the other side: nothing waits there
+    assert not waiting.add_run(CALLER, 9, 1, frames[1])  # not the next one (6)

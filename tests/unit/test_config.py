@@ -125,3 +125,11 @@ def test_the_event_loop_is_asyncio_or_uvloop() -> None:
     assert chosen.media.event_loop == "uvloop"
     with pytest.raises(ConfigError, match=r"\[media\] event_loop"):
         load_config(DEMO, environ={"HOTLINE_MEDIA_EVENT_LOOP": "trio"})
+
+
+def test_the_relay_is_native_unless_told_python() -> None:
+    assert load_config(DEMO, environ={}).media.relay == "native"
+    chosen = load_config(DEMO, environ={"HOTLINE_MEDIA_RELAY": "python"})
+    assert chosen.media.relay == "python"
+    with pytest.raises(ConfigError, match=r"\[media\] relay"):
+        load_config(DEMO, environ={"HOTLINE_MEDIA_RELAY": "kernel"})

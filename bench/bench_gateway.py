@@ -518,8 +518,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep its logs")
     parser.add_argument(
         "--engines",
-        help="embedded,rtpengine: the hotline with each media engine side by side (fresh"
-        " processes), one capacity step of --calls calls, then memory after --memory-calls",
+        help="embedded,embedded-python,rtpengine: the hotline with each media engine side by"
+        " side (fresh processes), one capacity step of --calls calls, then memory after"
+        " --memory-calls",
     )
     parser.add_argument("--calls", type=int, default=250, help="calls at once for --engines")
     parser.add_argument("--window", type=float, default=WINDOW_SECONDS, help="seconds measured")
@@ -532,8 +533,12 @@ def main() -> None:
         global CODE
         CODE = args.code.resolve()
     if args.engines:
+        import bench.bench_gateway as imported
         from bench.gateway_engines import compare
 
+        # gateway_engines starts nodes through the imported module, not this script's own
+        # (__main__): without this its nodes ran this checkout, whatever --code said.
+        imported.CODE = CODE
         compare(args)
         return
     steps = [int(s) for s in args.steps.split(",")]

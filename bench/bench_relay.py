@@ -3,6 +3,7 @@
     python bench/bench_relay.py                          # 250 bridged, recorded calls, 10 s
     python bench/bench_relay.py --calls 250 --seconds 10 --runs 3
     python bench/bench_relay.py --calls 20 --seconds 5 --callgrind    # instructions per packet
+    python bench/bench_relay.py --relay python,native --runs 3        # the two relays in turn
 
 A fresh subject process opens two legs per call on the embedded `MediaEngine`, bridges them
 and records each call (stereo WAV, as `hotline serve` does), nothing else: no SIP, no
@@ -44,12 +45,15 @@ FRAME_SECONDS = 0.02
 SPREAD_SLOTS = 10  # each 20 ms is cut in this many slots, each sending a tenth of the streams
 
 
-async def serve(calls: int, recordings: Path, port_min: int) -> None:
+async def serve(calls: int, recordings: Path, port_min: int, relay: str) -> None:
     """The subject: `calls` bridged, recorded calls on the embedded engine, fed over UDP."""
     from telephony.media import MediaEngine, Prompt
     from telephony.recording import CallRecorder
 
-    engine = MediaEngine("127.0.0.1", port_min, port_min + 4 * calls + 10, Prompt(b"", b""))
+    ports = (port_min, port_min + 4 * calls + 10)
+    # An older checkout (--code) knows only the Python relay: asked for it, it gets no flag.
+    native = {"native": True} if relay == "native" else {}
+    engine = MediaEngine("127.0.0.1", *ports, Prompt(b"", b""), **native)
     pairs = []
     for number in range(calls):
         caller = await engine.open_leg(PCMA)
@@ -123,10 +127,11 @@ def _callgrind_total(out: Path) -> int:
     return int(found.group(1))
 
 
-def run_once(args: argparse.Namespace, work: Path, port_min: int) -> dict[str, float]:
+def run_once(args: argparse.Namespace, work: Path, port_min: int, relay: str) -> dict[str, float]:
     recordings = work / "recordings"
     code = str((args.code or ROOT).resolve())
     command = [sys.executable, __file__, "--serve", str(args.calls), str(recordings), str(port_min)]
+    command += ["--relay", relay]
     command += ["--code", code]
     out = work / "callgrind.out"
     if args.callgrind:
@@ -177,18 +182,29 @@ def main() -> None:
     parser.add_argument("--port-min", type=int, default=24000)
     parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
     parser.add_argument("--code", type=Path, help="the subject runs this checkout's telephony")
+    parser.add_argument(
+        "--relay",
+        default="python",
+        help="python, native or python,native (each in its own fresh subjects, in turn)",
+    )
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.code:
             sys.path.insert(0, str(args.code))
         calls, recordings, port_min = args.serve
-        asyncio.run(serve(int(calls), Path(recordings), int(port_min)))
+        asyncio.run(serve(int(calls), Path(recordings), int(port_min), args.relay))
         return
+    for relay in args.relay.split(","):
+        measure(args, relay)
+
+
+def measure(args: argparse.Namespace, relay: str) -> None:
+    """`--runs` fresh subjects relaying with `relay`: CPU per packet and per call."""
     if args.callgrind and shutil.which("valgrind") is None:
         sys.exit("--callgrind needs valgrind")
     print(
-        f"{args.calls} bridged, recorded calls ({2 * args.calls} streams in),"
+        f"{relay} relay: {args.calls} bridged, recorded calls ({2 * args.calls} streams in),"
         f" {args.seconds:g} s of 50 packets/s each; {args.runs} fresh subject(s)"
         f"{' under callgrind' if args.callgrind else ''}; load {os.getloadavg()[0]:.1f}",
         flush=True,
@@ -198,7 +214,7 @@ def main() -> None:
     instructions: list[float] = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-relay-") as scratch:
-            figures = run_once(args, Path(scratch), args.port_min)
+            figures = run_once(args, Path(scratch), args.port_min, relay)
         received = figures["received"]
         cpu = figures["user"] + figures["system"]
         per_packet.append(1e6 * cpu / received)

@@ -1,4 +1,7 @@
-"""`bench_gateway.py --engines embedded,rtpengine`: the two media engines side by side.
+"""`bench_gateway.py --engines embedded,rtpengine`: the media engines side by side.
+
+`embedded` is the embedded engine as configured by default (its native relay where it was
+compiled), `embedded-python` the same engine relaying in Python (`[media] relay = "python"`).
 
 For each engine, two fresh `hotline serve` processes (and, for rtpengine, a fresh daemon
 each time): the first carries `--calls` bridged calls at once for a window of `--window`
@@ -92,7 +95,9 @@ async def _ping(port: int) -> None:
 
 def _start(engine: str, work: Path, agents: int, event_loop: str) -> Subject:
     media = {"event_loop": event_loop}
-    if engine == "embedded":
+    if engine in ("embedded", "embedded-python"):
+        if engine == "embedded-python":  # the default is the native relay where compiled
+            media["relay"] = "python"
         return start_hotline(work, agents, media)
     spool = work / "rtpengine-spool"
     relay, ng_port, low, high = start_rtpengine(work / "rtpengine", spool)
@@ -185,6 +190,7 @@ def print_table(
     whole = whole or {}
     heading = {
         "embedded": "embedded (bridged, recorded)",
+        "embedded-python": "embedded, Python relay",
         "rtpengine": "rtpengine (bridged, recorded)",
     }
     rows: list[tuple[str, list[str]]] = []

@@ -58,6 +58,8 @@ CALLS_PER_SECOND_RAMP = 20
 SETTLE_SECONDS = 3.0
 WINDOW_SECONDS = 10.0
 CODE = ROOT  # where the subject's `hotline` package comes from (--code)
+CALLER_MEDIA = "stream"  # how SIPp sends the citizens' audio (--caller-media; caller_scenario)
+STREAMED_SECONDS = 10
 TRANSACTION_LINGER_SECONDS = 40.0
 
 
@@ -282,6 +284,32 @@ def call(
     return start_calls(subject, work, calls, rate, hold_ms, concurrent, rtt).finish()
 
 
+def caller_scenario(work: Path, hold_ms: int) -> Path:
+    """The trunk's scenario, its citizens' audio sent as CALLER_MEDIA says.
+
+    "stream": SIPp's rtp_stream, from an ordinary UDP socket, as a phone or a carrier sends.
+    "pcap": SIPp's play_pcap_audio (what the tests use), which sends through raw sockets: every
+    raw IPPROTO_UDP socket open on the machine is handed a copy of every UDP datagram, so with
+    hundreds of calls playing, each packet the subject sends costs it hundreds of copies in its
+    own system call (raw_local_deliver was 27% of the node's CPU samples at 250 calls).
+    """
+    if CALLER_MEDIA == "pcap":
+        pcap = work / "caller.pcap"
+        if not pcap.exists():
+            write_rtp_pcap(pcap, caller_payloads(hold_ms / 1000 + 2, 8), 8)
+        return SCENARIOS / "caller.xml"
+    audio = work / "caller.alaw"
+    if not audio.exists():  # played in a loop by every call
+        audio.write_bytes(b"".join(caller_payloads(STREAMED_SECONDS, 8)))
+    text = (SCENARIOS / "caller.xml").read_text(encoding="utf-8")
+    streamed = text.replace('play_pcap_audio="caller.pcap"', f'rtp_stream="{audio},-1,8"')
+    if streamed == text:
+        raise RuntimeError("tests/sipp/caller.xml no longer plays caller.pcap")
+    scenario = work / "caller-stream.xml"
+    scenario.write_text(streamed, encoding="utf-8")
+    return scenario
+
+
 def start_calls(
     subject: Subject,
     work: Path,
@@ -293,9 +321,7 @@ def start_calls(
 ) -> SippLoad:
     """SIPp as the carrier trunk: `calls` citizens at `rate` per second, each talking hold_ms."""
     work.mkdir(parents=True, exist_ok=True)
-    pcap = work / "caller.pcap"
-    if not pcap.exists():
-        write_rtp_pcap(pcap, caller_payloads(hold_ms / 1000 + 2, 8), 8)
+    scenario = caller_scenario(work, hold_ms)
     extra = [
         "-s",
         "12319",
@@ -315,9 +341,7 @@ def start_calls(
     ]
     if rtt:
         extra += ["-trace_rtt", "-rtt_freq", "1"]
-    args = sipp_args(
-        SCENARIOS / "caller.xml", free_ports(1), calls, extra, f"127.0.0.1:{subject.sip_port}"
-    )
+    args = sipp_args(scenario, free_ports(1), calls, extra, f"127.0.0.1:{subject.sip_port}")
     return SippLoad(args, work, timeout_s=calls / rate + hold_ms / 1000 + 120)
 
 
@@ -528,17 +552,24 @@ def main() -> None:
     parser.add_argument(
         "--code", type=Path, help="run the hotline from this checkout (e.g. an older commit)"
     )
+    parser.add_argument(
+        "--caller-media",
+        choices=["stream", "pcap"],
+        default="stream",
+        help="how SIPp sends the citizens' audio: rtp_stream (a UDP socket) or play_pcap_audio"
+        " (raw sockets, as before 2026-12-06; see caller_scenario)",
+    )
     args = parser.parse_args()
-    if args.code:
-        global CODE
-        CODE = args.code.resolve()
+    import bench.bench_gateway as imported
+
+    # gateway_engines starts nodes through the imported module, not this script's own
+    # (__main__): both are set, or its nodes ran this checkout, whatever --code said.
+    for module in {sys.modules[__name__], imported}:
+        module.CODE = args.code.resolve() if args.code else ROOT
+        module.CALLER_MEDIA = args.caller_media
     if args.engines:
-        import bench.bench_gateway as imported
         from bench.gateway_engines import compare
 
-        # gateway_engines starts nodes through the imported module, not this script's own
-        # (__main__): without this its nodes ran this checkout, whatever --code said.
-        imported.CODE = CODE
         compare(args)
         return
     steps = [int(s) for s in args.steps.split(",")]

@@ -323,7 +323,8 @@ def print_table(
     print(
         f"(python bench/bench_gateway.py --engines {args.engines} --calls {args.calls}"
         f" --window {args.window:g} --memory-calls {args.memory_calls} --event-loop"
-        f" {args.event_loop}{' --skip ' + args.skip if args.skip else ''}"
+        f" {args.event_loop} --caller-media {args.caller_media}"
+        f"{' --skip ' + args.skip if args.skip else ''}"
         f"{' --code ' + str(args.code) if args.code else ''})",
         flush=True,
     )

@@ -3,8 +3,9 @@
  *
  * A leg that Python has given a partner (`forward`) is relayed here, packet by packet,
  * without the interpreter: the packet's sequence number and timestamp are shifted into the
- * partner's own stream exactly as RtpLeg._relay does, its audio payloads are kept for the
- * call's recording, and telephone-event packets are copied up for the key-press decoder.
+ * partner's own stream exactly as RtpLeg._relay does, its audio is decoded (G.711 to 16-bit
+ * PCM, as telephony/g711.py does) and kept for the call's recording, and telephone-event
+ * packets are copied up for the key-press decoder.
  * Every packet of a leg without a partner is handed up whole to the event loop (an eventfd
  * says when there is something to take), where RtpLeg.datagram_received treats it as before.
  *
@@ -12,6 +13,7 @@
  * engine's mutex, under which the thread handles a whole epoll round. So when `stop_forward`
  * returns, no packet of that leg is in flight, and the stream state it hands back is final.
  */
+#define _GNU_SOURCE
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -24,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_DATAGRAM 4096
@@ -57,16 +60,27 @@ typedef struct Leg {
     int out_fd;
     struct sockaddr_storage dest;
     socklen_t dest_len;
-    int media_pt, event_pt, record;
+    int media_pt, event_pt;
+    const int16_t *law;  /* the G.711 decoding table of a recorded leg, NULL if not recorded */
     /* the partner's outgoing stream, owned here while forwarding */
     uint32_t ssrc, timestamp, ts_offset;
     uint16_t sequence, seq_offset;
     int offset_valid, marker;
     uint64_t sent, send_errors;
-    /* recorded audio: (sequence, length) pairs and the payloads, until the loop takes them */
-    Buffer meta, payloads;
-    int recorded, record_notified;
+    /* recorded audio until the loop takes it: (sequence, samples) pairs, the decoded PCM, and
+     * whether each sequence number followed the one before */
+    Buffer meta, pcm;
+    int recorded, record_notified, in_order;
+    uint16_t last_recorded;
 } Leg;
+
+/* The relay thread's receive buffers, set up once: only that thread reads into them. */
+typedef struct Reads {
+    struct mmsghdr messages[READS_PER_WAKE];
+    struct iovec vectors[READS_PER_WAKE];
+    struct sockaddr_storage from[READS_PER_WAKE];
+    unsigned char buffers[READS_PER_WAKE][MAX_DATAGRAM];
+} Reads;
 
 typedef struct {
     PyObject_HEAD
@@ -79,9 +93,28 @@ typedef struct {
     Upcall *head, *tail;
     int upcalls, notified;
     uint64_t upcalls_dropped;
+    Reads reads;
 } Engine;
 
-static int buffer_add(Buffer *b, const void *data, size_t len) {
+static int16_t ULAW[256], ALAW[256];
+
+/* ITU-T G.711 decoding, written as telephony/g711.py writes it */
+static int16_t ulaw_to_linear(int code) {
+    int inverted = ~code & 0xFF;
+    int magnitude = ((((inverted & 0x0F) << 3) + 0x84) << ((inverted >> 4) & 0x07)) - 0x84;
+    return (int16_t)((inverted & 0x80) ? -magnitude : magnitude);
+}
+
+static int16_t alaw_to_linear(int code) {
+    code ^= 0x55;
+    int segment = (code >> 4) & 0x07;
+    int magnitude = ((code & 0x0F) << 4) + (segment == 0 ? 8 : 0x108);
+    if (segment > 1) magnitude <<= segment - 1;
+    return (int16_t)((code & 0x80) ? magnitude : -magnitude);
+}
+
+/* Room for `len` more bytes at b->data + b->len; -1 if memory ran out. */
+static int buffer_reserve(Buffer *b, size_t len) {
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + len) cap *= 2;
@@ -90,8 +123,6 @@ static int buffer_add(Buffer *b, const void *data, size_t len) {
         b->data = grown;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
     return 0;
 }
 
@@ -129,6 +160,33 @@ static int upcall(Engine *e, int kind, int fd, const struct sockaddr_storage *fr
     return 1;
 }
 
+/* A recorded packet's audio, decoded into the leg's PCM (16-bit little-endian, as WAV wants). */
+static void record(Engine *e, Leg *leg, uint16_t sequence, const unsigned char *payload,
+                   size_t length) {
+    if (buffer_reserve(&leg->meta, 4) < 0 || buffer_reserve(&leg->pcm, 2 * length) < 0) return;
+    unsigned char *meta = leg->meta.data + leg->meta.len;
+    meta[0] = sequence & 0xFF;
+    meta[1] = sequence >> 8;
+    meta[2] = length & 0xFF;
+    meta[3] = (length >> 8) & 0xFF;
+    leg->meta.len += 4;
+    unsigned char *out = leg->pcm.data + leg->pcm.len;
+    for (size_t i = 0; i < length; i++) {
+        uint16_t sample = (uint16_t)leg->law[payload[i]];
+        out[2 * i] = sample & 0xFF;
+        out[2 * i + 1] = sample >> 8;
+    }
+    leg->pcm.len += 2 * length;
+    if (leg->recorded == 0)
+        leg->in_order = 1;
+    else if (sequence != (uint16_t)(leg->last_recorded + 1))
+        leg->in_order = 0;
+    leg->last_recorded = sequence;
+    leg->recorded++;
+    if (leg->recorded >= RECORD_NOTIFY && !leg->record_notified)
+        leg->record_notified = upcall(e, UP_RECORDED, leg->fd, NULL, 0, NULL, 0);
+}
+
 /* One packet of a forwarding leg: what RtpLeg.datagram_received and _relay do for a latched,
  * bridged, unmuted leg. */
 static void relay(Engine *e, Leg *leg, unsigned char *buf, size_t n,
@@ -160,13 +218,8 @@ static void relay(Engine *e, Leg *leg, unsigned char *buf, size_t n,
 
     if (payload_type == leg->event_pt) {
         upcall(e, UP_DIGIT, leg->fd, from, from_len, buf, n);
-    } else if (leg->record && payload_type == leg->media_pt) {
-        unsigned char meta[4] = {sequence & 0xFF, sequence >> 8, length & 0xFF, (length >> 8) & 0xFF};
-        if (buffer_add(&leg->meta, meta, 4) == 0 && buffer_add(&leg->payloads, payload, length) == 0) {
-            leg->recorded++;
-            if (leg->recorded >= RECORD_NOTIFY && !leg->record_notified)
-                leg->record_notified = upcall(e, UP_RECORDED, leg->fd, NULL, 0, NULL, 0);
-        }
+    } else if (leg->law && payload_type == leg->media_pt) {
+        record(e, leg, sequence, payload, length);
     }
 
     if (!leg->offset_valid) {
@@ -204,21 +257,23 @@ static void relay(Engine *e, Leg *leg, unsigned char *buf, size_t n,
     }
 }
 
+/* Every datagram waiting on a leg's socket (up to READS_PER_WAKE) in one system call: a
+ * socket of a 50-packets-a-second stream nearly always has one, and reading it with recvfrom
+ * would take a second call to learn there is no other. */
 static void read_leg(Engine *e, Leg *leg) {
-    unsigned char buf[MAX_DATAGRAM];
-    for (int i = 0; i < READS_PER_WAKE; i++) {
-        struct sockaddr_storage from;
-        socklen_t from_len = sizeof from;
-        ssize_t n = recvfrom(leg->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
-                             &from_len);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-            continue;  /* ICMP port unreachable and the like: the socket stays */
-        }
+    Reads *r = &e->reads;
+    for (int i = 0; i < READS_PER_WAKE; i++) r->messages[i].msg_hdr.msg_namelen = sizeof r->from[i];
+    int n = recvmmsg(leg->fd, r->messages, READS_PER_WAKE, MSG_DONTWAIT, NULL);
+    /* n < 0: nothing waiting, or an ICMP port unreachable and the like (the socket stays;
+     * epoll reports it again if a datagram is behind the error) */
+    for (int i = 0; i < n; i++) {
+        unsigned char *buf = r->buffers[i];
+        size_t length = r->messages[i].msg_len;
+        socklen_t from_len = r->messages[i].msg_hdr.msg_namelen;
         if (leg->forwarding)
-            relay(e, leg, buf, (size_t)n, &from, from_len);
+            relay(e, leg, buf, length, &r->from[i], from_len);
         else
-            upcall(e, UP_PACKET, leg->fd, &from, from_len, buf, (size_t)n);
+            upcall(e, UP_PACKET, leg->fd, &r->from[i], from_len, buf, length);
     }
 }
 
@@ -270,6 +325,12 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
+    for (int i = 0; i < READS_PER_WAKE; i++) {
+        Reads *r = &e->reads;
+        r->vectors[i] = (struct iovec){.iov_base = r->buffers[i], .iov_len = MAX_DATAGRAM};
+        r->messages[i].msg_hdr = (struct msghdr){
+            .msg_name = &r->from[i], .msg_iov = &r->vectors[i], .msg_iovlen = 1};
+    }
     pthread_mutex_init(&e->mutex, NULL);
     if (pthread_create(&e->thread, NULL, run, e) != 0) {
         PyErr_SetString(PyExc_OSError, "cannot start the relay thread");
@@ -281,7 +342,7 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
 
 static void free_leg(Leg *leg) {
     free(leg->meta.data);
-    free(leg->payloads.data);
+    free(leg->pcm.data);
     free(leg);
 }
 
@@ -421,17 +482,21 @@ static int parse_address(const char *host, int port, struct sockaddr_storage *ou
     return -1;
 }
 
-/* forward(fd, out_fd, host, port, media_pt, event_pt, record,
+/* forward(fd, out_fd, host, port, media_pt, event_pt, record_codec,
  *         ssrc, sequence, timestamp, offset_valid, ts_offset, seq_offset, marker) */
 static PyObject *engine_forward(Engine *e, PyObject *args) {
-    int fd, out_fd, port, media_pt, event_pt, record, offset_valid, marker;
+    int fd, out_fd, port, media_pt, event_pt, record_codec, offset_valid, marker;
     const char *host;
     unsigned int ssrc, timestamp, ts_offset, sequence, seq_offset;
-    if (!PyArg_ParseTuple(args, "iisiiipIIIpIIp", &fd, &out_fd, &host, &port, &media_pt,
-                          &event_pt, &record, &ssrc, &sequence, &timestamp, &offset_valid,
+    if (!PyArg_ParseTuple(args, "iisiiiiIIIpIIp", &fd, &out_fd, &host, &port, &media_pt,
+                          &event_pt, &record_codec, &ssrc, &sequence, &timestamp, &offset_valid,
                           &ts_offset, &seq_offset, &marker) ||
         !check_running(e))
         return NULL;
+    /* record_codec: the G.711 payload type of a recorded leg (0 PCMU, 8 PCMA), -1 if not */
+    const int16_t *law = record_codec == 0 ? ULAW : record_codec == 8 ? ALAW : NULL;
+    if (!law && record_codec != -1)
+        return PyErr_Format(PyExc_ValueError, "cannot record payload type %d", record_codec);
     struct sockaddr_storage dest;
     socklen_t dest_len;
     if (parse_address(host, port, &dest, &dest_len) < 0)
@@ -447,7 +512,7 @@ static PyObject *engine_forward(Engine *e, PyObject *args) {
     leg->dest_len = dest_len;
     leg->media_pt = media_pt;
     leg->event_pt = event_pt;
-    leg->record = record;
+    leg->law = law;
     leg->ssrc = ssrc;
     leg->sequence = (uint16_t)sequence;
     leg->timestamp = timestamp;
@@ -522,29 +587,30 @@ static PyObject *engine_inject(Engine *e, PyObject *args) {
     return PyBool_FromLong(done);
 }
 
-/* (meta, payloads): the recorded packets of a leg since the last take. `meta` holds a
- * little-endian (sequence, length) pair of 16-bit numbers per packet. */
+/* (meta, pcm, in_order): the recorded packets of a leg since the last take. `meta` holds a
+ * little-endian (sequence, samples) pair of 16-bit numbers per packet, `pcm` their audio. */
 static PyObject *engine_take_recorded(Engine *e, PyObject *args) {
     int fd;
     if (!PyArg_ParseTuple(args, "i", &fd) || !check_running(e)) return NULL;
     lock(e);
     Leg *leg = leg_of(e, fd);
-    Buffer meta = {0}, payloads = {0};
+    Buffer meta = {0}, pcm = {0};
+    int in_order = 0;
     if (leg) {
         meta = leg->meta;
-        payloads = leg->payloads;
+        pcm = leg->pcm;
+        in_order = leg->in_order;
         memset(&leg->meta, 0, sizeof leg->meta);
-        memset(&leg->payloads, 0, sizeof leg->payloads);
+        memset(&leg->pcm, 0, sizeof leg->pcm);
         leg->recorded = 0;
         leg->record_notified = 0;
     }
     pthread_mutex_unlock(&e->mutex);
-    PyObject *result = Py_BuildValue("(y#y#)", meta.data ? (char *)meta.data : "",
-                                     (Py_ssize_t)meta.len,
-                                     payloads.data ? (char *)payloads.data : "",
-                                     (Py_ssize_t)payloads.len);
+    PyObject *result = Py_BuildValue("(y#y#O)", meta.data ? (char *)meta.data : "",
+                                     (Py_ssize_t)meta.len, pcm.data ? (char *)pcm.data : "",
+                                     (Py_ssize_t)pcm.len, in_order ? Py_True : Py_False);
     free(meta.data);
-    free(payloads.data);
+    free(pcm.data);
     return result;
 }
 
@@ -594,6 +660,34 @@ static PyObject *engine_upcalls_dropped(Engine *e, void *closure) {
     return PyLong_FromUnsignedLongLong(e->upcalls_dropped);
 }
 
+/* interleave(left, right): two equal-length 16-bit mono buffers to one stereo buffer. */
+static PyObject *interleave(PyObject *module, PyObject *args) {
+    Py_buffer left, right;
+    if (!PyArg_ParseTuple(args, "y*y*", &left, &right)) return NULL;
+    PyObject *stereo = NULL;
+    if (left.len != right.len || left.len % 2) {
+        PyErr_SetString(PyExc_ValueError, "both channels must have the same even length");
+    } else if ((stereo = PyBytes_FromStringAndSize(NULL, 2 * left.len))) {
+        const uint16_t *l = left.buf, *r = right.buf;
+        uint16_t *out = (uint16_t *)PyBytes_AS_STRING(stereo);
+        for (Py_ssize_t i = 0; i < left.len / 2; i++) {
+            uint16_t a, b;  /* copied whole: the byte order stays as it came */
+            memcpy(&a, l + i, 2);
+            memcpy(&b, r + i, 2);
+            memcpy(out + 2 * i, &a, 2);
+            memcpy(out + 2 * i + 1, &b, 2);
+        }
+    }
+    PyBuffer_Release(&left);
+    PyBuffer_Release(&right);
+    return stereo;
+}
+
+static PyMethodDef module_methods[] = {
+    {"interleave", interleave, METH_VARARGS, "Two 16-bit mono buffers to one stereo buffer."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef engine_methods[] = {
     {"fileno", (PyCFunction)engine_fileno, METH_NOARGS, "The eventfd that is readable when drain() has something."},
     {"add", (PyCFunction)engine_add, METH_VARARGS, "Read a leg's socket from now on."},
@@ -627,11 +721,15 @@ static PyTypeObject EngineType = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_rtprelay", "RTP relaying off the interpreter.", -1, NULL, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_rtprelay", "RTP relaying off the interpreter.", -1, module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__rtprelay(void) {
     if (PyType_Ready(&EngineType) < 0) return NULL;
+    for (int code = 0; code < 256; code++) {
+        ULAW[code] = ulaw_to_linear(code);
+        ALAW[code] = alaw_to_linear(code);
+    }
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&EngineType);

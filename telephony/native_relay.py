@@ -19,6 +19,7 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from telephony.recording import Frames
 from telephony.rtp import RtpPacket
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ class NativeRelay:
             route.port,
             route.payload_type,
             route.event_payload_type,
-            route.recorder is not None,
+            route.codec if route.recorder is not None else -1,
             target.ssrc,
             stream.sequence,
             stream.timestamp,
@@ -224,9 +225,9 @@ class NativeRelay:
         route = route or self._routes.get(leg)
         if route is None or route.recorder is None:
             return
-        meta, payloads = self._engine.take_recorded(leg.fileno())
+        meta, pcm, in_order = self._engine.take_recorded(leg.fileno())
         if meta:
-            route.recorder.add_frames(route.side, meta, payloads, route.codec)
+            route.recorder.add_frames(Frames(route.side, meta, pcm, in_order))
 
     def drain(self) -> None:
         """What the thread handed up: whole packets, key presses, recorded audio."""

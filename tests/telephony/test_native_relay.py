@@ -20,7 +20,7 @@ from telephony import native_relay
 from telephony.media import MediaEngine, Prompt, RtpLeg
 from telephony.recording import CallRecorder, RecordingWorker
 from telephony.rtp import RtpPacket
-from telephony.sdp import PCMU
+from telephony.sdp import PCMA, PCMU
 
 # Skipped only on a machine that could not compile it; CI compiles it, and fails without it.
 pytestmark = pytest.mark.skipif(
@@ -38,16 +38,17 @@ class Phone:
 
     sock: socket.socket
     ssrc: int
+    codec: int
     sequence: int = 1000
     timestamp: int = 50_000
     heard: list[RtpPacket] = field(default_factory=list)
 
     @classmethod
-    def open(cls, ssrc: int) -> Phone:
+    def open(cls, ssrc: int, codec: int) -> Phone:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
         sock.setblocking(False)
-        return cls(sock, ssrc)
+        return cls(sock, ssrc, codec)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -60,8 +61,12 @@ class Phone:
     def audio(self, step: int = 1, payload: bytes | None = None) -> bytes:
         self.sequence = (self.sequence + step) & 0xFFFF
         self.timestamp = (self.timestamp + 160 * step) & 0xFFFFFFFF
-        body = payload if payload is not None else bytes([self.sequence & 0xFF]) * 160
-        return bytes(RtpPacket(PCMU, self.sequence, self.timestamp, self.ssrc, body))
+        body = payload if payload is not None else self.body()
+        return bytes(RtpPacket(self.codec, self.sequence, self.timestamp, self.ssrc, body))
+
+    def body(self) -> bytes:
+        """The latest frame's audio: every G.711 code turns up within two frames."""
+        return bytes((self.sequence + i) & 0xFF for i in range(160))
 
     async def hear(self) -> RtpPacket:
         loop = asyncio.get_running_loop()
@@ -83,7 +88,7 @@ def with_csrc_extension_and_padding(phone: Phone) -> bytes:
     phone.sequence = (phone.sequence + 1) & 0xFFFF
     phone.timestamp = (phone.timestamp + 160) & 0xFFFFFFFF
     first = 0x80 | 0x20 | 0x10 | 1  # version 2, padding, extension, one CSRC
-    header = struct.pack("!BBHII", first, PCMU, phone.sequence, phone.timestamp, phone.ssrc)
+    header = struct.pack("!BBHII", first, phone.codec, phone.sequence, phone.timestamp, phone.ssrc)
     header += struct.pack("!I", 0xCAFE)  # the CSRC
     extension = struct.pack("!HH", 0xBEDE, 1) + b"\x10\xaa\x00\x00"
     return header + extension + b"\x7e" * 160 + b"\x00\x00\x03"
@@ -119,17 +124,17 @@ class Call:
     natively_forwarded: bool
 
 
-async def run_call(native: bool, port_min: int, recordings: Path) -> Call:
+async def run_call(native: bool, port_min: int, recordings: Path, codec: int = PCMU) -> Call:
     engine = MediaEngine("127.0.0.1", port_min, port_min + 20, Prompt(b"", b""), native=native)
-    caller_phone, agent_phone = Phone.open(0x1111), Phone.open(0x2222)
+    caller_phone, agent_phone = Phone.open(0x1111, codec), Phone.open(0x2222, codec)
     worker = RecordingWorker()
-    recorder = CallRecorder(recordings / f"{native}.wav", worker)
+    recorder = CallRecorder(recordings / f"{native}-{codec}.wav", worker)
     digits: list[str] = []
     pressed: asyncio.Queue[str] = asyncio.Queue()
     natively_forwarded = False
     try:
-        caller = await engine.open_leg(PCMU)
-        agent = await engine.open_leg(PCMU)
+        caller = await engine.open_leg(codec)
+        agent = await engine.open_leg(codec)
         caller.set_remote(caller_phone.address)
         agent.set_remote(agent_phone.address)
         caller.event_payload_type = EVENT
@@ -177,7 +182,7 @@ async def run_call(native: bool, port_min: int, recordings: Path) -> Call:
         caller.silenced = False
         caller_phone.send(caller, caller_phone.audio())
         last = await agent_phone.hear()
-        assert last.payload == bytes([caller_phone.sequence & 0xFF]) * 160
+        assert last.payload == caller_phone.body()
 
         # Unbridged: the agent's leg plays its own audio again, after what was relayed.
         caller.partner = agent.partner = None
@@ -201,9 +206,11 @@ async def run_call(native: bool, port_min: int, recordings: Path) -> Call:
     )
 
 
-async def test_the_native_relay_does_what_the_python_relay_does(tmp_path: Path) -> None:
-    python = await run_call(False, 43000, tmp_path)
-    native = await run_call(True, 43100, tmp_path)
+@pytest.mark.parametrize("codec", [PCMU, PCMA])
+async def test_the_native_relay_does_what_the_python_relay_does(tmp_path: Path, codec: int) -> None:
+    # The native thread decodes recorded audio itself: every code of the law is in this call.
+    python = await run_call(False, 43000, tmp_path, codec)
+    native = await run_call(True, 43100, tmp_path, codec)
 
     assert native.natively_forwarded, "the bridged leg was relayed by the native thread"
     assert shape(native.agent_heard) == shape(python.agent_heard)

@@ -6,6 +6,7 @@ import asyncio
 import math
 import struct
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from telephony.recording import (
     CallRecorder,
     StereoMixer,
     interleave,
+    interleave_python,
 )
 from telephony.sdp import PCMA, PCMU
 
@@ -32,11 +34,13 @@ def _channels(stereo: bytes) -> tuple[list[int], list[int]]:
     return list(samples[0::2]), list(samples[1::2])
 
 
-def test_interleave_puts_the_caller_left_and_the_agent_right() -> None:
-    stereo = interleave(struct.pack("<2h", 1, 2), struct.pack("<2h", -1, -2))
-    assert struct.unpack("<4h", stereo) == (1, -1, 2, -2)
+@pytest.mark.parametrize("join", [interleave, interleave_python])
+def test_interleave_puts_the_caller_left_and_the_agent_right(join: Callable) -> None:
+    # interleave is the native relay's where it is compiled; both must agree
+    stereo = join(struct.pack("<3h", 1, 2, -32768), struct.pack("<3h", -1, -2, 32767))
+    assert struct.unpack("<6h", stereo) == (1, -1, 2, -2, -32768, 32767)
     with pytest.raises(ValueError):
-        interleave(b"\x00\x00", b"")
+        join(b"\x00\x00", b"")
 
 
 def test_a_reordered_packet_is_put_back_and_a_lost_one_becomes_silence() -> None:

@@ -94,7 +94,8 @@ async def _ping(port: int) -> None:
 
 
 def _start(engine: str, work: Path, agents: int, event_loop: str) -> Subject:
-    media = {"event_loop": event_loop}
+    # Only what differs from the defaults: an older checkout (--code) refuses keys it lacks.
+    media = {} if event_loop == "asyncio" else {"event_loop": event_loop}
     if engine in ("embedded", "embedded-python"):
         if engine == "embedded-python":  # the default is the native relay where compiled
             media["relay"] = "python"

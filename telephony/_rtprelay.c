@@ -4,7 +4,7 @@
  * A leg that Python has given a partner (`forward`) is relayed here, packet by packet,
  * without the interpreter: the packet's sequence number and timestamp are shifted into the
  * partner's own stream exactly as RtpLeg._relay does, its audio is decoded (G.711 to 16-bit
- * PCM, as telephony/g711.py does) and kept for the call's recording, and telephone-event
+ * PCM, by the table telephony/g711.py gives) and kept for the call's recording, and telephone-event
  * packets are copied up for the key-press decoder.
  * Every packet of a leg without a partner is handed up whole to the event loop (an eventfd
  * says when there is something to take), where RtpLeg.datagram_received treats it as before.
@@ -61,7 +61,9 @@ typedef struct Leg {
     struct sockaddr_storage dest;
     socklen_t dest_len;
     int media_pt, event_pt;
-    const int16_t *law;  /* the G.711 decoding table of a recorded leg, NULL if not recorded */
+    int record;
+    /* a recorded leg's G.711 decoding: each code's 16-bit little-endian sample */
+    unsigned char law[2 * 256];
     /* the partner's outgoing stream, owned here while forwarding */
     uint32_t ssrc, timestamp, ts_offset;
     uint16_t sequence, seq_offset;
@@ -95,23 +97,6 @@ typedef struct {
     uint64_t upcalls_dropped;
     Reads reads;
 } Engine;
-
-static int16_t ULAW[256], ALAW[256];
-
-/* ITU-T G.711 decoding, written as telephony/g711.py writes it */
-static int16_t ulaw_to_linear(int code) {
-    int inverted = ~code & 0xFF;
-    int magnitude = ((((inverted & 0x0F) << 3) + 0x84) << ((inverted >> 4) & 0x07)) - 0x84;
-    return (int16_t)((inverted & 0x80) ? -magnitude : magnitude);
-}
-
-static int16_t alaw_to_linear(int code) {
-    code ^= 0x55;
-    int segment = (code >> 4) & 0x07;
-    int magnitude = ((code & 0x0F) << 4) + (segment == 0 ? 8 : 0x108);
-    if (segment > 1) magnitude <<= segment - 1;
-    return (int16_t)((code & 0x80) ? magnitude : -magnitude);
-}
 
 /* Room for `len` more bytes at b->data + b->len; -1 if memory ran out. */
 static int buffer_reserve(Buffer *b, size_t len) {
@@ -171,11 +156,7 @@ static void record(Engine *e, Leg *leg, uint16_t sequence, const unsigned char *
     meta[3] = (length >> 8) & 0xFF;
     leg->meta.len += 4;
     unsigned char *out = leg->pcm.data + leg->pcm.len;
-    for (size_t i = 0; i < length; i++) {
-        uint16_t sample = (uint16_t)leg->law[payload[i]];
-        out[2 * i] = sample & 0xFF;
-        out[2 * i + 1] = sample >> 8;
-    }
+    for (size_t i = 0; i < length; i++) memcpy(out + 2 * i, leg->law + 2 * payload[i], 2);
     leg->pcm.len += 2 * length;
     if (leg->recorded == 0)
         leg->in_order = 1;
@@ -218,7 +199,7 @@ static void relay(Engine *e, Leg *leg, unsigned char *buf, size_t n,
 
     if (payload_type == leg->event_pt) {
         upcall(e, UP_DIGIT, leg->fd, from, from_len, buf, n);
-    } else if (leg->law && payload_type == leg->media_pt) {
+    } else if (leg->record && payload_type == leg->media_pt) {
         record(e, leg, sequence, payload, length);
     }
 
@@ -325,8 +306,8 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
+    Reads *r = &e->reads;
     for (int i = 0; i < READS_PER_WAKE; i++) {
-        Reads *r = &e->reads;
         r->vectors[i] = (struct iovec){.iov_base = r->buffers[i], .iov_len = MAX_DATAGRAM};
         r->messages[i].msg_hdr = (struct msghdr){
             .msg_name = &r->from[i], .msg_iov = &r->vectors[i], .msg_iovlen = 1};
@@ -482,21 +463,21 @@ static int parse_address(const char *host, int port, struct sockaddr_storage *ou
     return -1;
 }
 
-/* forward(fd, out_fd, host, port, media_pt, event_pt, record_codec,
+/* forward(fd, out_fd, host, port, media_pt, event_pt, law,
  *         ssrc, sequence, timestamp, offset_valid, ts_offset, seq_offset, marker) */
 static PyObject *engine_forward(Engine *e, PyObject *args) {
-    int fd, out_fd, port, media_pt, event_pt, record_codec, offset_valid, marker;
-    const char *host;
+    int fd, out_fd, port, media_pt, event_pt, offset_valid, marker;
+    const char *host, *law;
+    Py_ssize_t law_len;
     unsigned int ssrc, timestamp, ts_offset, sequence, seq_offset;
-    if (!PyArg_ParseTuple(args, "iisiiiiIIIpIIp", &fd, &out_fd, &host, &port, &media_pt,
-                          &event_pt, &record_codec, &ssrc, &sequence, &timestamp, &offset_valid,
+    if (!PyArg_ParseTuple(args, "iisiiiy#IIIpIIp", &fd, &out_fd, &host, &port, &media_pt,
+                          &event_pt, &law, &law_len, &ssrc, &sequence, &timestamp, &offset_valid,
                           &ts_offset, &seq_offset, &marker) ||
         !check_running(e))
         return NULL;
-    /* record_codec: the G.711 payload type of a recorded leg (0 PCMU, 8 PCMA), -1 if not */
-    const int16_t *law = record_codec == 0 ? ULAW : record_codec == 8 ? ALAW : NULL;
-    if (!law && record_codec != -1)
-        return PyErr_Format(PyExc_ValueError, "cannot record payload type %d", record_codec);
+    /* law: a recorded leg's decoding table (256 little-endian samples), empty if not recorded */
+    if (law_len != 0 && law_len != (Py_ssize_t)sizeof(((Leg *)NULL)->law))
+        return PyErr_Format(PyExc_ValueError, "a decoding table has 512 bytes, not %zd", law_len);
     struct sockaddr_storage dest;
     socklen_t dest_len;
     if (parse_address(host, port, &dest, &dest_len) < 0)
@@ -512,7 +493,8 @@ static PyObject *engine_forward(Engine *e, PyObject *args) {
     leg->dest_len = dest_len;
     leg->media_pt = media_pt;
     leg->event_pt = event_pt;
-    leg->law = law;
+    leg->record = law_len != 0;
+    if (leg->record) memcpy(leg->law, law, sizeof leg->law);
     leg->ssrc = ssrc;
     leg->sequence = (uint16_t)sequence;
     leg->timestamp = timestamp;
@@ -726,10 +708,6 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__rtprelay(void) {
     if (PyType_Ready(&EngineType) < 0) return NULL;
-    for (int code = 0; code < 256; code++) {
-        ULAW[code] = ulaw_to_linear(code);
-        ALAW[code] = alaw_to_linear(code);
-    }
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&EngineType);

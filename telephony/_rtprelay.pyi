@@ -19,7 +19,7 @@ class Engine:
         port: int,
         media_pt: int,
         event_pt: int,
-        record_codec: int,
+        law: bytes,
         ssrc: int,
         sequence: int,
         timestamp: int,

@@ -19,8 +19,9 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from telephony.recording import Frames
+from telephony.recording import Frames, decode
 from telephony.rtp import RtpPacket
+from telephony.sdp import PCMA, PCMU
 
 if TYPE_CHECKING:
     from telephony.media import RtpLeg
@@ -32,6 +33,11 @@ except ImportError:  # not compiled here (no C compiler at install): Python rela
     _rtprelay = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
+
+
+# What the thread decodes recorded audio by: every G.711 code's sample, by the recording's own
+# decoder.
+DECODING = {codec: decode(bytes(range(256)), codec) for codec in (PCMU, PCMA)}
 
 
 def available() -> bool:
@@ -187,7 +193,7 @@ class NativeRelay:
             route.port,
             route.payload_type,
             route.event_payload_type,
-            route.codec if route.recorder is not None else -1,
+            DECODING[route.codec] if route.recorder is not None else b"",
             target.ssrc,
             stream.sequence,
             stream.timestamp,
